@@ -1,0 +1,187 @@
+"""The data stage, step by step: source -> time series -> phenotypes -> connectomes -> texts -> folds.
+
+Each function reads and writes files so a Snakemake rule can call it, and each is testable without
+Snakemake. Every subject that is dropped is logged with its step and reason in an exclusions TSV.
+"""
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .connectivity import ConnectomeBuilder
+from .errors import NeuroLIPInputError
+from .exclusions import COLUMNS as EXCLUSION_COLUMNS
+from .exclusions import ExclusionLog, read_exclusions
+from .folds import make_folds
+from .phenotypes import normalize_phenotypes, read_phenotypes
+from .subjects import check_subject_id, check_unique
+from .text import class_prompts, render_texts
+from .timeseries import read_roi_timeseries, validate_timeseries, zero_variance_rois
+
+log = logging.getLogger(__name__)
+
+
+def load_source(dataset, raw_dir):
+    """Dispatch on ``dataset['source']`` and return a :class:`~neurolip.datasets.SourceData`."""
+    source = dataset["source"]
+    options = dataset.get(source, {}) or {}
+    if source == "simulated":
+        from .datasets.simulated import load_simulated, simulate_cohort
+
+        simulate_cohort(raw_dir, **options)
+        return load_simulated(raw_dir)
+    if source == "abide":
+        from .datasets.abide import load_abide
+
+        return load_abide(**options)
+    if source == "adhd_athena":
+        from .datasets.adhd import load_adhd_athena
+
+        return load_adhd_athena(**options)
+    if source == "adhd_nilearn":
+        from .datasets.adhd import load_adhd_nilearn
+
+        return load_adhd_nilearn(**{k: v for k, v in options.items() if k != "atlas"})
+    if source == "fmriprep":
+        from .datasets.bids import load_fmriprep
+
+        return load_fmriprep(**{k: v for k, v in options.items() if k != "atlas"})
+    raise NeuroLIPInputError(f"unknown data source {source!r}")
+
+
+def fetch(dataset, raw_dir, manifest_path, phenotypes_raw_path, exclusions_path):
+    source = load_source(dataset, raw_dir)
+    manifest = source.manifest
+    for sid in manifest["subject_id"]:
+        check_subject_id(sid, path=source.phenotype_path or None)
+    check_unique(manifest["subject_id"], path=source.phenotype_path or None)
+    manifest.to_csv(manifest_path, sep="\t", index=False)
+    source.phenotypes.to_csv(phenotypes_raw_path, sep="\t", index=False)
+    exclusions = ExclusionLog("fetch")
+    for sid, reason, detail in source.missing:
+        exclusions.add(sid, reason, detail)
+    exclusions.write(exclusions_path)
+    log.info("fetched %d subjects (%d listed without data)", len(manifest), len(exclusions))
+    return manifest
+
+
+def extract_timeseries(dataset, manifest_path, out_path, exclusions_path):
+    """Read (or extract with a masker) every subject's ROI time series into one ``.npz``.
+
+    Bad files are excluded and logged when ``dataset['on_bad_file'] == 'exclude'`` (default), or stop
+    the run with the error when it is ``'error'``.
+    """
+    manifest = pd.read_csv(manifest_path, sep="\t", dtype=str, keep_default_na=False)
+    n_rois = dataset.get("n_rois")
+    min_volumes = int(dataset.get("min_volumes", 0))
+    on_bad = dataset.get("on_bad_file", "exclude")
+    exclusions = ExclusionLog("timeseries")
+    extractor = None
+    if (manifest["kind"] == "nifti").any():
+        from .extraction import RoiExtractor, load_atlas
+
+        options = dataset.get(dataset["source"], {}) or {}
+        extraction = dataset.get("extraction", {}) or {}
+        extractor = RoiExtractor(load_atlas(options.get("atlas", {})), **extraction).fit()
+    arrays = {}
+    for row in tqdm(manifest.itertuples(index=False), total=len(manifest), desc="time series", unit="subject"):
+        sid = check_subject_id(row.subject_id)
+        try:
+            if row.kind == "roi_text":
+                values = read_roi_timeseries(row.path, subject_id=sid, n_rois=n_rois)
+            else:
+                values = extractor.transform_one(
+                    row.path, row.confounds or None, fmriprep=dataset["source"] == "fmriprep", subject_id=sid
+                )
+                values = validate_timeseries(values, path=row.path, subject_id=sid, n_rois=n_rois)
+        except NeuroLIPInputError as exc:
+            if on_bad == "error":
+                raise
+            exclusions.add(sid, "unreadable or invalid time series", exc)
+            continue
+        if values.shape[0] < min_volumes:
+            exclusions.add(sid, "too few volumes", f"{values.shape[0]} < min_volumes={min_volumes} ({row.path})")
+            continue
+        arrays[sid] = values.astype(np.float32)
+    if not arrays:
+        raise NeuroLIPInputError("no subject has a usable time series; see the exclusions", path=exclusions_path)
+    widths = {v.shape[1] for v in arrays.values()}
+    if len(widths) > 1:
+        raise NeuroLIPInputError(f"subjects have different ROI counts {sorted(widths)}; set dataset.n_rois", path=manifest_path)
+    np.savez(out_path, **arrays)
+    exclusions.write(exclusions_path)
+
+
+def normalize(dataset, phenotypes_raw_path, out_path, exclusions_path):
+    raw = pd.read_csv(phenotypes_raw_path, sep="\t", dtype=str, keep_default_na=False)
+    table, exclusions = normalize_phenotypes(raw, dataset["phenotypes"], path=phenotypes_raw_path)
+    table.to_csv(out_path, sep="\t", index=False)
+    exclusions.write(exclusions_path)
+
+
+def build_connectomes(connectivity, timeseries_path, phenotypes_path, upstream_exclusions, out_path, qc_path,
+                      exclusions_path, cohort_path):
+    """Intersect subjects with a time series and a phenotype row, compute connectomes, merge exclusions."""
+    phenotypes = read_phenotypes(phenotypes_path)
+    series = np.load(timeseries_path)
+    upstream = pd.concat([read_exclusions(p) for p in upstream_exclusions], ignore_index=True)
+    excluded = set(upstream["subject_id"])
+    exclusions = ExclusionLog("cohort")
+    with_phenotype = set(phenotypes["subject_id"])
+    for sid in series.files:
+        if sid not in with_phenotype and sid not in excluded:
+            exclusions.add(sid, "no phenotype row", "time series present but no usable phenotype row")
+    for sid in phenotypes["subject_id"]:
+        if sid not in series.files and sid not in excluded:
+            exclusions.add(sid, "no time series", "phenotype row present but no time series")
+    cohort = phenotypes[phenotypes["subject_id"].isin(set(series.files))].reset_index(drop=True)
+    subject_series = [series[sid] for sid in tqdm(cohort["subject_id"], desc="loading", unit="subject")]
+    builder = ConnectomeBuilder(**connectivity)
+    matrices = builder.fit(subject_series).transform(subject_series)
+    qc = pd.DataFrame(
+        {
+            "subject_id": cohort["subject_id"],
+            "n_volumes": [s.shape[0] for s in subject_series],
+            "n_zero_variance_rois": builder.n_zero_variance_,
+            "zero_variance_rois": [",".join(map(str, zero_variance_rois(s) + 1)) for s in subject_series],
+        }
+    )
+    np.savez_compressed(out_path, subject_ids=cohort["subject_id"].to_numpy(dtype=str), connectomes=matrices)
+    qc.to_csv(qc_path, sep="\t", index=False)
+    cohort.to_csv(cohort_path, sep="\t", index=False)
+    merged = pd.concat([upstream, exclusions.to_frame()], ignore_index=True)[EXCLUSION_COLUMNS]
+    merged.to_csv(exclusions_path, sep="\t", index=False)
+    log.info("%d subjects in the cohort, %d excluded, %d with zero-variance ROIs",
+             len(cohort), len(merged), int((builder.n_zero_variance_ > 0).sum()))
+
+
+def load_connectomes(path):
+    with np.load(path) as data:
+        return data["subject_ids"].astype(str), data["connectomes"]
+
+
+def write_texts(text_spec, cohort_path, out_path, prompts_path):
+    cohort = read_phenotypes(cohort_path)
+    texts = render_texts(cohort, text_spec["segments"])
+    with open(out_path, "w") as handle:
+        for item in texts:
+            handle.write(json.dumps(item.to_record()) + "\n")
+    prompts = class_prompts(text_spec["segments"])
+    Path(prompts_path).write_text(json.dumps([p.to_record() for p in prompts], indent=2))
+
+
+def read_texts(path):
+    from .text import PhenotypeText
+
+    with open(path) as handle:
+        return [PhenotypeText.from_record(json.loads(line)) for line in handle if line.strip()]
+
+
+def write_folds(cv, cohort_path, out_path):
+    cohort = read_phenotypes(cohort_path)
+    folds = make_folds(cohort, n_folds=cv["n_folds"], val_fraction=cv["val_fraction"], seed=cv["seed"])
+    folds.to_csv(out_path, sep="\t", index=False)

@@ -1,0 +1,75 @@
+"""ADHD-200: the Athena release of ROI time courses, and nilearn's ``fetch_adhd`` (4-D images)."""
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import NeuroLIPInputError
+from .base import SourceData
+
+ATHENA_SITES = {1: "Peking", 2: "Brown", 3: "KKI", 4: "NeuroIMAGE", 5: "NYU", 6: "OHSU", 7: "Pittsburgh", 8: "WashU"}
+_ATHENA_FILE = re.compile(r"^sfnwmrda(?P<scan>\d+)_session_(?P<session>\d+)_rest_(?P<run>\d+)_(?P<atlas>.+)_TCs\.1D$")
+
+
+def load_adhd_athena(root, phenotype_file=None, atlas="cc200", session=1, run=1):
+    """Index an Athena ``ADHD200_<atlas>_TCs`` tree: ``<Site>/<ScanDirID>/sfnwmrda<ID>_session_1_rest_1_<atlas>_TCs.1D``.
+
+    Subjects are matched to the phenotype table (``adhd200_preprocessed_phenotypics.tsv`` by default) by
+    their numeric ScanDir ID, so leading zeros in folder names do not matter. Phenotype rows without a
+    file, and files without a phenotype row, are reported as missing.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise NeuroLIPInputError("ADHD-200 Athena folder does not exist", path=root)
+    phenotype_path = Path(phenotype_file) if phenotype_file else root / "adhd200_preprocessed_phenotypics.tsv"
+    if not phenotype_path.is_file():
+        raise NeuroLIPInputError("ADHD-200 phenotype table not found", path=phenotype_path)
+    phenotypes = pd.read_csv(phenotype_path, sep="\t", dtype=str, keep_default_na=False)
+    if "ScanDir ID" not in phenotypes.columns:
+        raise NeuroLIPInputError("phenotype table lacks required column 'ScanDir ID'", path=phenotype_path)
+    files = {}
+    for path in sorted(root.glob(f"*/*/sfnwmrda*_{atlas}_TCs.1D")):
+        match = _ATHENA_FILE.match(path.name)
+        if match and int(match["session"]) == session and int(match["run"]) == run and match["atlas"] == atlas:
+            files[int(match["scan"])] = path
+    manifest, missing = [], []
+    listed = set()
+    for raw_id in phenotypes["ScanDir ID"]:
+        scan = int(raw_id)
+        listed.add(scan)
+        if scan in files:
+            manifest.append({"subject_id": raw_id.strip(), "kind": "roi_text", "path": str(files[scan]), "confounds": ""})
+        else:
+            missing.append((raw_id.strip(), "no file", f"no {atlas} time courses for session {session} run {run}"))
+    for scan, path in files.items():
+        if scan not in listed:
+            missing.append((str(scan), "no phenotype row", f"{path} has no row in {phenotype_path.name}"))
+    if not manifest:
+        raise NeuroLIPInputError(f"no '*_{atlas}_TCs.1D' files matched any phenotype row", path=root)
+    return SourceData(pd.DataFrame(manifest), phenotypes, str(phenotype_path), missing)
+
+
+def load_adhd_nilearn(n_subjects=None, data_dir=None, verbose=0):
+    """nilearn's 40-subject ADHD resting-state sample (4-D images + confounds), from its cache or the web."""
+    from nilearn.datasets import fetch_adhd
+
+    try:
+        bunch = fetch_adhd(n_subjects=n_subjects, data_dir=data_dir, verbose=verbose)
+    except Exception as exc:
+        raise NeuroLIPInputError(
+            f"could not fetch the ADHD sample with nilearn: {exc}. Without network access, pre-fill nilearn's "
+            "cache (adhd/ADHD200_40subs_motion_parameters_and_phenotypics.csv and adhd/data/<id>/...)",
+            path=data_dir,
+        ) from exc
+    phenotypes = pd.DataFrame(bunch.phenotypic).reset_index(drop=True)
+    ids = [Path(f).parent.name for f in bunch.func]
+    by_subject = {str(s).strip().zfill(7): i for i, s in enumerate(phenotypes["Subject"])}
+    rows, missing = [], []
+    for subject, func, confounds in zip(ids, bunch.func, bunch.confounds):
+        if subject.zfill(7) not in by_subject:
+            missing.append((subject, "no phenotype row", f"{func} has no row in the phenotype table"))
+            continue
+        rows.append({"subject_id": subject, "kind": "nifti", "path": func, "confounds": confounds})
+    phenotypes["Subject"] = phenotypes["Subject"].astype(str).str.zfill(7)
+    return SourceData(pd.DataFrame(rows), phenotypes, "", missing)

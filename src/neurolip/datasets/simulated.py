@@ -1,0 +1,135 @@
+"""A simulated resting-state cohort with planted disease and sensitive-attribute regions.
+
+The generator writes files in the same layout as a real release (ABIDE-PCP-like ``.1D`` time series and
+a phenotype TSV with missing-value codes) so the whole data stage runs on it unchanged, and it plants the
+real data's traps: all-zero ROI columns, scan lengths that vary by site, scans shorter than the minimum,
+missing phenotype values, a subject without diagnosis and a phenotype row without a file.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .base import SourceData, roi_coordinates
+
+SCAN_LENGTHS = (78, 116, 146, 176, 196, 236, 296, 316)  # volumes, as seen across ABIDE sites
+
+
+def _network_assignment(n_rois, n_networks, rng):
+    return rng.integers(0, n_networks, size=n_rois)
+
+
+def simulate_cohort(
+    out_dir,
+    n_subjects=240,
+    n_rois=100,
+    n_sites=4,
+    n_networks=7,
+    n_disease_regions=10,
+    n_sensitive_regions=10,
+    disease_effect=0.45,
+    sensitive_effect=0.45,
+    p_male_given_disease=0.8,
+    p_male_given_control=0.5,
+    zero_roi_fraction=0.08,
+    n_short_scans=2,
+    short_scan_volumes=40,
+    srs_missing_fraction=0.6,
+    seed=0,
+):
+    """Write a simulated cohort under ``out_dir`` and return its ground truth as a dict."""
+    rng = np.random.default_rng(seed)
+    out_dir = Path(out_dir)
+    ts_dir = out_dir / "timeseries"
+    ts_dir.mkdir(parents=True, exist_ok=True)
+    if n_disease_regions + n_sensitive_regions > n_rois:
+        raise ValueError("more planted regions than ROIs")
+
+    planted = rng.permutation(n_rois)
+    disease_regions = np.sort(planted[:n_disease_regions])
+    sensitive_regions = np.sort(planted[n_disease_regions : n_disease_regions + n_sensitive_regions])
+    networks = _network_assignment(n_rois, n_networks, rng)
+    site_names = [f"SITE{chr(ord('A') + s)}" for s in range(n_sites)]
+    site_lengths = rng.choice(SCAN_LENGTHS, size=n_sites, replace=n_sites > len(SCAN_LENGTHS))
+    site_noise = rng.uniform(0.8, 1.3, size=n_sites)
+    site_global = rng.uniform(0.1, 0.5, size=n_sites)
+
+    rows = []
+    short_subjects = set(rng.choice(n_subjects, size=min(n_short_scans, n_subjects), replace=False).tolist())
+    for index in range(n_subjects):
+        subject_id = f"sim{index + 1:04d}"
+        site = int(rng.integers(n_sites))
+        diagnosis = int(rng.random() < 0.5)
+        male = rng.random() < (p_male_given_disease if diagnosis else p_male_given_control)
+        n_volumes = short_scan_volumes if index in short_subjects else int(site_lengths[site] + rng.integers(-4, 5))
+        base_loading = rng.uniform(0.45, 0.75, size=n_rois)
+        latent = rng.standard_normal((n_volumes, n_networks + 3))
+        signal = latent[:, networks] * base_loading
+        signal += site_global[site] * latent[:, [n_networks]]  # site-specific global signal
+        if diagnosis:
+            # planted disease regions decouple from their networks and couple among themselves
+            signal[:, disease_regions] = (
+                (1 - disease_effect) * signal[:, disease_regions] + disease_effect * 1.4 * latent[:, [n_networks + 1]]
+            )
+        if not male:
+            signal[:, sensitive_regions] += sensitive_effect * 1.4 * latent[:, [n_networks + 2]]
+        values = signal + site_noise[site] * rng.standard_normal((n_volumes, n_rois))
+        if rng.random() < zero_roi_fraction:
+            values[:, rng.choice(n_rois, size=int(rng.integers(1, 4)), replace=False)] = 0.0
+        path = ts_dir / f"{subject_id}_rois.1D"
+        header = "\t".join(f"#{k + 1}" for k in range(n_rois))
+        np.savetxt(path, values, fmt="%.5f", delimiter="\t", header=header, comments="")
+        srs = rng.normal(90, 25) if diagnosis else rng.normal(25, 15)
+        rows.append(
+            {
+                "participant_id": subject_id,
+                "site": site_names[site],
+                "dx": 1 if diagnosis else 2,  # ABIDE coding: 1 = patient, 2 = control
+                "sex": "M" if male else "F",
+                "age": round(float(rng.uniform(7, 40)), 1),
+                "srs": round(max(0.0, srs)) if rng.random() > srs_missing_fraction else -9999,
+            }
+        )
+    table = pd.DataFrame(rows).astype({"age": object, "dx": object})
+    # traps: a few unknown ages, one subject with no diagnosis, one phenotype row with no file
+    table.loc[rng.choice(n_subjects, size=max(1, n_subjects // 40), replace=False), "age"] = "N/A"
+    table.loc[int(rng.integers(n_subjects)), "dx"] = -9999
+    table = pd.concat(
+        [table, pd.DataFrame([{"participant_id": "sim9999", "site": site_names[0], "dx": 1, "sex": "M", "age": 20.0, "srs": 80}])],
+        ignore_index=True,
+    )
+    table.to_csv(out_dir / "participants.tsv", sep="\t", index=False)
+
+    coordinates = roi_coordinates(min(n_rois, 200))
+    if n_rois > len(coordinates):  # beyond the atlas: jittered copies, only for scaling benchmarks
+        extra = coordinates.sample(n_rois - len(coordinates), replace=True, random_state=seed).copy()
+        extra[["x_mni", "y_mni", "z_mni"]] += rng.normal(0, 3, size=(len(extra), 3))
+        coordinates = pd.concat([coordinates, extra], ignore_index=True)
+        coordinates["roi"] = np.arange(1, n_rois + 1)
+    coordinates.to_csv(out_dir / "roi_coordinates.csv", index=False)
+    truth = {
+        "disease_regions": disease_regions.tolist(),
+        "sensitive_regions": sensitive_regions.tolist(),
+        "sensitive_attribute": "sex",
+        "n_rois": n_rois,
+        "seed": seed,
+        "short_scan_subjects": sorted(f"sim{i + 1:04d}" for i in short_subjects),
+    }
+    (out_dir / "ground_truth.json").write_text(json.dumps(truth, indent=2))
+    return truth
+
+
+def load_simulated(raw_dir):
+    """Read a cohort written by :func:`simulate_cohort` as a :class:`SourceData`."""
+    raw_dir = Path(raw_dir)
+    phenotypes = pd.read_csv(raw_dir / "participants.tsv", sep="\t", dtype=str, keep_default_na=False)
+    manifest, missing = [], []
+    for subject_id in phenotypes["participant_id"]:
+        path = raw_dir / "timeseries" / f"{subject_id}_rois.1D"
+        if path.exists():
+            manifest.append({"subject_id": subject_id, "kind": "roi_text", "path": str(path), "confounds": ""})
+        else:
+            missing.append((subject_id, "no file", f"expected {path}"))
+    return SourceData(pd.DataFrame(manifest), phenotypes, str(raw_dir / "participants.tsv"), missing)

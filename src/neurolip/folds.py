@@ -1,0 +1,43 @@
+"""Cross-validation folds: stratified K-fold on diagnosis x site, plus an inner validation split."""
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedKFold, train_test_split
+
+
+def _strata(diagnosis, site, min_count):
+    """Diagnosis x site labels, with strata too small to split falling back to diagnosis alone."""
+    labels = pd.Series([f"{d}|{s}" for d, s in zip(diagnosis, site)])
+    counts = labels.value_counts()
+    small = labels.map(counts) < min_count
+    labels[small] = [f"{d}|rare" for d in np.asarray(diagnosis)[small.to_numpy()]]
+    return labels.to_numpy()
+
+
+def make_folds(phenotypes, n_folds=5, val_fraction=0.15, seed=0):
+    """Long table ``subject_id, fold, split`` with split in {train, val, test} for each outer fold.
+
+    The test fold of fold k is never used for anything but the final evaluation; early stopping and
+    model selection use the ``val`` subjects, a stratified share of the training folds.
+    """
+    subject_ids = phenotypes["subject_id"].astype(str).to_numpy()
+    diagnosis = phenotypes["diagnosis"].astype(int).to_numpy()
+    site = phenotypes["site"].astype(str).to_numpy()
+    if len(subject_ids) < 2 * n_folds:
+        raise ValueError(f"{len(subject_ids)} subjects are too few for {n_folds}-fold cross-validation")
+    strata = _strata(diagnosis, site, n_folds)
+    outer = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    rows = []
+    for fold, (train_idx, test_idx) in enumerate(outer.split(subject_ids, strata)):
+        inner_strata = _strata(diagnosis[train_idx], site[train_idx], 2)
+        fit_idx, val_idx = train_test_split(
+            train_idx, test_size=val_fraction, stratify=inner_strata, random_state=seed + fold
+        )
+        for split, idx in (("train", fit_idx), ("val", val_idx), ("test", test_idx)):
+            rows.extend({"subject_id": subject_ids[i], "fold": fold, "split": split} for i in idx)
+    return pd.DataFrame(rows).sort_values(["fold", "split", "subject_id"]).reset_index(drop=True)
+
+
+def fold_subjects(folds, fold, split):
+    selected = folds[(folds["fold"] == fold) & (folds["split"] == split)]
+    return selected["subject_id"].astype(str).tolist()

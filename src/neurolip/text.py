@@ -1,0 +1,104 @@
+"""Phenotype -> text, with the character span and role of every segment.
+
+A template is a list of segments, each ``{field, role, template, values?, bins?, labels?}``. The token
+roles come from these segments, never from searching the rendered string afterwards.
+
+Missing-field rule (documented in config/README.md): a segment whose field is missing is rendered with
+the template's ``missing`` word (default ``"unknown"``), so every subject has every segment and the
+segment's role span is always defined; the diagnosis can never be missing (such subjects are excluded).
+"""
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+ROLES = ("disease", "sensitive", "other")
+
+
+@dataclass
+class Segment:
+    field: str
+    role: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class PhenotypeText:
+    subject_id: str
+    text: str
+    segments: list = field(default_factory=list)
+
+    def spans(self, role):
+        return [(s.start, s.end) for s in self.segments if s.role == role]
+
+    def to_record(self):
+        return {
+            "subject_id": self.subject_id,
+            "text": self.text,
+            "segments": [s.__dict__ for s in self.segments],
+        }
+
+    @classmethod
+    def from_record(cls, record):
+        return cls(record["subject_id"], record["text"], [Segment(**s) for s in record["segments"]])
+
+
+def _is_missing(value):
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT
+
+
+def render_value(segment_spec, value):
+    """The words that stand for ``value`` in this segment."""
+    missing_word = segment_spec.get("missing", "unknown")
+    if _is_missing(value):
+        return missing_word
+    if "values" in segment_spec:
+        mapping = {str(k): v for k, v in segment_spec["values"].items()}
+        key = str(int(value)) if isinstance(value, (int, np.integer, float)) and float(value).is_integer() else str(value)
+        return mapping.get(key, missing_word)
+    if "bins" in segment_spec:
+        # bins are fixed, documented cut points (not learnt from the data), so rendering leaks nothing
+        index = int(np.searchsorted(np.asarray(segment_spec["bins"], dtype=float), float(value), side="right"))
+        return segment_spec["labels"][index]
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.{segment_spec.get('decimals', 0)}f}"
+    return str(value)
+
+
+def render_text(subject_id, row, segment_specs, separator=" "):
+    """Render one subject's text; ``row`` maps field names to values."""
+    parts, segments, cursor = [], [], 0
+    for spec in segment_specs:
+        if spec["role"] not in ROLES:
+            raise ValueError(f"segment {spec['field']!r} has role {spec['role']!r}; roles are {ROLES}")
+        words = render_value(spec, row.get(spec["field"]))
+        piece = spec["template"].format(value=words)
+        if parts:
+            cursor += len(separator)
+        segments.append(Segment(spec["field"], spec["role"], cursor, cursor + len(piece), piece))
+        parts.append(piece)
+        cursor += len(piece)
+    text = separator.join(parts)
+    for seg in segments:
+        assert text[seg.start : seg.end] == seg.text
+    return PhenotypeText(str(subject_id), text, segments)
+
+
+def render_texts(phenotypes, segment_specs):
+    return [render_text(row["subject_id"], row, segment_specs) for row in phenotypes.to_dict("records")]
+
+
+def class_prompts(segment_specs, classes=(0, 1)):
+    """One prompt per diagnosis class: the template with only the disease segment(s) filled."""
+    disease_specs = [s for s in segment_specs if s["role"] == "disease"]
+    if not disease_specs:
+        raise ValueError("the text template has no segment with role 'disease'; class prompts need one")
+    prompts = []
+    for cls in classes:
+        row = {s["field"]: cls for s in disease_specs}
+        prompts.append(render_text(f"class{cls}", row, disease_specs))
+    return prompts

@@ -1,0 +1,105 @@
+rule fetch:
+    output:
+        manifest=f"{DATA_DIR}/manifest.tsv",
+        phenotypes=f"{DATA_DIR}/phenotypes_raw.tsv",
+        exclusions=f"{DATA_DIR}/exclusions_fetch.tsv",
+        raw=directory(f"{RESULTS}/{DATASET}/raw"),
+    params:
+        dataset=config["dataset"],
+    log:
+        f"{LOGS}/fetch.log",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/fetch.py"
+
+
+rule timeseries:
+    input:
+        manifest=rules.fetch.output.manifest,
+    output:
+        timeseries=f"{DATA_DIR}/timeseries.npz",
+        exclusions=f"{DATA_DIR}/exclusions_timeseries.tsv",
+    params:
+        dataset=config["dataset"],
+    log:
+        f"{LOGS}/timeseries.log",
+    benchmark:
+        f"{BENCHMARKS}/timeseries.tsv"
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/timeseries.py"
+
+
+rule phenotypes:
+    input:
+        raw=rules.fetch.output.phenotypes,
+    output:
+        phenotypes=f"{DATA_DIR}/phenotypes.tsv",
+        exclusions=f"{DATA_DIR}/exclusions_phenotypes.tsv",
+    params:
+        dataset=config["dataset"],
+    log:
+        f"{LOGS}/phenotypes.log",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/phenotypes.py"
+
+
+rule connectivity:
+    input:
+        timeseries=rules.timeseries.output.timeseries,
+        phenotypes=rules.phenotypes.output.phenotypes,
+        exclusions=[
+            rules.fetch.output.exclusions,
+            rules.timeseries.output.exclusions,
+            rules.phenotypes.output.exclusions,
+        ],
+    output:
+        connectomes=f"{DATA_DIR}/connectomes.npz",
+        qc=f"{DATA_DIR}/connectivity_qc.tsv",
+        cohort=f"{DATA_DIR}/cohort.tsv",
+        exclusions=f"{DATA_DIR}/exclusions.tsv",
+    params:
+        connectivity=config["connectivity"],
+    log:
+        f"{LOGS}/connectivity.log",
+    benchmark:
+        f"{BENCHMARKS}/connectivity.tsv"
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/connectivity.py"
+
+
+rule texts:
+    input:
+        cohort=rules.connectivity.output.cohort,
+    output:
+        texts=f"{DATA_DIR}/texts.jsonl",
+        prompts=f"{DATA_DIR}/class_prompts.json",
+    params:
+        text=config["dataset"]["text"],
+    log:
+        f"{LOGS}/texts.log",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/texts.py"
+
+
+rule folds:
+    input:
+        cohort=rules.connectivity.output.cohort,
+    output:
+        folds=f"{DATA_DIR}/folds.tsv",
+    params:
+        cv=config["cv"],
+    log:
+        f"{LOGS}/folds.log",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/folds.py"
