@@ -1,7 +1,13 @@
 import sys
 from pathlib import Path
 
+import yaml
 from snakemake.utils import validate
+
+if "dataset" not in config:
+    # one dataset per run: its section comes whole from one file, never merged key by key with another's
+    with open(config.get("default_dataset", "config/simulated.yaml")) as handle:
+        config["dataset"] = yaml.safe_load(handle)["dataset"]
 
 validate(config, schema="../schemas/config.schema.yaml")
 

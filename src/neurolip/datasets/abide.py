@@ -44,20 +44,23 @@ def load_abide(
             "pre-fill nilearn's cache (set NILEARN_DATA or data_dir to a folder that holds ABIDE_pcp/...)",
             path=data_dir,
         ) from exc
-    files = list(bunch[derivative])
     phenotypes = pd.DataFrame(bunch.phenotypic).reset_index(drop=True)
-    if len(files) != len(phenotypes):
-        raise NeuroLIPInputError(
-            f"nilearn returned {len(files)} files but {len(phenotypes)} phenotype rows", path=data_dir
-        )
+    # the fetcher returns loaded arrays, not paths: find the files where it cached them, so that the
+    # time-series step reads (and validates) each one and names it in any error
+    from nilearn.datasets import get_data_dirs
+
+    strategy = ("filt_" if band_pass_filtering else "nofilt_") + ("global" if global_signal_regression else "noglobal")
+    roots = [Path(d) / "ABIDE_pcp" for d in get_data_dirs(data_dir)]
+    root = next((r for r in roots if (r / PHENOTYPE_FILE).is_file()), roots[0])
+    files = [str(root / pipeline / strategy / f"{file_id}_{derivative}.1D") for file_id in phenotypes["FILE_ID"]]
     manifest = pd.DataFrame(
         {"subject_id": phenotypes["SUB_ID"].astype(int).astype(str), "kind": "roi_text", "path": files, "confounds": ""}
     )
     missing = []
     phenotype_path = ""
     if files:
-        # ABIDE_pcp/<pipeline>/<strategy>/<file>: the release's full table lists subjects without files too
-        phenotype_path = str(Path(files[0]).parents[2] / PHENOTYPE_FILE)
+        # the release's full table lists subjects without files too: log them rather than drop them silently
+        phenotype_path = str(root / PHENOTYPE_FILE)
         full = pd.read_csv(phenotype_path)
         listed = set(manifest["subject_id"])
         for _, row in full.iterrows():

@@ -1,0 +1,51 @@
+import numpy as np
+import pandas as pd
+
+from neurolip.folds import make_folds
+from neurolip.text import class_prompts, render_text
+
+SEGMENTS = [
+    {"field": "diagnosis", "role": "disease", "template": "Diagnosis: {value}.", "values": {1: "autism", 0: "typical development"}},
+    {"field": "sex", "role": "sensitive", "template": "Sex: {value}."},
+    {"field": "age", "role": "other", "template": "Age: {value} years.", "decimals": 0},
+    {"field": "srs", "role": "sensitive", "template": "Social responsiveness: {value}.", "bins": [60, 90], "labels": ["low", "moderate", "high"]},
+]
+
+
+def test_spans_carry_roles_and_slice_the_text():
+    item = render_text("s1", {"diagnosis": 1, "sex": "female", "age": 12.4, "srs": 95}, SEGMENTS)
+    assert item.text == "Diagnosis: autism. Sex: female. Age: 12 years. Social responsiveness: high."
+    roles = {s.field: s.role for s in item.segments}
+    assert roles == {"diagnosis": "disease", "sex": "sensitive", "age": "other", "srs": "sensitive"}
+    for seg in item.segments:
+        assert item.text[seg.start : seg.end] == seg.text
+    assert item.spans("disease") == [(0, 18)]
+
+
+def test_missing_fields_render_as_unknown():
+    item = render_text("s2", {"diagnosis": 0, "sex": np.nan, "age": None, "srs": float("nan")}, SEGMENTS)
+    assert "Sex: unknown." in item.text and "Age: unknown years." in item.text
+    assert "Social responsiveness: unknown." in item.text
+
+
+def test_class_prompts_hold_only_the_diagnosis():
+    prompts = class_prompts(SEGMENTS)
+    assert [p.text for p in prompts] == ["Diagnosis: typical development.", "Diagnosis: autism."]
+
+
+def test_folds_are_stratified_disjoint_and_reproducible(rng):
+    n = 200
+    table = pd.DataFrame(
+        {"subject_id": [f"s{i}" for i in range(n)], "diagnosis": rng.integers(0, 2, n), "site": rng.choice(list("ABCD"), n)}
+    )
+    folds = make_folds(table, n_folds=5, val_fraction=0.2, seed=3)
+    assert folds.equals(make_folds(table, n_folds=5, val_fraction=0.2, seed=3))
+    tests = folds[folds.split == "test"]
+    assert sorted(tests.subject_id) == sorted(table.subject_id)  # each subject tested exactly once
+    for fold in range(5):
+        part = folds[folds.fold == fold]
+        sets = {s: set(part[part.split == s].subject_id) for s in ("train", "val", "test")}
+        assert not (sets["train"] & sets["test"]) and not (sets["val"] & sets["test"]) and not (sets["train"] & sets["val"])
+        assert len(sets["train"]) + len(sets["val"]) + len(sets["test"]) == n
+        test_rate = table.set_index("subject_id").loc[list(sets["test"]), "diagnosis"].mean()
+        assert abs(test_rate - table.diagnosis.mean()) < 0.08
