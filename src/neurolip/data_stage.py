@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from .progress import progress as tqdm
 
 from .connectivity import ConnectomeBuilder
 from .errors import NeuroLIPInputError

@@ -18,8 +18,39 @@ LOGS = f"{RESULTS}/{DATASET}/logs"
 BENCHMARKS = f"{RESULTS}/{DATASET}/benchmarks"
 
 
+METHODS = config["training"]["methods"]
+FOLDS = list(range(config["cv"]["n_folds"]))
+ATTENTION_METHODS = [m for m in METHODS if config["methods"].get(m, {}).get("calt", False)]
+
+unknown_methods = [m for m in METHODS if m not in config["methods"]]
+if unknown_methods:
+    raise ValueError(
+        f"training.methods names {unknown_methods}, which config 'methods' does not define"
+    )
+
+
 wildcard_constraints:
     dataset=DATASET,
+    method="|".join(METHODS),
+    fold=r"\d+",
+
+
+def method_spec(method):
+    return config["methods"][method]
+
+
+def _pattern(methods):
+    # a pattern that matches nothing when the list is empty, so a rule can never claim every method
+    return "|".join(methods) if methods else "(?!x)x"
+
+
+def plain_method_pattern():
+    return _pattern([m for m in METHODS if m not in ATTENTION_METHODS])
+
+
+def ttca_method_pattern():
+    """Methods with TTCA (NeuroLIP and its ablations) also write attention maps."""
+    return _pattern(ATTENTION_METHODS)
 
 
 def data_targets():
@@ -32,5 +63,13 @@ def data_targets():
     ]
 
 
+def prediction_targets():
+    return expand(
+        f"{RESULTS}/{DATASET}/predictions/{{method}}/fold{{fold}}.csv",
+        method=METHODS,
+        fold=FOLDS,
+    )
+
+
 def all_targets():
-    return data_targets()
+    return data_targets() + prediction_targets()

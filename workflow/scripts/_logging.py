@@ -1,7 +1,6 @@
 """Shared by the workflow's scripts: make the package importable and send stderr/logging to the rule's log."""
 
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -13,8 +12,6 @@ except ImportError:  # ... or a conda environment of envs/, which holds the depe
 
 def log_to_file(snakemake):
     """Redirect stderr (progress bars, warnings, tracebacks) and logging to ``snakemake.log[0]``."""
-    # progress bars go to a file: redraw every 10 s, not per item, so logs stay readable
-    os.environ.setdefault("TQDM_MININTERVAL", "10")
     handle = open(snakemake.log[0], "a", buffering=1)
     sys.stderr = handle
     logging.basicConfig(

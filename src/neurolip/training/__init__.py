@@ -1,0 +1,1 @@
+"""Training: the per-fold trainer, checkpoints, cached text features and the linear baselines."""

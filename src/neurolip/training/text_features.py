@@ -1,0 +1,83 @@
+"""Frozen text-encoder outputs, computed once per distinct text and stored in safetensors."""
+
+import json
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from ..models.text_encoder import HFTextEncoder
+
+
+def compute_text_features(texts, prompts, out_path, model_name, max_length=48, batch_size=64):
+    """``texts``/``prompts``: lists of :class:`~neurolip.text.PhenotypeText`. Identical texts are encoded once."""
+    encoder = HFTextEncoder(model_name, max_length=max_length)
+    unique = {}
+    for item in texts:
+        unique.setdefault(item.text, item)
+    distinct = list(unique.values())
+    states, mask, segment_masks = encoder.encode(
+        [t.text for t in distinct], [[(s.start, s.end) for s in t.segments] for t in distinct], batch_size
+    )
+    row_of_text = {t.text: i for i, t in enumerate(distinct)}
+    rows = torch.tensor([row_of_text[t.text] for t in texts])
+    prompt_states, prompt_mask, _ = encoder.encode([p.text for p in prompts], None, batch_size)
+    # ids of each segment's text: subjects with the same words in a segment share an attribute value
+    segment_value_ids = np.zeros((len(texts), len(texts[0].segments)), dtype=np.int64)
+    for k in range(len(texts[0].segments)):
+        vocabulary = {}
+        for i, item in enumerate(texts):
+            segment_value_ids[i, k] = vocabulary.setdefault(item.segments[k].text, len(vocabulary))
+    tensors = {
+        "states": states.half().contiguous(),
+        "mask": mask.to(torch.uint8),
+        "segment_masks": segment_masks.to(torch.uint8),
+        "rows": rows,
+        "segment_value_ids": torch.from_numpy(segment_value_ids),
+        "prompt_states": prompt_states.half().contiguous(),
+        "prompt_mask": prompt_mask.to(torch.uint8),
+    }
+    metadata = {
+        "subject_ids": json.dumps([t.subject_id for t in texts]),
+        "segment_fields": json.dumps([s.field for s in texts[0].segments]),
+        "segment_roles": json.dumps([s.role for s in texts[0].segments]),
+        "model": model_name,
+        "n_distinct_texts": str(len(distinct)),
+    }
+    save_file(tensors, str(out_path), metadata=metadata)
+    return len(distinct)
+
+
+class TextFeatures:
+    """Loaded cache: per-subject token states (expanded lazily from distinct texts) and segment masks."""
+
+    def __init__(self, path):
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata()
+        tensors = load_file(str(path))
+        self.subject_ids = json.loads(metadata["subject_ids"])
+        self.segment_fields = json.loads(metadata["segment_fields"])
+        self.segment_roles = json.loads(metadata["segment_roles"])
+        self.distinct_states = tensors["states"].float()
+        self.distinct_mask = tensors["mask"].bool()
+        self.distinct_segment_masks = tensors["segment_masks"].bool()
+        self.rows = tensors["rows"]
+        self.segment_value_ids = tensors["segment_value_ids"]
+        self.prompt_states = tensors["prompt_states"].float()
+        self.prompt_mask = tensors["prompt_mask"].bool()
+        self.index = {sid: i for i, sid in enumerate(self.subject_ids)}
+
+    def positions(self, subject_ids):
+        missing = [s for s in subject_ids if s not in self.index]
+        if missing:
+            raise KeyError(f"no text features for subjects {missing[:5]}")
+        return torch.tensor([self.index[s] for s in subject_ids])
+
+    def batch(self, positions):
+        rows = self.rows[positions]
+        return self.distinct_states[rows], self.distinct_mask[rows], self.distinct_segment_masks[rows]
+
+    def segments_with_role(self, role):
+        return [k for k, r in enumerate(self.segment_roles) if r == role]

@@ -1,0 +1,351 @@
+"""Per-fold training of NeuroLIP and its baselines, with early stopping on the inner validation split,
+per-epoch safetensors checkpoints (a killed job resumes where it stopped) and leakage-free prediction."""
+
+import csv
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from ..progress import progress as tqdm
+
+from ..connectivity import upper_triangle
+from ..losses import attention_distance, calt_loss, clip_loss, fairclip_sinkhorn, siglip_loss
+from ..losses.attention import segment_attention
+from ..models import ModelConfig, NeuroLIP
+from .checkpoint import load_checkpoint, load_weights, save_checkpoint, save_weights
+from .linear import fit_logistic_on_val, safe_auc
+from .text_features import TextFeatures
+
+log = logging.getLogger(__name__)
+
+CONTRASTIVE = {"clip", "siglip", "fairclip", "neurolip", "neurolip_no_attn", "neurolip_no_neggrad"}
+
+
+@dataclass
+class MethodSpec:
+    """What a method optimises (config key ``methods.<name>``)."""
+
+    objective: str = "contrastive"  # contrastive | supervised | linear
+    global_loss: str = "clip"  # clip | siglip
+    global_weight: float = 1.0
+    calt: bool = False
+    calt_weight: float = 1.0
+    negative_gradient: bool = True
+    attn_beta: float = 0.0
+    fairclip_weight: float = 0.0
+    fairclip_attribute: str = "sex"
+    fairclip_reg: float = 0.1
+
+    @classmethod
+    def from_dict(cls, values):
+        return cls(**values)
+
+
+@dataclass
+class TrainingConfig:
+    max_epochs: int = 40
+    patience: int = 8
+    min_epochs: int = 5
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    device: str = "auto"
+    readout: str = "auto"  # zero_shot | linear_probe | auto (best on validation)
+    threads: int = 1
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, values):
+        known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+def pick_device(name="auto"):
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+@dataclass
+class FoldData:
+    subject_ids: dict  # split -> list of ids
+    x: dict  # split -> (n, N, N) float tensor
+    y: dict  # split -> (n,) int array
+    cohort: pd.DataFrame
+
+
+def load_fold(connectomes_path, folds_path, cohort_path, fold):
+    with np.load(connectomes_path) as data:
+        ids = data["subject_ids"].astype(str)
+        matrices = data["connectomes"]
+    position = {s: i for i, s in enumerate(ids)}
+    folds = pd.read_csv(folds_path, sep="\t", dtype={"subject_id": str})
+    cohort = pd.read_csv(cohort_path, sep="\t", dtype={"subject_id": str, "site": str, "sex": str}, low_memory=False)
+    diagnosis = dict(zip(cohort["subject_id"], cohort["diagnosis"].astype(int)))
+    part = folds[folds["fold"] == fold]
+    if part.empty:
+        raise ValueError(f"fold {fold} is not in {folds_path}")
+    subject_ids, x, y = {}, {}, {}
+    for split in ("train", "val", "test"):
+        sids = part.loc[part["split"] == split, "subject_id"].tolist()
+        subject_ids[split] = sids
+        x[split] = torch.from_numpy(matrices[[position[s] for s in sids]]).float()
+        y[split] = np.array([diagnosis[s] for s in sids])
+    return FoldData(subject_ids, x, y, cohort.set_index("subject_id"))
+
+
+class FoldTrainer:
+    """Trains one method on one fold and writes predictions, attention maps, metrics and checkpoints."""
+
+    def __init__(self, method, spec: MethodSpec, training: TrainingConfig, model_config: dict, out_dir,
+                 sensitive_attributes=("sex",)):
+        self.method = method
+        self.spec = spec
+        self.training = training
+        self.model_config = model_config
+        self.out_dir = Path(out_dir)
+        self.sensitive_attributes = list(sensitive_attributes)
+
+    # ---------------------------------------------------------------- public
+    def run(self, data: FoldData, text_features_path, fold):
+        torch.set_num_threads(max(1, int(self.training.threads)))
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if self.spec.objective == "linear":
+            probabilities, info = self._linear_fc(data)
+            attention = None
+        else:
+            texts = TextFeatures(text_features_path)
+            probabilities, info, attention = self._deep(data, texts)
+        (self.out_dir / "selection.json").write_text(json.dumps(info, indent=2))
+        return self._predictions(data, fold, probabilities, info.get("threshold", 0.5)), attention
+
+    # ---------------------------------------------------------------- linear baseline
+    def _linear_fc(self, data):
+        features = {s: upper_triangle(data.x[s].numpy()) for s in data.x}
+        model, c, val_auc = fit_logistic_on_val(features["train"], data.y["train"], features["val"], data.y["val"],
+                                                seed=self.training.seed)
+        return model.predict_proba(features["test"])[:, 1], {"readout": "logistic_regression", "C": c, "val_auc": val_auc}
+
+    # ---------------------------------------------------------------- deep methods
+    def _deep(self, data, texts):
+        device = pick_device(self.training.device)
+        seed = self.training.seed
+        torch.manual_seed(seed)
+        config = ModelConfig.from_dict(self.model_config, n_rois=data.x["train"].shape[-1],
+                                       text_hidden=texts.distinct_states.shape[-1])
+        model = NeuroLIP(config, seed=seed).to(device)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=self.training.lr, weight_decay=self.training.weight_decay)
+        checkpoint_dir = self.out_dir / "checkpoint"
+        state = load_checkpoint(checkpoint_dir, model, optimizer)
+        if state is None:
+            state = {"epoch": 0, "best_val": -1.0, "best_epoch": 0, "bad_epochs": 0, "done": False}
+            self._metrics_file().unlink(missing_ok=True)
+        else:
+            log.info("resuming %s from epoch %d", self.method, state["epoch"])
+        positions = {s: texts.positions(data.subject_ids[s]) for s in data.subject_ids}
+        groups = self._groups(data, self.spec.fairclip_attribute)
+        progress = tqdm(total=self.training.max_epochs, initial=state["epoch"], desc=f"{self.method}", unit="epoch")
+        writer = self._tensorboard()
+        while not state["done"] and state["epoch"] < self.training.max_epochs:
+            epoch = state["epoch"]
+            started = time.perf_counter()
+            losses = self._train_epoch(model, optimizer, data, texts, positions["train"], groups, epoch, device)
+            val_auc = self._val_auc(model, data, texts, positions["val"], device)
+            state["epoch"] = epoch + 1
+            if val_auc > state["best_val"]:
+                state.update(best_val=val_auc, best_epoch=epoch + 1, bad_epochs=0)
+                save_weights(checkpoint_dir / "best.safetensors", model)
+            else:
+                state["bad_epochs"] += 1
+            state["done"] = state["bad_epochs"] >= self.training.patience and state["epoch"] >= self.training.min_epochs
+            row = {"epoch": epoch + 1, **losses, "val_auc": val_auc, "seconds": time.perf_counter() - started}
+            self._log_metrics(row, writer)
+            save_checkpoint(checkpoint_dir, model, optimizer, state)
+            progress.update(1)
+            progress.set_postfix(loss=f"{losses['loss']:.3f}", val_auc=f"{val_auc:.3f}")
+        progress.close()
+        load_weights(checkpoint_dir / "best.safetensors", model)
+        probabilities, info = self._readout(model, data, texts, positions, device)
+        info.update(best_epoch=state["best_epoch"], best_val_auc=state["best_val"], epochs_run=state["epoch"])
+        attention = self._attention(model, data, texts, positions["test"], device) if self.spec.calt else None
+        return probabilities, info, attention
+
+    def _groups(self, data, attribute):
+        values = data.cohort.loc[data.subject_ids["train"], attribute] if attribute in data.cohort else None
+        if values is None:
+            return None
+        codes = {v: i for i, v in enumerate(sorted(values.dropna().astype(str).unique()))}
+        return torch.tensor([codes.get(str(v), -1) if pd.notna(v) else -1 for v in values])
+
+    def _train_epoch(self, model, optimizer, data, texts, train_positions, groups, epoch, device):
+        model.train()
+        # the epoch's randomness depends only on (seed, epoch): a resumed run replays it exactly
+        torch.manual_seed(self.training.seed * 100003 + epoch)
+        generator = torch.Generator().manual_seed(self.training.seed * 7919 + epoch)
+        order = torch.randperm(len(train_positions), generator=generator)
+        totals, n_batches = {}, 0
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+        for start in range(0, len(order), self.training.batch_size):
+            batch = order[start : start + self.training.batch_size]
+            if len(batch) < 2:
+                continue
+            x = data.x["train"][batch].to(device)
+            y = torch.as_tensor(data.y["train"][batch.numpy()], device=device)
+            with autocast:
+                parts = self._losses(model, x, y, texts, train_positions[batch], groups[batch] if groups is not None else None, device)
+            loss = sum(parts.values())
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            optimizer.step()
+            with torch.no_grad():
+                model.logit_scale.clamp_(0, np.log(100))
+            for key, value in {"loss": loss, **parts}.items():
+                totals[key] = totals.get(key, 0.0) + float(value)
+            n_batches += 1
+        return {k: v / max(1, n_batches) for k, v in totals.items()}
+
+    def _losses(self, model, x, y, texts, positions, groups, device):
+        spec = self.spec
+        if spec.objective == "supervised":
+            image_global, _ = model.encode_image(x)
+            return {"cross_entropy": torch.nn.functional.cross_entropy(model.classifier(image_global), y)}
+        states, mask, segment_masks = (t.to(device) for t in texts.batch(positions))
+        out = model(x, states, mask)
+        parts = {}
+        if spec.global_loss == "clip":
+            parts["global"] = spec.global_weight * clip_loss(out["image_global"], out["text_global"], model.logit_scale)
+        else:
+            parts["global"] = spec.global_weight * siglip_loss(out["image_global"], out["text_global"], model.logit_scale, model.logit_bias)
+        if spec.fairclip_weight > 0 and groups is not None:
+            sims = torch.nn.functional.cosine_similarity(out["image_global"], out["text_global"], dim=-1)
+            parts["fairclip"] = spec.fairclip_weight * fairclip_sinkhorn(sims, groups.to(device), spec.fairclip_reg)
+        if spec.calt:
+            value_ids = texts.segment_value_ids[positions].to(device)
+            disease = texts.segments_with_role("disease")
+            sensitive = texts.segments_with_role("sensitive")
+            calt_total = 0.0
+            for k in disease + sensitive:
+                reverse = k in sensitive and spec.negative_gradient
+                calt_total = calt_total + calt_loss(out["ttca"], out["text_local"], segment_masks[:, k], value_ids[:, k],
+                                                    model.logit_scale, model.logit_bias, sensitive=reverse)
+            parts["calt"] = spec.calt_weight * calt_total
+            if spec.attn_beta > 0 and disease and sensitive:
+                disease_mask = segment_masks[:, disease].any(1)
+                distance = sum(attention_distance(out["attention"], disease_mask, segment_masks[:, k]) for k in sensitive)
+                parts["attn"] = -spec.attn_beta * distance / len(sensitive)
+        return parts
+
+    @torch.no_grad()
+    def _embed(self, model, x, device, batch_size=256):
+        model.eval()
+        chunks = [model.encode_image(x[i : i + batch_size].to(device))[0].float().cpu() for i in range(0, len(x), batch_size)]
+        return torch.cat(chunks)
+
+    @torch.no_grad()
+    def _scores(self, model, x, device, texts=None, batch_size=256):
+        """P(disease) without any subject text: the supervised head, or zero-shot over the class prompts."""
+        model.eval()
+        out = []
+        for i in range(0, len(x), batch_size):
+            xb = x[i : i + batch_size].to(device)
+            if self.spec.objective == "supervised":
+                logits = model.classifier(model.encode_image(xb)[0])
+            else:
+                logits = model.zero_shot_logits(xb, texts.prompt_states.to(device), texts.prompt_mask.to(device))
+            out.append(torch.softmax(logits.float(), dim=-1)[:, 1].cpu())
+        return torch.cat(out).numpy()
+
+    def _val_auc(self, model, data, texts, val_positions, device):
+        return float(np.nan_to_num(safe_auc(data.y["val"], self._scores(model, data.x["val"], device, texts)), nan=0.0))
+
+    def _readout(self, model, data, texts, positions, device):
+        direct_val = safe_auc(data.y["val"], self._scores(model, data.x["val"], device, texts))
+        direct_test = self._scores(model, data.x["test"], device, texts)
+        name = "head" if self.spec.objective == "supervised" else "zero_shot"
+        embeddings = {s: self._embed(model, data.x[s], device).numpy() for s in ("train", "val", "test")}
+        probe, c, probe_val = fit_logistic_on_val(embeddings["train"], data.y["train"], embeddings["val"], data.y["val"],
+                                                  seed=self.training.seed)
+        probe_test = probe.predict_proba(embeddings["test"])[:, 1]
+        choice = self.training.readout
+        if choice == "auto":
+            choice = "linear_probe" if probe_val > direct_val else name
+        if choice == "zero_shot" and self.spec.objective == "supervised":
+            choice = "head"
+        info = {"readout": choice, "val_auc_direct": direct_val, "val_auc_probe": probe_val, "probe_C": c}
+        return (probe_test if choice == "linear_probe" else direct_test), info
+
+    @torch.no_grad()
+    def _attention(self, model, data, texts, test_positions, device):
+        """TTCA attention of each test subject's own text, averaged per segment: for brain maps only."""
+        model.eval()
+        states, mask, segment_masks = (t.to(device) for t in texts.batch(test_positions))
+        attention = model.attention_maps(data.x["test"].to(device), states, mask).float()
+        maps = {
+            f"{texts.segment_fields[k]}": segment_attention(attention, segment_masks[:, k]).cpu().numpy()
+            for k in range(len(texts.segment_fields))
+        }
+        return {"subject_ids": np.array(data.subject_ids["test"]), "y_true": data.y["test"],
+                "segment_fields": np.array(texts.segment_fields), "segment_roles": np.array(texts.segment_roles), **maps}
+
+    # ---------------------------------------------------------------- outputs
+    def _predictions(self, data, fold, probabilities, threshold):
+        test_ids = data.subject_ids["test"]
+        frame = pd.DataFrame({
+            "subject_id": test_ids,
+            "fold": fold,
+            "y_true": data.y["test"],
+            "p_disease": np.round(probabilities.astype(float), 6),
+            "y_pred": (probabilities >= threshold).astype(int),
+        })
+        for attribute in self.sensitive_attributes:
+            if attribute in data.cohort.columns:
+                frame[attribute] = data.cohort.loc[test_ids, attribute].to_numpy()
+        return frame
+
+    def _metrics_file(self):
+        return self.out_dir / "epochs.csv"
+
+    def _log_metrics(self, row, writer):
+        path = self._metrics_file()
+        exists = path.exists()
+        with open(path, "a", newline="") as handle:
+            out = csv.DictWriter(handle, fieldnames=list(row))
+            if not exists:
+                out.writeheader()
+            out.writerow(row)
+        if writer is not None:
+            for key, value in row.items():
+                if key != "epoch":
+                    writer.add_scalar(key, value, row["epoch"])
+
+    def _tensorboard(self):
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:  # TensorBoard is optional
+            return None
+        return SummaryWriter(str(self.out_dir / "tensorboard"))
+
+
+def train_fold(method, method_spec, training, model_config, connectomes, text_features, folds, cohort, fold,
+               work_dir, predictions_path, attention_path=None, sensitive_attributes=("sex",)):
+    """Train ``method`` on ``fold`` and write its prediction CSV (and attention npz for NeuroLIP variants)."""
+    spec = MethodSpec.from_dict(method_spec)
+    trainer = FoldTrainer(method, spec, TrainingConfig.from_dict(training), model_config, work_dir, sensitive_attributes)
+    data = load_fold(connectomes, folds, cohort, fold)
+    predictions, attention = trainer.run(data, text_features, fold)
+    Path(predictions_path).parent.mkdir(parents=True, exist_ok=True)
+    predictions.to_csv(predictions_path, index=False)
+    if attention_path is not None:
+        Path(attention_path).parent.mkdir(parents=True, exist_ok=True)
+        if attention is None:
+            raise ValueError(f"method {method} computes no TTCA attention; it has no attention output")
+        np.savez_compressed(attention_path, **attention)
+    return predictions
