@@ -5,11 +5,12 @@ each group g of the sensitive attribute: sum_g SinkhornDivergence(sims, sims[g =
 """
 
 import torch
-from ot.bregman import empirical_sinkhorn_divergence
 
 
 def fairclip_sinkhorn(similarities, groups, reg=0.1):
     """``similarities``: (B,) cosine of each image with its own text; ``groups``: (B,) group ids (-1: unknown)."""
+    from ot.bregman import empirical_sinkhorn_divergence  # imported here: POT is slow to import, only FairCLIP needs it
+
     total = similarities.new_zeros(())
     batch = similarities[:, None]
     for group in torch.unique(groups):

@@ -208,7 +208,7 @@ class FoldTrainer:
             with torch.no_grad():
                 model.logit_scale.clamp_(0, np.log(100))
             for key, value in {"loss": loss, **parts}.items():
-                totals[key] = totals.get(key, 0.0) + float(value)
+                totals[key] = totals.get(key, 0.0) + float(value.detach())
             n_batches += 1
         return {k: v / max(1, n_batches) for k, v in totals.items()}
 

