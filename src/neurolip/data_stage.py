@@ -53,8 +53,42 @@ def load_source(dataset, raw_dir):
     raise NeuroLIPInputError(f"unknown data source {source!r}")
 
 
-def fetch(dataset, raw_dir, manifest_path, phenotypes_raw_path, exclusions_path):
+def write_roi_coordinates(dataset, raw_dir, out_path):
+    """ROI centroids for brain maps: a configured CSV, the simulated cohort's, CC200 for ABIDE's rois_cc200,
+    or the centroids of the configured atlas image; otherwise an empty table (brain maps then explain)."""
+    from .datasets.base import roi_coordinates
+
+    configured = dataset.get("roi_coordinates")
+    source = dataset["source"]
+    options = dataset.get(source, {}) or {}
+    if configured:
+        table = pd.read_csv(configured)
+        missing = {"roi", "x_mni", "y_mni", "z_mni"} - set(table.columns)
+        if missing:
+            raise NeuroLIPInputError(f"ROI coordinate table lacks columns {sorted(missing)}", path=configured)
+    elif source == "simulated":
+        table = pd.read_csv(Path(raw_dir) / "roi_coordinates.csv")
+    elif source == "abide" and options.get("derivative", "rois_cc200") == "rois_cc200":
+        table = roi_coordinates()
+    elif isinstance(options.get("atlas"), dict) and options["atlas"].get("image"):
+        from nilearn.plotting import find_parcellation_cut_coords
+
+        coords, labels = find_parcellation_cut_coords(options["atlas"]["image"], return_label_names=True)
+        table = pd.DataFrame({"roi": labels, "x_mni": coords[:, 0], "y_mni": coords[:, 1], "z_mni": coords[:, 2]})
+    else:
+        log.warning("no ROI coordinates for this dataset: set dataset.roi_coordinates to draw brain maps")
+        table = pd.DataFrame(columns=["roi", "x_mni", "y_mni", "z_mni"])
+    table.to_csv(out_path, index=False)
+
+
+def fetch(dataset, raw_dir, manifest_path, phenotypes_raw_path, exclusions_path, coordinates_path=None,
+          ground_truth_path=None):
     source = load_source(dataset, raw_dir)
+    if coordinates_path is not None:
+        write_roi_coordinates(dataset, raw_dir, coordinates_path)
+    if ground_truth_path is not None:
+        truth = Path(raw_dir) / "ground_truth.json"
+        Path(ground_truth_path).write_text(truth.read_text() if truth.is_file() else json.dumps({"available": False}))
     manifest = source.manifest
     for sid in manifest["subject_id"]:
         check_subject_id(sid, path=source.phenotype_path or None)

@@ -71,5 +71,23 @@ def prediction_targets():
     )
 
 
+def evaluation_targets():
+    base = f"{RESULTS}/{DATASET}"
+    targets = [
+        f"{base}/metrics/summary.csv",
+        f"{base}/metrics/paired_comparison.csv",
+        f"{base}/tables/table1.csv",
+        f"{base}/tables/table2.csv",
+        f"{base}/figures/roc.png",
+    ]
+    targets += expand(
+        f"{base}/figures/brain/{{method}}_disease_attention_patient.png",
+        method=ATTENTION_METHODS,
+    )
+    if config["dataset"]["source"] == "simulated" and ATTENTION_METHODS:
+        targets.append(f"{base}/metrics/attention_recovery.csv")
+    return targets
+
+
 def all_targets():
-    return data_targets() + prediction_targets()
+    return data_targets() + prediction_targets() + evaluation_targets()

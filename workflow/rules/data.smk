@@ -3,6 +3,8 @@ rule fetch:
         manifest=f"{DATA_DIR}/manifest.tsv",
         phenotypes=f"{DATA_DIR}/phenotypes_raw.tsv",
         exclusions=f"{DATA_DIR}/exclusions_fetch.tsv",
+        coordinates=f"{DATA_DIR}/roi_coordinates.csv",
+        ground_truth=f"{DATA_DIR}/ground_truth.json",
         raw=directory(f"{RESULTS}/{DATASET}/raw"),
     params:
         dataset=config["dataset"],

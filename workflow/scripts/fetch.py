@@ -13,4 +13,6 @@ fetch(
     snakemake.output.manifest,
     snakemake.output.phenotypes,
     snakemake.output.exclusions,
+    snakemake.output.coordinates,
+    snakemake.output.ground_truth,
 )

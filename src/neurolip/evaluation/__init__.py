@@ -1,0 +1,1 @@
+"""Evaluation: classification and fairness metrics, paired comparisons, tables, figures and brain maps."""

@@ -1,0 +1,64 @@
+"""Attention brain maps: group maps per class, top-k regions, stability across folds, planted-region recovery."""
+
+import itertools
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+from sklearn.metrics import roc_auc_score
+
+
+def load_attention(paths):
+    """Concatenate the per-fold attention files: {field: (n, N)}, subject_ids, y_true and fold of each row."""
+    parts = []
+    for fold, path in sorted(paths.items()):
+        with np.load(path, allow_pickle=False) as data:
+            fields = [str(f) for f in data["segment_fields"]]
+            roles = [str(r) for r in data["segment_roles"]]
+            parts.append({"fold": np.full(len(data["subject_ids"]), fold), "subject_ids": data["subject_ids"].astype(str),
+                          "y_true": data["y_true"], **{f: data[f] for f in fields}})
+    merged = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    merged["fields"], merged["roles"] = fields, roles
+    return merged
+
+
+def disease_field(attention):
+    return next(f for f, r in zip(attention["fields"], attention["roles"]) if r == "disease")
+
+
+def class_maps(attention, field=None):
+    """Mean attention of the test subjects of each class (0: control, 1: patient) -> {class: (N,)}."""
+    field = field or disease_field(attention)
+    return {c: attention[field][attention["y_true"] == c].mean(0) for c in (0, 1) if (attention["y_true"] == c).any()}
+
+
+def fold_maps(attention, field=None):
+    field = field or disease_field(attention)
+    return {int(f): attention[field][attention["fold"] == f].mean(0) for f in np.unique(attention["fold"])}
+
+
+def top_regions(values, coordinates, k=10, labels=None):
+    order = np.argsort(values)[::-1][:k]
+    table = coordinates.iloc[order][["roi", "x_mni", "y_mni", "z_mni"]].copy()
+    table.insert(0, "rank", np.arange(1, len(order) + 1))
+    table["attention"] = values[order]
+    table["attention_ratio_to_uniform"] = values[order] * len(values)
+    table["label"] = [labels[i] for i in order] if labels is not None else ""
+    return table.reset_index(drop=True)
+
+
+def stability(maps, k=10):
+    """Pairwise Jaccard overlap of the top-k regions and Spearman correlation between fold maps."""
+    rows = []
+    for (fa, a), (fb, b) in itertools.combinations(sorted(maps.items()), 2):
+        top_a, top_b = set(np.argsort(a)[::-1][:k]), set(np.argsort(b)[::-1][:k])
+        rows.append({"fold_a": fa, "fold_b": fb, "jaccard_top_k": len(top_a & top_b) / len(top_a | top_b),
+                     "spearman": spearmanr(a, b).statistic, "k": k})
+    return pd.DataFrame(rows)
+
+
+def recovery(maps, planted_regions, n_rois):
+    """AUROC of each fold's map against the planted-region mask (1 for planted, 0 otherwise)."""
+    mask = np.zeros(n_rois, dtype=int)
+    mask[list(planted_regions)] = 1
+    return pd.DataFrame([{"fold": f, "auroc": roc_auc_score(mask, values)} for f, values in sorted(maps.items())])

@@ -1,0 +1,112 @@
+"""Figures: ROC curves, fairness-accuracy trade-off, per-group bars, brain maps, stability, recovery."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sklearn.metrics import roc_curve  # noqa: E402
+
+from .tables import LABELS  # noqa: E402
+
+
+def _save(fig, path):
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def roc_figure(predictions, path):
+    """``predictions``: {method: DataFrame of all folds' test predictions}."""
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    from sklearn.metrics import roc_auc_score
+
+    for method, frame in predictions.items():
+        fpr, tpr, _ = roc_curve(frame["y_true"], frame["p_disease"])
+        auc = roc_auc_score(frame["y_true"], frame["p_disease"])
+        ax.plot(fpr, tpr, label=f"{LABELS.get(method, method)} (pooled AUC {auc:.3f})",
+                lw=2.2 if method == "neurolip" else 1.2)
+    ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=0.8)
+    ax.set(xlabel="False positive rate", ylabel="True positive rate", title="ROC, test folds pooled")
+    ax.legend(fontsize=7, loc="lower right")
+    _save(fig, path)
+
+
+def fairness_accuracy_figure(summary, attribute, path):
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for method in summary["method"].unique():
+        auc = summary[(summary.method == method) & (summary.metric == "auc") & (summary.attribute == "")]
+        dpd = summary[(summary.method == method) & (summary.metric == "dpd") & (summary.attribute == attribute)]
+        if auc.empty or dpd.empty:
+            continue
+        ax.errorbar(dpd["mean"].iloc[0], auc["mean"].iloc[0], xerr=dpd["std"].iloc[0], yerr=auc["std"].iloc[0],
+                    fmt="o", capsize=3, label=LABELS.get(method, method))
+    ax.set(xlabel=f"DPD ({attribute}) — lower is fairer", ylabel="AUC — higher is better",
+           title=f"Accuracy vs fairness ({attribute}), mean ± std over folds")
+    ax.legend(fontsize=7)
+    _save(fig, path)
+
+
+def group_bars_figure(summary, attributes, path):
+    rows = summary[summary.metric.str.startswith("auc[") & summary.attribute.isin(attributes)]
+    fig, axes = plt.subplots(1, max(1, len(attributes)), figsize=(4.5 * max(1, len(attributes)), 4), squeeze=False)
+    for ax, attribute in zip(axes[0], attributes):
+        part = rows[rows.attribute == attribute]
+        if part.empty:
+            ax.set_visible(False)
+            continue
+        wide = part.pivot_table(index="method", columns="metric", values="mean")
+        errors = part.pivot_table(index="method", columns="metric", values="std")
+        wide.index = [LABELS.get(m, m) for m in wide.index]
+        errors.index = wide.index
+        wide.plot.bar(ax=ax, yerr=errors, capsize=2, rot=45)
+        ax.set(title=f"AUC per {attribute} group", ylabel="AUC", ylim=(0, 1))
+        ax.axhline(0.5, ls="--", c="grey", lw=0.8)
+        ax.legend(fontsize=7)
+        plt.setp(ax.get_xticklabels(), ha="right", fontsize=7)
+    _save(fig, path)
+
+
+def brain_map_figure(values, coordinates, title, path, html_path=None):
+    """Glass brain with one marker per ROI centroid, colour and size by attention (nilearn)."""
+    from nilearn import plotting
+
+    coords = coordinates[["x_mni", "y_mni", "z_mni"]].to_numpy()
+    ratio = values * len(values)  # attention relative to a uniform map: 1 = average region
+    sizes = 10 + 60 * (ratio - ratio.min()) / max(1e-12, np.ptp(ratio))
+    display = plotting.plot_markers(ratio, coords, node_size=sizes, node_cmap="magma_r", title=title,
+                                    display_mode="lzr", colorbar=True, alpha=0.8)
+    display.savefig(path, dpi=130)
+    display.close()
+    if html_path:
+        view = plotting.view_markers(coords, marker_color=plt.cm.magma_r((ratio - ratio.min()) / max(1e-12, np.ptp(ratio))),
+                                     marker_size=sizes / 6, marker_labels=[f"ROI {r}: {v:.2f}" for r, v in zip(coordinates["roi"], ratio)],
+                                     title=title)
+        view.save_as_html(html_path)
+
+
+def stability_figure(table, maps, path):
+    folds = sorted(maps)
+    matrix = np.corrcoef(np.array([maps[f] for f in folds]))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+    image = axes[0].imshow(matrix, vmin=-1, vmax=1, cmap="RdBu_r")
+    axes[0].set(xticks=range(len(folds)), yticks=range(len(folds)), xticklabels=folds, yticklabels=folds,
+                title="Pearson r between fold maps", xlabel="fold", ylabel="fold")
+    fig.colorbar(image, ax=axes[0])
+    axes[1].bar(["Jaccard top-k", "Spearman"], [table["jaccard_top_k"].mean(), table["spearman"].mean()],
+                yerr=[table["jaccard_top_k"].std(), table["spearman"].std()], capsize=4, color=["#4c72b0", "#dd8452"])
+    axes[1].set(ylim=(min(0, table["spearman"].min()), 1), title="Mean over fold pairs")
+    _save(fig, path)
+
+
+def recovery_figure(table, path):
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for i, (label, part) in enumerate(table.groupby("map", sort=False)):
+        ax.bar(np.arange(len(part)) + 0.4 * i, part["auroc"], width=0.4, label=label)
+    folds = sorted(table["fold"].unique())
+    ax.set_xticks(np.arange(len(folds)) + 0.2, [f"fold {f}" for f in folds])
+    ax.axhline(0.5, ls="--", c="grey", lw=0.8)
+    ax.set(ylim=(0, 1), ylabel="AUROC vs planted regions", title="Planted-region recovery by TTCA attention")
+    ax.legend(fontsize=8)
+    _save(fig, path)

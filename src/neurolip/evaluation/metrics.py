@@ -1,0 +1,140 @@
+"""Per-fold classification and fairness metrics with fairlearn, aggregated over folds.
+
+Sensitive attributes: categorical ones (sex, site) are used as they are; continuous ones (age, SRS) are
+split at the median of the *training* subjects of the same fold (train + val splits), so the test fold
+never shapes its own groups. Subjects whose attribute is unknown are left out of that attribute's
+fairness metrics (and only of those). A group holding a single class has no AUC: the value is missing
+and a warning is logged, the run goes on.
+"""
+
+import logging
+import warnings
+
+import numpy as np
+import pandas as pd
+from fairlearn.metrics import MetricFrame, demographic_parity_difference, equalized_odds_difference
+from scipy import stats
+from sklearn.metrics import accuracy_score, recall_score, roc_auc_score
+
+log = logging.getLogger(__name__)
+CONTINUOUS = ("age", "srs")
+
+
+def safe_auc(y_true, y_score):
+    if len(np.unique(y_true)) < 2:
+        return float("nan")
+    return roc_auc_score(y_true, y_score)
+
+
+def specificity(y_true, y_pred):
+    return recall_score(y_true, y_pred, pos_label=0, zero_division=np.nan)
+
+
+def sensitivity(y_true, y_pred):
+    return recall_score(y_true, y_pred, pos_label=1, zero_division=np.nan)
+
+
+def attribute_groups(attribute, test_values, train_values):
+    """Group labels of the test subjects for one attribute; NaN where unknown."""
+    test_values = pd.Series(test_values).reset_index(drop=True)
+    if attribute in CONTINUOUS:
+        numeric = pd.to_numeric(test_values, errors="coerce")
+        threshold = float(np.nanmedian(pd.to_numeric(pd.Series(train_values), errors="coerce")))
+        labels = np.where(numeric.isna(), None, np.where(numeric > threshold, f"> {threshold:g}", f"<= {threshold:g}"))
+        return pd.Series(labels, dtype=object)
+    return test_values.astype(object).where(test_values.notna(), None)
+
+
+def overall_metrics(y_true, p, y_pred):
+    return {
+        "auc": safe_auc(y_true, p),
+        "accuracy": accuracy_score(y_true, y_pred),
+        "sensitivity": sensitivity(y_true, y_pred),
+        "specificity": specificity(y_true, y_pred),
+    }
+
+
+def fairness_metrics(attribute, y_true, p, y_pred, groups):
+    """DPD, DEOdds, ES-AUC and per-group AUC for one attribute; rows of (metric, value)."""
+    known = groups.notna().to_numpy()
+    y_true, p, y_pred, groups = y_true[known], p[known], y_pred[known], groups[known].astype(str).to_numpy()
+    if len(np.unique(groups)) < 2:
+        log.warning("attribute %s has fewer than two groups among the test subjects: no fairness metrics", attribute)
+        return [("dpd", np.nan), ("deodds", np.nan), ("es_auc", np.nan)]
+    auc_frame = MetricFrame(metrics=safe_auc, y_true=y_true, y_pred=p, sensitive_features=groups)
+    by_group = auc_frame.by_group
+    for group, value in by_group.items():
+        if np.isnan(value):
+            log.warning("group %s=%s holds a single class: its AUC is missing", attribute, group)
+    overall = auc_frame.overall
+    gaps = np.nansum(np.abs(overall - by_group.to_numpy(dtype=float)))
+    rows = [
+        ("dpd", demographic_parity_difference(y_true, y_pred, sensitive_features=groups)),
+        ("deodds", equalized_odds_difference(y_true, y_pred, sensitive_features=groups)),
+        ("es_auc", overall / (1 + gaps)),
+    ]
+    rows += [(f"auc[{group}]", value) for group, value in by_group.items()]
+    rows += [(f"n[{group}]", int((groups == group).sum())) for group in by_group.index]
+    return rows
+
+
+def fold_metrics(predictions, training_values, attributes):
+    """All metrics of one (method, fold) prediction table; long rows (metric, attribute, value)."""
+    y_true = predictions["y_true"].to_numpy().astype(int)
+    p = predictions["p_disease"].to_numpy().astype(float)
+    y_pred = predictions["y_pred"].to_numpy().astype(int)
+    rows = [{"metric": m, "attribute": "", "value": v} for m, v in overall_metrics(y_true, p, y_pred).items()]
+    for attribute in attributes:
+        if attribute not in predictions.columns:
+            continue
+        groups = attribute_groups(attribute, predictions[attribute], training_values.get(attribute, []))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=UserWarning)
+            for metric, value in fairness_metrics(attribute, y_true, p, y_pred, groups):
+                rows.append({"metric": metric, "attribute": attribute, "value": value})
+    return rows
+
+
+def evaluate(prediction_files, cohort, folds, attributes):
+    """``prediction_files``: {(method, fold): path}. Returns (per-fold long table, summary table)."""
+    cohort = cohort.set_index("subject_id")
+    rows = []
+    for (method, fold), path in sorted(prediction_files.items()):
+        predictions = pd.read_csv(path, dtype={"subject_id": str, "site": str, "sex": str})
+        train_ids = folds.loc[(folds["fold"] == fold) & (folds["split"] != "test"), "subject_id"].astype(str)
+        training_values = {a: cohort.loc[train_ids, a].to_numpy() for a in attributes if a in cohort.columns}
+        for row in fold_metrics(predictions, training_values, attributes):
+            rows.append({"method": method, "fold": fold, **row})
+    per_fold = pd.DataFrame(rows, columns=["method", "fold", "metric", "attribute", "value"])
+    return per_fold, summarize(per_fold)
+
+
+def summarize(per_fold):
+    grouped = per_fold.groupby(["method", "metric", "attribute"], sort=False)["value"]
+    summary = grouped.agg(mean="mean", std="std", n_folds="count").reset_index()
+    return summary
+
+
+def paired_comparison(per_fold, reference="neurolip", metrics=(("auc", ""), ("dpd", "sex")), confidence=0.95):
+    """Per-fold differences reference - baseline: mean, t-interval over folds, and the paired t-test p-value."""
+    rows = []
+    for metric, attribute in metrics:
+        table = per_fold[(per_fold["metric"] == metric) & (per_fold["attribute"] == attribute)]
+        wide = table.pivot_table(index="fold", columns="method", values="value")
+        if reference not in wide.columns:
+            continue
+        for baseline in wide.columns:
+            if baseline == reference:
+                continue
+            diff = (wide[reference] - wide[baseline]).dropna()
+            n = len(diff)
+            mean = diff.mean() if n else np.nan
+            if n > 1:
+                half = stats.t.ppf(0.5 + confidence / 2, n - 1) * diff.std(ddof=1) / np.sqrt(n)
+                p_value = stats.ttest_rel(wide.loc[diff.index, reference], wide.loc[diff.index, baseline]).pvalue
+            else:
+                half, p_value = np.nan, np.nan
+            rows.append({"metric": metric, "attribute": attribute, "reference": reference, "baseline": baseline,
+                         "mean_difference": mean, "ci_low": mean - half, "ci_high": mean + half,
+                         "p_value": p_value, "n_folds": n})
+    return pd.DataFrame(rows)

@@ -1,0 +1,31 @@
+from _logging import log_to_file
+
+log_to_file(snakemake)
+
+import re
+
+import pandas as pd
+
+from neurolip.errors import NeuroLIPInputError
+from neurolip.evaluation.brainmaps import class_maps, fold_maps, load_attention, stability, top_regions
+from neurolip.evaluation.figures import brain_map_figure, stability_figure
+
+paths = {int(re.search(r"fold(\d+)\.npz$", p).group(1)): p for p in snakemake.input.attention}
+attention = load_attention(paths)
+coordinates = pd.read_csv(snakemake.input.coordinates)
+n_rois = attention[attention["fields"][0]].shape[1]
+if len(coordinates) != n_rois:
+    raise NeuroLIPInputError(
+        f"{len(coordinates)} ROI coordinates for {n_rois} regions: set dataset.roi_coordinates to the atlas centroids",
+        path=snakemake.input.coordinates,
+    )
+method = snakemake.wildcards.method
+maps = class_maps(attention)
+for cls, path in ((0, snakemake.output.control), (1, snakemake.output.patient)):
+    title = f"{method}: disease-token attention, {'patients' if cls else 'controls'}"
+    brain_map_figure(maps[cls], coordinates, title, path, snakemake.output.html if cls else None)
+top_regions(maps[1], coordinates, k=snakemake.params.top_k).to_csv(snakemake.output.top, index=False)
+per_fold = fold_maps(attention)
+table = stability(per_fold, k=snakemake.params.top_k)
+table.to_csv(snakemake.output.stability, index=False)
+stability_figure(table, per_fold, snakemake.output.stability_figure)
