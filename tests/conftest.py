@@ -31,3 +31,16 @@ def run_snakemake(args, cwd=REPO, check=True, env=None):
     if check and process.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{process.stdout[-4000:]}\n{process.stderr[-4000:]}")
     return process
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """One end-to-end run of the workflow on a tiny simulated cohort, plus its report."""
+    from test_workflow import tiny_config
+
+    tmp_path = tmp_path_factory.mktemp("workflow")
+    config = tiny_config(tmp_path)
+    run_snakemake(["--cores", "2", "--nolock", "--configfile", str(config)])
+    report = tmp_path / "report.html"
+    run_snakemake(["--nolock", "--configfile", str(config), "--report", str(report)])
+    return tmp_path / "results" / "simulated", report

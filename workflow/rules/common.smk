@@ -20,7 +20,9 @@ BENCHMARKS = f"{RESULTS}/{DATASET}/benchmarks"
 
 METHODS = config["training"]["methods"]
 FOLDS = list(range(config["cv"]["n_folds"]))
-ATTENTION_METHODS = [m for m in METHODS if config["methods"].get(m, {}).get("calt", False)]
+ATTENTION_METHODS = [
+    m for m in METHODS if config["methods"].get(m, {}).get("calt", False)
+]
 
 unknown_methods = [m for m in METHODS if m not in config["methods"]]
 if unknown_methods:

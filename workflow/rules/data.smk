@@ -6,12 +6,12 @@ rule fetch:
         coordinates=f"{DATA_DIR}/roi_coordinates.csv",
         ground_truth=f"{DATA_DIR}/ground_truth.json",
         raw=directory(f"{RESULTS}/{DATASET}/raw"),
-    params:
-        dataset=config["dataset"],
     log:
         f"{LOGS}/fetch.log",
     conda:
         "../../envs/data.yaml"
+    params:
+        dataset=config["dataset"],
     script:
         "../scripts/fetch.py"
 
@@ -22,14 +22,14 @@ rule timeseries:
     output:
         timeseries=f"{DATA_DIR}/timeseries.npz",
         exclusions=f"{DATA_DIR}/exclusions_timeseries.tsv",
-    params:
-        dataset=config["dataset"],
     log:
         f"{LOGS}/timeseries.log",
     benchmark:
         f"{BENCHMARKS}/timeseries.tsv"
     conda:
         "../../envs/data.yaml"
+    params:
+        dataset=config["dataset"],
     script:
         "../scripts/timeseries.py"
 
@@ -40,12 +40,12 @@ rule phenotypes:
     output:
         phenotypes=f"{DATA_DIR}/phenotypes.tsv",
         exclusions=f"{DATA_DIR}/exclusions_phenotypes.tsv",
-    params:
-        dataset=config["dataset"],
     log:
         f"{LOGS}/phenotypes.log",
     conda:
         "../../envs/data.yaml"
+    params:
+        dataset=config["dataset"],
     script:
         "../scripts/phenotypes.py"
 
@@ -64,14 +64,14 @@ rule connectivity:
         qc=f"{DATA_DIR}/connectivity_qc.tsv",
         cohort=f"{DATA_DIR}/cohort.tsv",
         exclusions=f"{DATA_DIR}/exclusions.tsv",
-    params:
-        connectivity=config["connectivity"],
     log:
         f"{LOGS}/connectivity.log",
     benchmark:
         f"{BENCHMARKS}/connectivity.tsv"
     conda:
         "../../envs/data.yaml"
+    params:
+        connectivity=config["connectivity"],
     script:
         "../scripts/connectivity.py"
 
@@ -82,12 +82,12 @@ rule texts:
     output:
         texts=f"{DATA_DIR}/texts.jsonl",
         prompts=f"{DATA_DIR}/class_prompts.json",
-    params:
-        text=config["dataset"]["text"],
     log:
         f"{LOGS}/texts.log",
     conda:
         "../../envs/data.yaml"
+    params:
+        text=config["dataset"]["text"],
     script:
         "../scripts/texts.py"
 
@@ -97,11 +97,11 @@ rule folds:
         cohort=rules.connectivity.output.cohort,
     output:
         folds=f"{DATA_DIR}/folds.tsv",
-    params:
-        cv=config["cv"],
     log:
         f"{LOGS}/folds.log",
     conda:
         "../../envs/data.yaml"
+    params:
+        cv=config["cv"],
     script:
         "../scripts/folds.py"

@@ -22,15 +22,14 @@ rule evaluate:
             category=DATASET,
             subcategory="Metrics",
         ),
-    params:
-        methods=METHODS,
-        folds=FOLDS,
-        attributes=config["dataset"].get("sensitive_attributes", ["sex"]),
-        results=f"{RESULTS}/{DATASET}",
     log:
         f"{LOGS}/evaluate.log",
     conda:
         "../../envs/evaluation.yaml"
+    params:
+        methods=METHODS,
+        folds=FOLDS,
+        attributes=config["dataset"].get("sensitive_attributes", ["sex"]),
     script:
         "../scripts/evaluate.py"
 
@@ -55,14 +54,14 @@ rule tables:
         ),
         table2_md=f"{RESULTS}/{DATASET}/tables/table2.md",
         table2_tex=f"{RESULTS}/{DATASET}/tables/table2.tex",
-    params:
-        dataset=DATASET,
-        paper=config.get("evaluation", {}).get("paper_reference", ""),
-        attributes=config.get("evaluation", {}).get("table_attributes", ["sex"]),
     log:
         f"{LOGS}/tables.log",
     conda:
         "../../envs/evaluation.yaml"
+    params:
+        dataset=DATASET,
+        paper=config.get("evaluation", {}).get("paper_reference", ""),
+        attributes=config.get("evaluation", {}).get("table_attributes", ["sex"]),
     script:
         "../scripts/tables.py"
 
@@ -90,14 +89,14 @@ rule figures:
             category=DATASET,
             subcategory="Fairness",
         ),
-    params:
-        methods=METHODS,
-        attribute=config.get("evaluation", {}).get("primary_attribute", "sex"),
-        attributes=config["dataset"].get("sensitive_attributes", ["sex"]),
     log:
         f"{LOGS}/figures.log",
     conda:
         "../../envs/evaluation.yaml"
+    params:
+        methods=METHODS,
+        attribute=config.get("evaluation", {}).get("primary_attribute", "sex"),
+        attributes=config["dataset"].get("sensitive_attributes", ["sex"]),
     script:
         "../scripts/figures.py"
 
@@ -145,13 +144,13 @@ rule brain_maps:
             category=DATASET,
             subcategory="{method} attention",
         ),
-    params:
-        top_k=config.get("evaluation", {}).get("top_k", 10),
-        labels=DATASET,
     log:
         f"{LOGS}/brain_maps_{{method}}.log",
     conda:
         "../../envs/evaluation.yaml"
+    params:
+        top_k=config.get("evaluation", {}).get("top_k", 10),
+        labels=DATASET,
     script:
         "../scripts/brain_maps.py"
 

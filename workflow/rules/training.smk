@@ -4,14 +4,14 @@ rule text_features:
         prompts=rules.texts.output.prompts,
     output:
         features=f"{DATA_DIR}/text_features.safetensors",
-    params:
-        encoder=config["text_encoder"],
     log:
         f"{LOGS}/text_features.log",
     benchmark:
         f"{BENCHMARKS}/text_features.tsv"
     conda:
         "../../envs/training.yaml"
+    params:
+        encoder=config["text_encoder"],
     script:
         "../scripts/text_features.py"
 
@@ -25,24 +25,24 @@ rule train:
     output:
         predictions=f"{RESULTS}/{DATASET}/predictions/{{method}}/fold{{fold}}.csv",
         selection=f"{RESULTS}/{DATASET}/training/{{method}}/fold{{fold}}/selection.json",
+    log:
+        f"{LOGS}/train/{{method}}/fold{{fold}}.log",
+    benchmark:
+        f"{BENCHMARKS}/train/{{method}}/fold{{fold}}.tsv"
+    wildcard_constraints:
+        method=plain_method_pattern(),
+    conda:
+        "../../envs/training.yaml"
+    threads: config["training"].get("threads", 2)
+    resources:
+        gpu=1 if config["training"].get("gpu", False) else 0,
+        mem_mb=4000,
     params:
         method_spec=lambda wc: method_spec(wc.method),
         training=config["training"],
         model=config["model"],
         sensitive=config["dataset"].get("sensitive_attributes", ["sex"]),
         work_dir=lambda wc: f"{RESULTS}/{DATASET}/training/{wc.method}/fold{wc.fold}",
-    wildcard_constraints:
-        method=plain_method_pattern(),
-    threads: config["training"].get("threads", 2)
-    resources:
-        gpu=1 if config["training"].get("gpu", False) else 0,
-        mem_mb=4000,
-    log:
-        f"{LOGS}/train/{{method}}/fold{{fold}}.log",
-    benchmark:
-        f"{BENCHMARKS}/train/{{method}}/fold{{fold}}.tsv"
-    conda:
-        "../../envs/training.yaml"
     script:
         "../scripts/train.py"
 

@@ -1,0 +1,91 @@
+"""The Snakemake workflow itself: schema validation, dry runs of every shipped config, lint, and an
+end-to-end run on a tiny simulated cohort that produces every table, figure and the report."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO, run_snakemake
+
+SHIPPED = sorted(p.name for p in (REPO / "config").glob("*.yaml") if p.name != "config.yaml")
+
+
+def tiny_config(tmp_path, **training):
+    with open(REPO / "config" / "simulated.yaml") as handle:
+        dataset = yaml.safe_load(handle)["dataset"]
+    dataset["n_rois"] = 20
+    dataset["simulated"].update(n_subjects=72, n_rois=20, n_disease_regions=4, n_sensitive_regions=4,
+                                disease_effect=0.5, sensitive_effect=0.5)
+    config = {
+        "results_dir": str(tmp_path / "results"),
+        "dataset": dataset,
+        "cv": {"n_folds": 3, "val_fraction": 0.2, "seed": 0},
+        "model": {"d_model": 16, "n_heads": 2, "n_layers": 1, "n_clusters": 4, "embed_dim": 16, "dropout": 0.1},
+        "training": {"max_epochs": 3, "min_epochs": 1, "patience": 2, "batch_size": 16, **training},
+    }
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_schema_rejects_a_bad_config(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"cv": {"n_folds": 1}}))
+    process = run_snakemake(["-n", "--configfile", str(bad)], check=False)
+    assert process.returncode != 0
+    assert "n_folds" in process.stdout + process.stderr and "minimum" in process.stdout + process.stderr
+
+
+def test_schema_rejects_an_unknown_source(tmp_path):
+    with open(REPO / "config" / "simulated.yaml") as handle:
+        dataset = yaml.safe_load(handle)["dataset"]
+    dataset["source"] = "openneuro"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"dataset": dataset}))
+    process = run_snakemake(["-n", "--configfile", str(bad)], check=False)
+    assert process.returncode != 0 and "openneuro" in process.stdout + process.stderr
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_dry_run_of_every_shipped_config(name, tmp_path):
+    process = run_snakemake(["-n", "--configfile", f"config/{name}", "--config", f"results_dir={tmp_path}"])
+    assert "train" in process.stdout and "evaluate" in process.stdout
+
+
+def test_lint_reports_no_problem():
+    process = run_snakemake(["--lint"], check=False)
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert "Congratulations" in process.stdout + process.stderr
+
+
+def test_end_to_end_outputs(tiny_run):
+    results, report = tiny_run
+    methods = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["training"]["methods"]
+    for method in methods:
+        for fold in range(3):
+            frame = pd.read_csv(results / "predictions" / method / f"fold{fold}.csv")
+            assert {"subject_id", "fold", "y_true", "p_disease", "y_pred", "sex"} <= set(frame.columns)
+    exclusions = pd.read_csv(results / "data" / "exclusions.tsv", sep="\t")
+    assert {"no file", "too few volumes", "no diagnosis"} <= set(exclusions.reason)
+    summary = pd.read_csv(results / "metrics" / "summary.csv")
+    auc = summary[(summary.metric == "auc") & summary.attribute.isna()]
+    assert set(auc.method) == set(methods) and (auc.n_folds == 3).all()
+    assert {"dpd", "deodds", "es_auc"} <= set(summary.metric)
+    for name in ("table1", "table2"):
+        for suffix in ("csv", "md", "tex"):
+            assert (results / "tables" / f"{name}.{suffix}").stat().st_size > 100
+    for figure in ("roc.png", "fairness_accuracy.png", "group_auc.png", "brain/neurolip_disease_attention_patient.png"):
+        assert (results / "figures" / figure).stat().st_size > 5000
+    recovery = pd.read_csv(results / "metrics" / "attention_recovery.csv")
+    assert recovery.auroc.between(0, 1).all() and len(recovery) >= 3
+    assert report.stat().st_size > 100_000
+
+
+def test_rerun_has_nothing_to_do(tiny_run):
+    results, _ = tiny_run
+    config = results.parents[1] / "tiny.yaml"
+    process = run_snakemake(["-n", "--nolock", "--configfile", str(config)])
+    assert "Nothing to be done" in process.stdout + process.stderr
