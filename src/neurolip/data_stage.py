@@ -53,6 +53,19 @@ def load_source(dataset, raw_dir):
     raise NeuroLIPInputError(f"unknown data source {source!r}")
 
 
+def atlas_centroids(image):
+    """Centre of mass (world mm) of every non-zero label of a labels image, in label order (the masker's)."""
+    import nibabel as nib
+    from scipy import ndimage
+
+    img = nib.load(image)
+    labels = np.asarray(img.dataobj).astype(int)
+    values = np.unique(labels[labels != 0])
+    voxels = np.array(ndimage.center_of_mass(np.ones_like(labels), labels, values))
+    world = nib.affines.apply_affine(img.affine, voxels)
+    return pd.DataFrame({"roi": values, "x_mni": world[:, 0], "y_mni": world[:, 1], "z_mni": world[:, 2]})
+
+
 def write_roi_coordinates(dataset, raw_dir, out_path):
     """ROI centroids for brain maps: a configured CSV, the simulated cohort's, CC200 for ABIDE's rois_cc200,
     or the centroids of the configured atlas image; otherwise an empty table (brain maps then explain)."""
@@ -71,10 +84,7 @@ def write_roi_coordinates(dataset, raw_dir, out_path):
     elif source == "abide" and options.get("derivative", "rois_cc200") == "rois_cc200":
         table = roi_coordinates()
     elif isinstance(options.get("atlas"), dict) and options["atlas"].get("image"):
-        from nilearn.plotting import find_parcellation_cut_coords
-
-        coords, labels = find_parcellation_cut_coords(options["atlas"]["image"], return_label_names=True)
-        table = pd.DataFrame({"roi": labels, "x_mni": coords[:, 0], "y_mni": coords[:, 1], "z_mni": coords[:, 2]})
+        table = atlas_centroids(options["atlas"]["image"])
     else:
         log.warning("no ROI coordinates for this dataset: set dataset.roi_coordinates to draw brain maps")
         table = pd.DataFrame(columns=["roi", "x_mni", "y_mni", "z_mni"])

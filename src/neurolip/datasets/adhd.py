@@ -62,14 +62,20 @@ def load_adhd_nilearn(n_subjects=None, data_dir=None, verbose=0):
             "cache (adhd/ADHD200_40subs_motion_parameters_and_phenotypics.csv and adhd/data/<id>/...)",
             path=data_dir,
         ) from exc
-    phenotypes = pd.DataFrame(bunch.phenotypic).reset_index(drop=True)
-    ids = [Path(f).parent.name for f in bunch.func]
-    by_subject = {str(s).strip().zfill(7): i for i, s in enumerate(phenotypes["Subject"])}
-    rows, missing = [], []
-    for subject, func, confounds in zip(ids, bunch.func, bunch.confounds):
-        if subject.zfill(7) not in by_subject:
-            missing.append((subject, "no phenotype row", f"{func} has no row in the phenotype table"))
+    # read the release's table ourselves: nilearn filters it by string ID, which drops rows whose Subject
+    # column was parsed as a number (leading zeros lost); match on the numeric value instead
+    phenotype_path = Path(bunch.func[0]).parents[2] / "ADHD200_40subs_motion_parameters_and_phenotypics.csv"
+    phenotypes = pd.read_csv(phenotype_path, dtype=str, keep_default_na=False)
+    by_subject = {int(s): i for i, s in enumerate(phenotypes["Subject"]) if s.strip().isdigit()}
+    rows, missing, keep = [], [], []
+    for func, confounds in zip(bunch.func, bunch.confounds):
+        subject = Path(func).parent.name
+        if int(subject) not in by_subject:
+            missing.append((subject, "no phenotype row", f"{func} has no row in {phenotype_path.name}"))
             continue
+        keep.append(by_subject[int(subject)])
         rows.append({"subject_id": subject, "kind": "nifti", "path": func, "confounds": confounds})
-    phenotypes["Subject"] = phenotypes["Subject"].astype(str).str.zfill(7)
-    return SourceData(pd.DataFrame(rows), phenotypes, "", missing)
+    phenotypes = phenotypes.iloc[keep].reset_index(drop=True)
+    phenotypes["Subject"] = [row["subject_id"] for row in rows]
+    return SourceData(pd.DataFrame(rows, columns=["subject_id", "kind", "path", "confounds"]), phenotypes,
+                      str(phenotype_path), missing)
