@@ -7,9 +7,20 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/fmriprep.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/evaluation.smk"
+
+
+# Light steps stay on the submitting node under a cluster profile: fetching needs the network that compute
+# nodes often lack; tables, figures and summaries take seconds.
+localrules:
+    all,
+    fetch,
+    tables,
+    figures,
+    attention_recovery_summary,
 
 
 rule all:

@@ -26,34 +26,47 @@ def test_siglip_loss_hand_computed():
 
 def _calt_inputs(seed=0):
     g = torch.Generator().manual_seed(seed)
-    ttca = torch.randn(4, 5, 8, generator=g, requires_grad=True)
-    text = torch.randn(4, 5, 8, generator=g)
-    mask = torch.zeros(4, 5, dtype=torch.bool)
-    mask[:, 1:3] = True
-    ids = torch.tensor([0, 1, 0, 1])
-    return ttca, text, mask, ids
+    ttca = torch.randn(4, 2, 8, generator=g, requires_grad=True)  # 4 images x 2 segment values
+    text = torch.randn(2, 8, generator=g)
+    positives = torch.tensor([[True, False], [False, True], [True, False], [False, True]])
+    return ttca, text, positives
+
+
+def test_calt_loss_hand_computed():
+    ttca = torch.tensor([[[1.0, 0.0], [1.0, 0.0]]])  # one image, cos = 1 with value 0 and 0 with value 1
+    text = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    loss = calt_loss(ttca, text, torch.tensor([[True, False]]), torch.tensor(0.0), torch.tensor(0.0))
+    expected = (math.log(1 + math.exp(-1)) + math.log(2)) / 2  # positive pair logit 1, negative pair logit 0
+    assert math.isclose(loss.item(), expected, rel_tol=1e-6)
 
 
 def test_calt_sensitive_term_reverses_the_gradient():
-    ttca, text, mask, ids = _calt_inputs()
-    scale, bias = torch.tensor(0.0), torch.tensor(0.0)  # logits in [-1, 1]: some pairs below chance
-    grad_plain = torch.autograd.grad(calt_loss(ttca, text, mask, ids, scale, bias, sensitive=False), ttca)[0]
-    grad_reversed = torch.autograd.grad(calt_loss(ttca, text, mask, ids, scale, bias, sensitive=True), ttca)[0]
-    # where no pair is clamped the sensitive gradient is exactly the opposite; clamped pairs only remove terms
-    cosine = torch.nn.functional.cosine_similarity(grad_plain.flatten(), grad_reversed.flatten(), dim=0)
-    assert cosine < -0.5
-    plain = calt_loss(ttca, text, mask, ids, scale, bias, sensitive=False)
-    assert plain.item() > 0
+    ttca, text, positives = _calt_inputs()
+    scale, bias = torch.tensor(0.0), torch.tensor(-0.5)
+    plain = calt_loss(ttca, text, positives, scale, bias, sensitive=False)
+    reversed_ = calt_loss(ttca, text, positives, scale, bias, sensitive=True)
+    # logits lie in [-1.5, 0.5]: the positive pairs are above chance, the negatives below; only pairs whose
+    # loss is below log 2 keep a gradient, and there it is exactly the opposite of the plain term's
+    grad_plain = torch.autograd.grad(plain, ttca)[0]
+    grad_reversed = torch.autograd.grad(reversed_, ttca)[0]
+    from neurolip.losses.calt import calt_logits
+
+    logits = calt_logits(ttca, text, scale, bias).detach()
+    pair_losses = -torch.nn.functional.logsigmoid((positives.float() * 2 - 1) * logits)
+    below_chance = pair_losses < CHANCE
+    assert below_chance.any() and (~below_chance).any()  # both regimes are exercised
+    torch.testing.assert_close(grad_reversed[below_chance], -grad_plain[below_chance])
+    assert torch.all(grad_reversed[~below_chance] == 0)
+    assert grad_plain.abs().sum() > 0
 
 
 def test_calt_sensitive_term_is_bounded_at_chance():
-    ttca, text, mask, ids = _calt_inputs(1)
-    # a huge negative bias makes every positive pair's loss far above chance: the bound holds the term at -log 2
-    # for those pairs and their gradient is zero, so the loss can never run off to minus infinity
-    loss = calt_loss(ttca, text, mask, ids, torch.tensor(0.0), torch.tensor(-50.0), sensitive=True)
-    assert loss.item() >= -CHANCE - 1e-6
-    scale = torch.tensor(3.0, requires_grad=True)
-    loss = calt_loss(ttca * 0 + 1, text * 0 + 1, mask, ids, scale, torch.tensor(50.0), sensitive=True)
+    ttca, text, positives = _calt_inputs(1)
+    for bias in (-50.0, 0.0, 50.0):
+        loss = calt_loss(ttca, text, positives, torch.tensor(3.0), torch.tensor(bias), sensitive=True)
+        assert loss.item() >= -CHANCE - 1e-6
+    # every pair far above chance: the term sits exactly at its bound and pushes no further
+    loss = calt_loss(ttca, text, positives, torch.tensor(0.0), torch.tensor(-50.0) * positives.any(), sensitive=True)
     assert loss.item() >= -CHANCE - 1e-6
 
 

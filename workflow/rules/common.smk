@@ -1,6 +1,9 @@
 import sys
 from pathlib import Path
 
+# the package lives in src/: importable here even when it is not installed (e.g. a conda environment)
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
 import yaml
 from snakemake.utils import validate
 
@@ -37,22 +40,45 @@ wildcard_constraints:
     fold=r"\d+",
 
 
+FMRIPREP = config.get("fmriprep_run", {"enabled": False})
+
+
+def fmriprep_shell_command(participant):
+    from neurolip.fmriprep import shell_command
+
+    return shell_command(
+        FMRIPREP,
+        participant,
+        FMRIPREP["output_dir"],
+        f"{FMRIPREP.get('work_dir', 'work/fmriprep')}/sub-{participant}",
+        FMRIPREP.get("threads", 8),
+        FMRIPREP.get("mem_mb", 16000),
+    )
+
+
+def fmriprep_targets():
+    """fMRIPrep reports the data stage waits for, when fMRIPrep runs inside the workflow."""
+    if not FMRIPREP.get("enabled", False):
+        return []
+    return [f"{FMRIPREP['output_dir']}/sub-{p}.html" for p in FMRIPREP["participants"]]
+
+
 def method_spec(method):
     return config["methods"][method]
 
 
-def _pattern(methods):
+def _methods_regex(methods):
     # a pattern that matches nothing when the list is empty, so a rule can never claim every method
     return "|".join(methods) if methods else "(?!x)x"
 
 
 def plain_method_pattern():
-    return _pattern([m for m in METHODS if m not in ATTENTION_METHODS])
+    return _methods_regex([m for m in METHODS if m not in ATTENTION_METHODS])
 
 
 def ttca_method_pattern():
     """Methods with TTCA (NeuroLIP and its ablations) also write attention maps."""
-    return _pattern(ATTENTION_METHODS)
+    return _methods_regex(ATTENTION_METHODS)
 
 
 def data_targets():

@@ -1,4 +1,6 @@
 rule fetch:
+    input:
+        fmriprep_targets(),
     output:
         manifest=f"{DATA_DIR}/manifest.tsv",
         phenotypes=f"{DATA_DIR}/phenotypes_raw.tsv",

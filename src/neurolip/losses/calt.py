@@ -1,39 +1,48 @@
 """CALT: cross-modal alignment via localized tokens, one term per attribute segment.
 
-For attribute a, the TTCA outputs and the local text tokens are averaged over the tokens of a's segment;
-a SigLIP-style sigmoid loss then runs over all image-text pairs (i, j) of the batch. Pair (i, j) is
-positive when the two subjects' segments say the same thing (same diagnosis, same sex, ...): subjects
-who share an attribute value share its text, so calling them negatives would contradict the text.
+For attribute a, each distinct segment text v in the batch (e.g. "Diagnosis: autism spectrum disorder.")
+queries the region tokens of every image i through TTCA; the TTCA output, averaged over the segment's
+tokens, is compared with the segment's own text tokens (averaged the same way). A SigLIP-style sigmoid
+loss runs over all (image i, segment value v) pairs, positive when subject i's segment says v.
 
-Sensitive attributes enter the total loss with sign -1 (the paper's negative gradient). A negated loss
-is unbounded below, so the sensitive term is bounded: each pair's loss is clamped at its chance value
-log 2 (logit 0), which stops the push once the pair is no better than chance [METHOD.md section 4].
+Why the query comes from v and not from subject i's own text: with its own text as query, the attention
+pattern itself carries i's label, and the loss can be met without looking at the image at all (attend to
+region A for one label and region B for the other). Querying every image with every value makes the
+attention find the regions that separate images of one value from the others.
+
+Sensitive attributes enter the total loss with sign -1 (the paper's negative gradient). A negated loss is
+unbounded below, so the sensitive term is bounded: each pair's loss is clamped at its chance value log 2
+(logit 0), which stops the push once the pair is no better than chance [METHOD.md section 4].
 """
 
 import math
 
 import torch
-
-from .siglip import siglip_pair_losses
+import torch.nn.functional as F
 
 CHANCE = math.log(2.0)
 
 
 def segment_mean(tokens, mask):
-    """Average (B, S, E) ``tokens`` over the positions where the (B, S) ``mask`` is true."""
+    """Average ``tokens`` (..., S, E) over the positions where ``mask`` (..., S) is true."""
     weights = mask.to(tokens.dtype)
-    return (tokens * weights.unsqueeze(-1)).sum(1) / weights.sum(1, keepdim=True).clamp_min(1.0)
+    return (tokens * weights.unsqueeze(-1)).sum(-2) / weights.sum(-1, keepdim=True).clamp_min(1.0)
 
 
-def calt_loss(ttca_tokens, text_tokens, segment_mask, segment_ids, logit_scale, logit_bias, sensitive=False):
-    """CALT term for one attribute; returns the loss to *add* with its sign already applied.
+def calt_logits(ttca_segment, text_segment, logit_scale, logit_bias):
+    """``ttca_segment`` (B, V, E), ``text_segment`` (V, E) -> logits (B, V) = t * cos + b."""
+    cosine = (F.normalize(ttca_segment, dim=-1) * F.normalize(text_segment, dim=-1).unsqueeze(0)).sum(-1)
+    return logit_scale.exp() * cosine + logit_bias
 
-    ``segment_ids``: (B,) integer id of each subject's segment text (equal ids = same attribute value).
+
+def calt_loss(ttca_segment, text_segment, positives, logit_scale, logit_bias, sensitive=False):
+    """CALT term for one attribute, with its sign already applied (add it to the total loss).
+
+    ``positives`` (B, V) is true where subject i's segment has value v.
     """
-    image = segment_mean(ttca_tokens, segment_mask)
-    text = segment_mean(text_tokens, segment_mask)
-    positives = segment_ids[:, None] == segment_ids[None, :]
-    pair_losses = siglip_pair_losses(image, text, logit_scale, logit_bias, positives)
+    logits = calt_logits(ttca_segment, text_segment, logit_scale, logit_bias)
+    signs = positives.to(logits.dtype) * 2 - 1
+    pair_losses = -F.logsigmoid(signs * logits)
     if not sensitive:
         return pair_losses.mean()
     return -torch.clamp(pair_losses, max=CHANCE).mean()

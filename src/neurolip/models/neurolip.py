@@ -25,6 +25,10 @@ class ModelConfig:
     init_logit_scale: float = math.log(10.0)
     init_logit_bias: float = -10.0
     n_classes: int = 2
+    local_tokens: str = "transformer"
+    center_values: bool = True
+    ttca_sharpness: float = 1.0
+    linear_path: bool = False
 
     @classmethod
     def from_dict(cls, values, **overrides):
@@ -49,13 +53,23 @@ class NeuroLIP(nn.Module):
         self.config = config
         self.image_encoder = BrainNetEncoder(
             config.n_rois, config.d_model, config.n_heads, config.n_layers, config.n_clusters,
-            config.embed_dim, config.dropout, seed=seed,
+            config.embed_dim, config.dropout, seed=seed, local_tokens=config.local_tokens,
+            linear_path=config.linear_path,
         )
         self.text_local = nn.Linear(config.text_hidden, config.embed_dim)
         self.text_global = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(config.text_hidden, config.embed_dim))
-        self.ttca = TextTokenConditionedAttention(config.embed_dim)
+        self.ttca = TextTokenConditionedAttention(
+            config.embed_dim, center_values=config.center_values, sharpness=config.ttca_sharpness
+        )
         self.logit_scale = nn.Parameter(torch.tensor(float(config.init_logit_scale)))
         self.logit_bias = nn.Parameter(torch.tensor(float(config.init_logit_bias)))
+        # CALT pairs are (image, segment value) with balanced positives: its own temperature, bias at 0.
+        # Reversed (sensitive) terms use the fixed buffers instead: a learnable scale could meet them by
+        # shrinking to 0 without changing any representation.
+        self.calt_logit_scale = nn.Parameter(torch.tensor(float(config.init_logit_scale)))
+        self.calt_logit_bias = nn.Parameter(torch.tensor(0.0))
+        self.register_buffer("fixed_logit_scale", torch.tensor(float(config.init_logit_scale)))
+        self.register_buffer("fixed_logit_bias", torch.tensor(0.0))
         self.classifier = nn.Linear(config.embed_dim, config.n_classes)  # used by the supervised baseline only
 
     def encode_image(self, connectivity):
@@ -79,6 +93,32 @@ class NeuroLIP(nn.Module):
         _, image_local = self.encode_image(connectivity)
         text_local, _ = self.encode_text(text_states, text_mask)
         return self.ttca(text_local, image_local)[1]
+
+    def segment_outputs(self, image_local, query_tokens, query_mask):
+        """TTCA of every image under every segment text, pooled over the segment's tokens.
+
+        ``query_tokens`` (V, S, E) are projected local text tokens, ``query_mask`` (V, S) marks the segment.
+        Returns (B, V, E) image-side outputs and (V, E) text-side segment embeddings.
+        """
+        # keep only the segment's tokens (a handful of the text's): the cross attention is V x B x S x N
+        order = torch.argsort(query_mask.to(torch.int8), dim=1, descending=True, stable=True)
+        length = max(1, int(query_mask.sum(1).max()))
+        keep = order[:, :length]
+        query_tokens = torch.gather(query_tokens, 1, keep.unsqueeze(-1).expand(-1, -1, query_tokens.shape[-1]))
+        query_mask = torch.gather(query_mask, 1, keep)
+        outputs, _ = self.ttca.cross(query_tokens, image_local)
+        weights = query_mask.to(outputs.dtype)
+        pooled = (outputs * weights[None, :, :, None]).sum(2) / weights.sum(-1).clamp_min(1.0)[None, :, None]
+        text = (query_tokens * weights.unsqueeze(-1)).sum(1) / weights.sum(-1, keepdim=True).clamp_min(1.0)
+        return pooled, text
+
+    def ttca_logits(self, connectivity, prompt_states, prompt_mask, prompt_segment_mask):
+        """Logits over class prompts through TTCA: each prompt's diagnosis words query the subject's regions."""
+        _, image_local = self.encode_image(connectivity)
+        prompt_local, _ = self.encode_text(prompt_states, prompt_mask)
+        image_side, text_side = self.segment_outputs(image_local, prompt_local, prompt_segment_mask)
+        cosine = (nn.functional.normalize(image_side, dim=-1) * nn.functional.normalize(text_side, dim=-1)[None]).sum(-1)
+        return self.calt_logit_scale.exp() * cosine + self.calt_logit_bias
 
     def zero_shot_logits(self, connectivity, prompt_states, prompt_mask):
         """Logits over class prompts: exp(logit_scale) * cos(v_g, t_class). The subject's own text is never used."""

@@ -21,7 +21,9 @@ def compute_text_features(texts, prompts, out_path, model_name, max_length=48, b
     )
     row_of_text = {t.text: i for i, t in enumerate(distinct)}
     rows = torch.tensor([row_of_text[t.text] for t in texts])
-    prompt_states, prompt_mask, _ = encoder.encode([p.text for p in prompts], None, batch_size)
+    prompt_states, prompt_mask, prompt_segment_masks = encoder.encode(
+        [p.text for p in prompts], [[(s.start, s.end) for s in p.segments] for p in prompts], batch_size
+    )
     # ids of each segment's text: subjects with the same words in a segment share an attribute value
     segment_value_ids = np.zeros((len(texts), len(texts[0].segments)), dtype=np.int64)
     for k in range(len(texts[0].segments)):
@@ -36,6 +38,8 @@ def compute_text_features(texts, prompts, out_path, model_name, max_length=48, b
         "segment_value_ids": torch.from_numpy(segment_value_ids),
         "prompt_states": prompt_states.half().contiguous(),
         "prompt_mask": prompt_mask.to(torch.uint8),
+        # prompts hold only the disease segment(s): their union marks the diagnosis words
+        "prompt_segment_mask": prompt_segment_masks.any(1).to(torch.uint8),
     }
     metadata = {
         "subject_ids": json.dumps([t.subject_id for t in texts]),
@@ -67,6 +71,7 @@ class TextFeatures:
         self.segment_value_ids = tensors["segment_value_ids"]
         self.prompt_states = tensors["prompt_states"].float()
         self.prompt_mask = tensors["prompt_mask"].bool()
+        self.prompt_segment_mask = tensors["prompt_segment_mask"].bool()
         self.index = {sid: i for i, sid in enumerate(self.subject_ids)}
 
     def positions(self, subject_ids):
@@ -76,8 +81,11 @@ class TextFeatures:
         return torch.tensor([self.index[s] for s in subject_ids])
 
     def batch(self, positions):
+        """States, mask and segment masks of these subjects, cut to the longest real text of the batch."""
         rows = self.rows[positions]
-        return self.distinct_states[rows], self.distinct_mask[rows], self.distinct_segment_masks[rows]
+        length = int(self.distinct_mask[rows].sum(1).max())
+        return (self.distinct_states[rows, :length], self.distinct_mask[rows, :length],
+                self.distinct_segment_masks[rows, :, :length])
 
     def segments_with_role(self, role):
         return [k for k, r in enumerate(self.segment_roles) if r == role]

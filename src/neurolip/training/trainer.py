@@ -66,6 +66,15 @@ class TrainingConfig:
         return cls(**known)
 
 
+def _first_of_each(ids):
+    """Distinct values of ``ids`` and the position of the first subject holding each."""
+    values, inverse = torch.unique(ids, return_inverse=True)
+    positions = torch.arange(len(ids), device=ids.device)
+    first = torch.full((len(values),), len(ids), dtype=torch.long, device=ids.device)
+    first = first.scatter_reduce(0, inverse, positions, reduce="amin")
+    return values, first
+
+
 def pick_device(name="auto"):
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -207,6 +216,7 @@ class FoldTrainer:
             optimizer.step()
             with torch.no_grad():
                 model.logit_scale.clamp_(0, np.log(100))
+                model.calt_logit_scale.clamp_(0, np.log(100))
             for key, value in {"loss": loss, **parts}.items():
                 totals[key] = totals.get(key, 0.0) + float(value.detach())
             n_batches += 1
@@ -231,12 +241,22 @@ class FoldTrainer:
             value_ids = texts.segment_value_ids[positions].to(device)
             disease = texts.segments_with_role("disease")
             sensitive = texts.segments_with_role("sensitive")
-            calt_total = 0.0
             for k in disease + sensitive:
-                reverse = k in sensitive and spec.negative_gradient
-                calt_total = calt_total + calt_loss(out["ttca"], out["text_local"], segment_masks[:, k], value_ids[:, k],
-                                                    model.logit_scale, model.logit_bias, sensitive=reverse)
-            parts["calt"] = spec.calt_weight * calt_total
+                name = f"calt_{texts.segment_fields[k]}"
+                # one representative text per distinct segment value queries every image of the batch
+                values, first = _first_of_each(value_ids[:, k])
+                image_side, text_side = model.segment_outputs(out["image_local"], out["text_local"][first],
+                                                              segment_masks[first, k])
+                positives = value_ids[:, k, None] == values[None, :]
+                if k in sensitive and spec.negative_gradient:
+                    # reversed term: only the image side (regions, attention) may move away from the sensitive
+                    # words; a fixed temperature and a detached text side close the trivial ways out
+                    parts[name] = spec.calt_weight * calt_loss(image_side, text_side.detach(), positives,
+                                                               model.fixed_logit_scale, model.fixed_logit_bias,
+                                                               sensitive=True)
+                else:
+                    parts[name] = spec.calt_weight * calt_loss(image_side, text_side, positives,
+                                                               model.calt_logit_scale, model.calt_logit_bias)
             if spec.attn_beta > 0 and disease and sensitive:
                 disease_mask = segment_masks[:, disease].any(1)
                 distance = sum(attention_distance(out["attention"], disease_mask, segment_masks[:, k]) for k in sensitive)
@@ -250,37 +270,51 @@ class FoldTrainer:
         return torch.cat(chunks)
 
     @torch.no_grad()
-    def _scores(self, model, x, device, texts=None, batch_size=256):
-        """P(disease) without any subject text: the supervised head, or zero-shot over the class prompts."""
+    def _scores(self, model, x, device, texts=None, batch_size=256, kind=None):
+        """P(disease) without any subject text: the supervised head, zero-shot over the class prompts'
+        global embeddings, or (TTCA methods) the class prompts' diagnosis words querying the regions."""
         model.eval()
+        kind = kind or self._direct_readout()
         out = []
         for i in range(0, len(x), batch_size):
             xb = x[i : i + batch_size].to(device)
-            if self.spec.objective == "supervised":
+            if kind == "head":
                 logits = model.classifier(model.encode_image(xb)[0])
+            elif kind == "ttca":
+                logits = model.ttca_logits(xb, texts.prompt_states.to(device), texts.prompt_mask.to(device),
+                                           texts.prompt_segment_mask.to(device))
             else:
                 logits = model.zero_shot_logits(xb, texts.prompt_states.to(device), texts.prompt_mask.to(device))
             out.append(torch.softmax(logits.float(), dim=-1)[:, 1].cpu())
         return torch.cat(out).numpy()
 
+    def _direct_readout(self):
+        if self.spec.objective == "supervised":
+            return "head"
+        return "ttca" if self.spec.calt else "zero_shot"
+
     def _val_auc(self, model, data, texts, val_positions, device):
         return float(np.nan_to_num(safe_auc(data.y["val"], self._scores(model, data.x["val"], device, texts)), nan=0.0))
 
     def _readout(self, model, data, texts, positions, device):
-        direct_val = safe_auc(data.y["val"], self._scores(model, data.x["val"], device, texts))
-        direct_test = self._scores(model, data.x["test"], device, texts)
-        name = "head" if self.spec.objective == "supervised" else "zero_shot"
+        """Candidate read-outs, compared on the validation split only; the test fold is predicted once."""
+        candidates = {}
+        direct = self._direct_readout()
+        kinds = [direct] + (["zero_shot"] if direct == "ttca" else [])
+        for kind in kinds:
+            candidates[kind] = (safe_auc(data.y["val"], self._scores(model, data.x["val"], device, texts, kind=kind)),
+                                lambda kind=kind: self._scores(model, data.x["test"], device, texts, kind=kind))
         embeddings = {s: self._embed(model, data.x[s], device).numpy() for s in ("train", "val", "test")}
         probe, c, probe_val = fit_logistic_on_val(embeddings["train"], data.y["train"], embeddings["val"], data.y["val"],
                                                   seed=self.training.seed)
-        probe_test = probe.predict_proba(embeddings["test"])[:, 1]
+        candidates["linear_probe"] = (probe_val, lambda: probe.predict_proba(embeddings["test"])[:, 1])
         choice = self.training.readout
         if choice == "auto":
-            choice = "linear_probe" if probe_val > direct_val else name
-        if choice == "zero_shot" and self.spec.objective == "supervised":
-            choice = "head"
-        info = {"readout": choice, "val_auc_direct": direct_val, "val_auc_probe": probe_val, "probe_C": c}
-        return (probe_test if choice == "linear_probe" else direct_test), info
+            choice = max(candidates, key=lambda k: np.nan_to_num(candidates[k][0], nan=-1.0))
+        elif choice == "zero_shot":
+            choice = direct
+        info = {"readout": choice, "probe_C": c, **{f"val_auc_{k}": v[0] for k, v in candidates.items()}}
+        return candidates[choice][1](), info
 
     @torch.no_grad()
     def _attention(self, model, data, texts, test_positions, device):
