@@ -12,11 +12,12 @@ STAMP := $(VENV)/.installed
 install: $(STAMP)
 
 # torch is pinned first: the 2.13.0 CPU wheel (a plain "torch" would pull a multi-GB CUDA build on a CPU box)
-$(STAMP): pyproject.toml
+# constraints.txt pins every package to the versions tested (and pinned in envs/*.yaml)
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[workflow,test]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[workflow,test]"
 	touch $(STAMP)
 
 demo: $(STAMP)

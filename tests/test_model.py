@@ -31,3 +31,40 @@ def test_unknown_model_key_is_rejected():
 
     with pytest.raises(ValueError, match="unknown model configuration keys"):
         ModelConfig.from_dict({"d_modle": 3}, n_rois=4)
+
+
+def test_centred_values_make_uniform_attention_carry_nothing():
+    from neurolip.models import TextTokenConditionedAttention
+
+    ttca = TextTokenConditionedAttention(8, center_values=True)
+    torch.nn.init.zeros_(ttca.query.weight)  # all scores 0 -> uniform attention
+    out, attention = ttca(torch.randn(2, 3, 8), torch.randn(2, 10, 8))
+    torch.testing.assert_close(attention, torch.full((2, 3, 10), 0.1))
+    torch.testing.assert_close(out, torch.zeros(2, 3, 8), atol=1e-6, rtol=0)
+
+
+def test_cross_queries_match_single_queries():
+    model = NeuroLIP(ModelConfig(n_rois=6, text_hidden=8, d_model=8, n_heads=2, n_clusters=2, embed_dim=8))
+    model.eval()
+    images = torch.randn(4, 6, 8)
+    texts = torch.randn(2, 5, 8)
+    cross, cross_attention = model.ttca.cross(texts, images)
+    for v in range(2):
+        single, single_attention = model.ttca(texts[v].expand(4, -1, -1), images)
+        torch.testing.assert_close(cross[:, v], single)
+        torch.testing.assert_close(cross_attention[:, v], single_attention)
+
+
+def test_input_tokens_are_local_and_linear_path_sees_the_connectome():
+    torch.manual_seed(0)
+    config = ModelConfig(n_rois=6, text_hidden=8, d_model=8, n_heads=2, n_clusters=2, embed_dim=8,
+                         local_tokens="input", linear_path=True, dropout=0.0)
+    model = NeuroLIP(config).eval()
+    x = torch.randn(1, 6, 6)
+    changed = x.clone()
+    changed[0, 2] += 1.0  # region 2's connectivity row only
+    _, local_a = model.encode_image(x)
+    global_b, local_b = model.encode_image(changed)
+    moved = (local_a - local_b).abs().sum(-1)[0]
+    assert moved[2] > 0 and torch.all(moved[[0, 1, 3, 4, 5]] == 0)  # the other regions' tokens are untouched
+    assert model.image_encoder.linear_path is not None

@@ -14,7 +14,8 @@ from neurolip.training.text_features import TextFeatures
 from neurolip.training.trainer import train_fold
 
 TRAINING = {"max_epochs": 6, "min_epochs": 2, "patience": 3, "batch_size": 16, "lr": 0.002, "seed": 0, "threads": 1}
-MODEL = {"d_model": 16, "n_heads": 2, "n_layers": 1, "n_clusters": 4, "embed_dim": 16, "dropout": 0.1}
+MODEL = {"d_model": 16, "n_heads": 2, "n_layers": 1, "n_clusters": 4, "embed_dim": 16, "dropout": 0.1,
+         "local_tokens": "input", "center_values": True, "linear_path": True}
 
 
 @pytest.fixture(scope="module")
