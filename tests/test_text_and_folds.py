@@ -49,3 +49,32 @@ def test_folds_are_stratified_disjoint_and_reproducible(rng):
         assert len(sets["train"]) + len(sets["val"]) + len(sets["test"]) == n
         test_rate = table.set_index("subject_id").loc[list(sets["test"]), "diagnosis"].mean()
         assert abs(test_rate - table.diagnosis.mean()) < 0.08
+
+
+def test_fairness_metrics_with_fairlearn_and_single_class_groups(caplog):
+    from neurolip.evaluation.metrics import fold_metrics
+
+    predictions = pd.DataFrame({
+        "y_true": [1, 1, 0, 0, 1, 1, 1, 0],
+        "p_disease": [0.9, 0.8, 0.2, 0.6, 0.7, 0.4, 0.9, 0.1],
+        "y_pred": [1, 1, 0, 1, 1, 0, 1, 0],
+        "sex": ["male", "male", "male", "male", "female", "female", "female", "female"],
+        "age": [10, 12, 30, 40, 11, 13, np.nan, 50],
+        "site": ["A", "A", "A", "A", "B", "B", "B", "B"],
+    })
+    rows = fold_metrics(predictions, {"age": np.array([10, 20, 30, 40])}, ["sex", "age", "site"])
+    table = {(r["metric"], r["attribute"]): r["value"] for r in rows}
+    # selection rates: male 3/4, female 2/4
+    assert table[("dpd", "sex")] == 0.25
+    assert table[("auc[male]", "sex")] == 1.0
+    assert table[("split_value", "age")] == 25.0  # median of the training fold, not of the test subjects
+    assert table[("n[above median]", "age")] == 3 and table[("n[at or below median]", "age")] == 4
+    assert np.isclose(table[("accuracy", "")], 6 / 8)
+    overall = table[("auc", "")]
+    gaps = abs(overall - table[("auc[male]", "sex")]) + abs(overall - table[("auc[female]", "sex")])
+    assert np.isclose(table[("es_auc", "sex")], overall / (1 + gaps))
+    single = predictions.assign(sex=["male"] * 3 + ["female"] * 5, y_true=[1, 1, 1, 0, 1, 0, 1, 0])
+    rows = fold_metrics(single, {}, ["sex"])
+    table = {(r["metric"], r["attribute"]): r["value"] for r in rows}
+    assert np.isnan(table[("auc[male]", "sex")])  # one class only: missing, not a crash
+    assert "holds a single class" in caplog.text

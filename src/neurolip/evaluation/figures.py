@@ -63,7 +63,7 @@ def group_bars_figure(summary, attributes, path):
         wide.plot.bar(ax=ax, yerr=errors, capsize=2, rot=45)
         ax.set(title=f"AUC per {attribute} group", ylabel="AUC", ylim=(0, 1))
         ax.axhline(0.5, ls="--", c="grey", lw=0.8)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=6, ncol=1 + len(wide.columns) // 6, loc="lower left")
         plt.setp(ax.get_xticklabels(), ha="right", fontsize=7)
     _save(fig, path)
 

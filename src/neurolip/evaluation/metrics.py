@@ -34,13 +34,18 @@ def sensitivity(y_true, y_pred):
     return recall_score(y_true, y_pred, pos_label=1, zero_division=np.nan)
 
 
+def training_median(train_values):
+    return float(np.nanmedian(pd.to_numeric(pd.Series(train_values), errors="coerce")))
+
+
 def attribute_groups(attribute, test_values, train_values):
     """Group labels of the test subjects for one attribute; NaN where unknown."""
     test_values = pd.Series(test_values).reset_index(drop=True)
     if attribute in CONTINUOUS:
         numeric = pd.to_numeric(test_values, errors="coerce")
-        threshold = float(np.nanmedian(pd.to_numeric(pd.Series(train_values), errors="coerce")))
-        labels = np.where(numeric.isna(), None, np.where(numeric > threshold, f"> {threshold:g}", f"<= {threshold:g}"))
+        threshold = training_median(train_values)
+        # stable names across folds (each fold has its own median, recorded as metric "split_value")
+        labels = np.where(numeric.isna(), None, np.where(numeric > threshold, "above median", "at or below median"))
         return pd.Series(labels, dtype=object)
     return test_values.astype(object).where(test_values.notna(), None)
 
@@ -88,6 +93,9 @@ def fold_metrics(predictions, training_values, attributes):
         if attribute not in predictions.columns:
             continue
         groups = attribute_groups(attribute, predictions[attribute], training_values.get(attribute, []))
+        if attribute in CONTINUOUS:
+            rows.append({"metric": "split_value", "attribute": attribute,
+                         "value": training_median(training_values.get(attribute, []))})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=UserWarning)
             for metric, value in fairness_metrics(attribute, y_true, p, y_pred, groups):
