@@ -7,7 +7,6 @@
 """
 
 import argparse
-import json
 import shutil
 import tempfile
 import time

@@ -5,7 +5,6 @@ their structure and that each pin equals the version installed in the environmen
 
 import sys
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
 import pytest
 import yaml

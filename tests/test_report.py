@@ -1,7 +1,6 @@
 """Open the Snakemake report in headless Chromium, navigate to a brain map and check it renders."""
 
 import shutil
-from pathlib import Path
 
 import pytest
 

@@ -10,7 +10,7 @@ import time
 import pandas as pd
 import pytest
 
-from conftest import REPO, run_snakemake
+from conftest import run_snakemake
 
 
 def cluster_is_up():

@@ -1,8 +1,6 @@
 """The Snakemake workflow itself: schema validation, dry runs of every shipped config, lint, and an
 end-to-end run on a tiny simulated cohort that produces every table, figure and the report."""
 
-import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
