@@ -150,7 +150,6 @@ rule brain_maps:
         "../../envs/evaluation.yaml"
     params:
         top_k=config.get("evaluation", {}).get("top_k", 10),
-        labels=DATASET,
     script:
         "../scripts/brain_maps.py"
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import NeuroLIPInputError
-from .base import SourceData
+from .base import MANIFEST_COLUMNS, SourceData
 
 PHENOTYPE_FILE = "Phenotypic_V1_0b_preprocessed1.csv"
 
@@ -54,7 +54,8 @@ def load_abide(
     root = next((r for r in roots if (r / PHENOTYPE_FILE).is_file()), roots[0])
     files = [str(root / pipeline / strategy / f"{file_id}_{derivative}.1D") for file_id in phenotypes["FILE_ID"]]
     manifest = pd.DataFrame(
-        {"subject_id": phenotypes["SUB_ID"].astype(int).astype(str), "kind": "roi_text", "path": files, "confounds": ""}
+        {"subject_id": phenotypes["SUB_ID"].astype(int).astype(str), "kind": "roi_text", "path": files, "confounds": ""},
+        columns=MANIFEST_COLUMNS,
     )
     missing = []
     phenotype_path = ""

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import NeuroLIPInputError
-from .base import SourceData
+from .base import MANIFEST_COLUMNS, SourceData
 
 ATHENA_SITES = {1: "Peking", 2: "Brown", 3: "KKI", 4: "NeuroIMAGE", 5: "NYU", 6: "OHSU", 7: "Pittsburgh", 8: "WashU"}
 _ATHENA_FILE = re.compile(r"^sfnwmrda(?P<scan>\d+)_session_(?P<session>\d+)_rest_(?P<run>\d+)_(?P<atlas>.+)_TCs\.1D$")
@@ -47,7 +47,7 @@ def load_adhd_athena(root, phenotype_file=None, atlas="cc200", session=1, run=1)
             missing.append((str(scan), "no phenotype row", f"{path} has no row in {phenotype_path.name}"))
     if not manifest:
         raise NeuroLIPInputError(f"no '*_{atlas}_TCs.1D' files matched any phenotype row", path=root)
-    return SourceData(pd.DataFrame(manifest), phenotypes, str(phenotype_path), missing)
+    return SourceData(pd.DataFrame(manifest, columns=MANIFEST_COLUMNS), phenotypes, str(phenotype_path), missing)
 
 
 def load_adhd_nilearn(n_subjects=None, data_dir=None, verbose=0):
@@ -77,5 +77,5 @@ def load_adhd_nilearn(n_subjects=None, data_dir=None, verbose=0):
         rows.append({"subject_id": subject, "kind": "nifti", "path": func, "confounds": confounds})
     phenotypes = phenotypes.iloc[keep].reset_index(drop=True)
     phenotypes["Subject"] = [row["subject_id"] for row in rows]
-    return SourceData(pd.DataFrame(rows, columns=["subject_id", "kind", "path", "confounds"]), phenotypes,
+    return SourceData(pd.DataFrame(rows, columns=MANIFEST_COLUMNS), phenotypes,
                       str(phenotype_path), missing)

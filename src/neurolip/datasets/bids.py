@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import NeuroLIPInputError
-from .base import SourceData
+from .base import MANIFEST_COLUMNS, SourceData
 
 
 def load_fmriprep(derivatives_dir, participants_file=None, task="rest", space="MNI152NLin2009cAsym"):
@@ -43,4 +43,4 @@ def load_fmriprep(derivatives_dir, participants_file=None, task="rest", space="M
             continue
         manifest.append({"subject_id": label[4:], "kind": "nifti", "path": str(bold), "confounds": str(confounds)})
     phenotypes["participant_id"] = phenotypes["participant_id"].str.replace(r"^sub-", "", regex=True)
-    return SourceData(pd.DataFrame(manifest, columns=["subject_id", "kind", "path", "confounds"]), phenotypes, str(participants_file), missing)
+    return SourceData(pd.DataFrame(manifest, columns=MANIFEST_COLUMNS), phenotypes, str(participants_file), missing)

