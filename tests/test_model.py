@@ -68,3 +68,24 @@ def test_input_tokens_are_local_and_linear_path_sees_the_connectome():
     moved = (local_a - local_b).abs().sum(-1)[0]
     assert moved[2] > 0 and torch.all(moved[[0, 1, 3, 4, 5]] == 0)  # the other regions' tokens are untouched
     assert model.image_encoder.linear_path is not None
+
+
+def test_region_keys_give_every_subject_the_same_map_but_read_its_own_regions():
+    import pytest
+
+    torch.manual_seed(0)
+    config = ModelConfig(n_rois=6, text_hidden=8, d_model=8, n_heads=2, n_clusters=2, embed_dim=8, ttca_keys="region",
+                         local_tokens="input")
+    model = NeuroLIP(config)
+    torch.nn.init.normal_(model.image_encoder.region_embedding)  # trained identities differ per region
+    model.eval()
+    x = torch.randn(3, 6, 6)
+    text = torch.randn(1, 4, 8).expand(3, -1, -1)
+    out = model(x, text, torch.ones(3, 4, dtype=torch.bool))
+    # where the text looks does not depend on the subject ...
+    torch.testing.assert_close(out["attention"][0], out["attention"][1])
+    assert out["attention"][0].std(-1).min() > 0  # ... and is not uniform once identities differ
+    # ... but what it reads does: each subject's own region tokens
+    assert not torch.allclose(out["ttca"][0], out["ttca"][1])
+    with pytest.raises(ValueError, match="ttca_keys"):
+        NeuroLIP(ModelConfig(n_rois=6, text_hidden=8, ttca_keys="subject"))

@@ -22,7 +22,7 @@ if len(coordinates) != n_rois:
 method = snakemake.wildcards.method
 maps = class_maps(attention)
 for cls, path in ((0, snakemake.output.control), (1, snakemake.output.patient)):
-    title = f"{method}: disease-token attention, {'patients' if cls else 'controls'}"
+    title = f"{method}: disease-token attention vs uniform, {'patients' if cls else 'controls'}"
     brain_map_figure(maps[cls], coordinates, title, path, snakemake.output.html if cls else None)
 top_regions(maps[1], coordinates, k=snakemake.params.top_k).to_csv(snakemake.output.top, index=False)
 per_fold = fold_maps(attention)

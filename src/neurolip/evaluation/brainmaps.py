@@ -37,20 +37,36 @@ def fold_maps(attention, field=None):
     return {int(f): attention[field][attention["fold"] == f].mean(0) for f in np.unique(attention["fold"])}
 
 
+def reading_weight(attention):
+    """How much each region weighs in what a text reads through TTCA: |A_n - 1/N|.
+
+    With centred values the TTCA output is sum_n (A_n - 1/N) v_n: a region is read by attending to it more
+    *or less* than uniformly, and the two give the same output up to the sign of W_v, so which one training
+    lands on is arbitrary. Ranking, stability and recovery use this magnitude; the figures show the sign.
+    """
+    attention = np.asarray(attention, dtype=float)
+    return np.abs(attention - 1.0 / attention.shape[-1])
+
+
 def top_regions(values, coordinates, k=10, labels=None):
-    order = np.argsort(values)[::-1][:k]
+    """The k regions with the largest reading weight of a group attention map, with their MNI coordinates."""
+    weight = reading_weight(values)
+    order = np.argsort(weight)[::-1][:k]
     table = coordinates.iloc[order][["roi", "x_mni", "y_mni", "z_mni"]].copy()
     table.insert(0, "rank", np.arange(1, len(order) + 1))
     table["attention"] = values[order]
     table["attention_ratio_to_uniform"] = values[order] * len(values)
+    table["reading_weight"] = weight[order]
+    table["direction"] = np.where(values[order] >= 1.0 / len(values), "above uniform", "below uniform")
     table["label"] = [labels[i] for i in order] if labels is not None else ""
     return table.reset_index(drop=True)
 
 
 def stability(maps, k=10):
-    """Pairwise Jaccard overlap of the top-k regions and Spearman correlation between fold maps."""
+    """Pairwise Jaccard overlap of the top-k regions and Spearman correlation between fold maps (reading weights)."""
     rows = []
     for (fa, a), (fb, b) in itertools.combinations(sorted(maps.items()), 2):
+        a, b = reading_weight(a), reading_weight(b)
         top_a, top_b = set(np.argsort(a)[::-1][:k]), set(np.argsort(b)[::-1][:k])
         rows.append({"fold_a": fa, "fold_b": fb, "jaccard_top_k": len(top_a & top_b) / len(top_a | top_b),
                      "spearman": spearmanr(a, b).statistic, "k": k})
@@ -58,7 +74,12 @@ def stability(maps, k=10):
 
 
 def recovery(maps, planted_regions, n_rois):
-    """AUROC of each fold's map against the planted-region mask (1 for planted, 0 otherwise)."""
+    """AUROC of each fold's map against the planted-region mask (1 for planted, 0 otherwise), for the reading
+    weight |A - 1/N| and for the raw attention A (which also says whether planted regions drew more attention)."""
     mask = np.zeros(n_rois, dtype=int)
     mask[list(planted_regions)] = 1
-    return pd.DataFrame([{"fold": f, "auroc": roc_auc_score(mask, values)} for f, values in sorted(maps.items())])
+    rows = []
+    for fold, values in sorted(maps.items()):
+        rows.append({"fold": fold, "measure": "reading weight |A - 1/N|", "auroc": roc_auc_score(mask, reading_weight(values))})
+        rows.append({"fold": fold, "measure": "attention A", "auroc": roc_auc_score(mask, values)})
+    return pd.DataFrame(rows)

@@ -68,30 +68,34 @@ def group_bars_figure(summary, attributes, path):
 
 
 def brain_map_figure(values, coordinates, title, path, html_path=None):
-    """Glass brain with one marker per ROI centroid, colour and size by attention (nilearn)."""
+    """Glass brain with one marker per ROI centroid (nilearn): colour = attention relative to uniform minus 1
+    (red: attended more than an average region, blue: less), size = reading weight |A - 1/N|."""
+    from matplotlib.colors import TwoSlopeNorm
     from nilearn import plotting
 
     coords = coordinates[["x_mni", "y_mni", "z_mni"]].to_numpy()
-    ratio = values * len(values)  # attention relative to a uniform map: 1 = average region
-    sizes = 10 + 60 * (ratio - ratio.min()) / max(1e-12, np.ptp(ratio))
-    display = plotting.plot_markers(ratio, coords, node_size=sizes, node_cmap="magma_r", title=title,
-                                    display_mode="lzr", colorbar=True, alpha=0.8)
+    deviation = values * len(values) - 1.0  # 0 = uniform attention
+    bound = max(1e-6, float(np.abs(deviation).max()))
+    sizes = 8 + 70 * np.abs(deviation) / bound
+    display = plotting.plot_markers(deviation, coords, node_size=sizes, node_cmap="RdBu_r", node_vmin=-bound,
+                                    node_vmax=bound, title=title, display_mode="lzr", colorbar=True, alpha=0.85)
     display.savefig(path, dpi=130)
     display.close()
     if html_path:
-        view = plotting.view_markers(coords, marker_color=plt.cm.magma_r((ratio - ratio.min()) / max(1e-12, np.ptp(ratio))),
-                                     marker_size=sizes / 6, marker_labels=[f"ROI {r}: {v:.2f}" for r, v in zip(coordinates["roi"], ratio)],
+        colours = plt.cm.RdBu_r(TwoSlopeNorm(0.0, -bound, bound)(deviation))
+        view = plotting.view_markers(coords, marker_color=colours, marker_size=sizes / 6,
+                                     marker_labels=[f"ROI {r}: {v:+.2f} vs uniform" for r, v in zip(coordinates["roi"], deviation)],
                                      title=title)
         view.save_as_html(html_path)
 
 
 def stability_figure(table, maps, path):
     folds = sorted(maps)
-    matrix = np.corrcoef(np.array([maps[f] for f in folds]))
+    matrix = np.corrcoef(np.array([np.abs(maps[f] - 1.0 / len(maps[f])) for f in folds]))
     fig, axes = plt.subplots(1, 2, figsize=(9, 4))
     image = axes[0].imshow(matrix, vmin=-1, vmax=1, cmap="RdBu_r")
     axes[0].set(xticks=range(len(folds)), yticks=range(len(folds)), xticklabels=folds, yticklabels=folds,
-                title="Pearson r between fold maps", xlabel="fold", ylabel="fold")
+                title="Pearson r between fold maps\n(reading weight |A - 1/N|)", xlabel="fold", ylabel="fold")
     fig.colorbar(image, ax=axes[0])
     axes[1].bar(["Jaccard top-k", "Spearman"], [table["jaccard_top_k"].mean(), table["spearman"].mean()],
                 yerr=[table["jaccard_top_k"].std(), table["spearman"].std()], capsize=4, color=["#4c72b0", "#dd8452"])
@@ -100,12 +104,16 @@ def stability_figure(table, maps, path):
 
 
 def recovery_figure(table, path):
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for i, (label, part) in enumerate(table.groupby("map", sort=False)):
-        ax.bar(np.arange(len(part)) + 0.4 * i, part["auroc"], width=0.4, label=label)
+    """AUROC of each fold's map against the planted mask, one bar per (map, measure)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    groups = list(table.groupby(["map", "measure"], sort=False))
+    width = 0.8 / len(groups)
     folds = sorted(table["fold"].unique())
-    ax.set_xticks(np.arange(len(folds)) + 0.2, [f"fold {f}" for f in folds])
+    for i, ((label, measure), part) in enumerate(groups):
+        part = part.set_index("fold").reindex(folds)
+        ax.bar(np.arange(len(folds)) + width * i, part["auroc"], width=width, label=f"{label}: {measure}")
+    ax.set_xticks(np.arange(len(folds)) + 0.4 - width / 2, [f"fold {f}" for f in folds])
     ax.axhline(0.5, ls="--", c="grey", lw=0.8)
     ax.set(ylim=(0, 1), ylabel="AUROC vs planted regions", title="Planted-region recovery by TTCA attention")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="lower right")
     _save(fig, path)

@@ -29,6 +29,7 @@ class ModelConfig:
     center_values: bool = True
     ttca_sharpness: float = 1.0
     linear_path: bool = False
+    ttca_keys: str = "content"
 
     @classmethod
     def from_dict(cls, values, **overrides):
@@ -58,6 +59,8 @@ class NeuroLIP(nn.Module):
         )
         self.text_local = nn.Linear(config.text_hidden, config.embed_dim)
         self.text_global = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(config.text_hidden, config.embed_dim))
+        if config.ttca_keys not in ("content", "region"):
+            raise ValueError(f"ttca_keys must be 'content' or 'region', not {config.ttca_keys!r}")
         self.ttca = TextTokenConditionedAttention(
             config.embed_dim, center_values=config.center_values, sharpness=config.ttca_sharpness
         )
@@ -75,6 +78,16 @@ class NeuroLIP(nn.Module):
     def encode_image(self, connectivity):
         return self.image_encoder(connectivity)
 
+    def _keys(self, image_local):
+        """TTCA keys: the subject's region tokens ("content") or the learnt region identities ("region": where
+        a text looks is the same for every subject, so attention singles out regions and cannot memorise
+        subjects; what it reads there is still each subject's own region tokens)."""
+        if self.config.ttca_keys == "content":
+            return None
+        encoder = self.image_encoder
+        identity = encoder.local_head(encoder.region_embedding)  # (N, E); all equal at init: attention starts uniform
+        return identity.unsqueeze(0).expand(image_local.shape[0], -1, -1)
+
     def encode_text(self, states, mask):
         """Local tokens (B, S, E) and the global token (B, E) from frozen or fine-tuned encoder states."""
         return self.text_local(states), self.text_global(masked_mean(states, mask))
@@ -84,7 +97,7 @@ class NeuroLIP(nn.Module):
         out = {"image_global": image_global, "image_local": image_local}
         if text_states is not None:
             text_local, text_global = self.encode_text(text_states, text_mask)
-            ttca_tokens, attention = self.ttca(text_local, image_local)
+            ttca_tokens, attention = self.ttca(text_local, image_local, self._keys(image_local))
             out.update(text_local=text_local, text_global=text_global, ttca=ttca_tokens, attention=attention)
         return out
 
@@ -92,7 +105,7 @@ class NeuroLIP(nn.Module):
         """TTCA attention (B, S, N) of given texts over the subjects' regions (for interpretation only)."""
         _, image_local = self.encode_image(connectivity)
         text_local, _ = self.encode_text(text_states, text_mask)
-        return self.ttca(text_local, image_local)[1]
+        return self.ttca(text_local, image_local, self._keys(image_local))[1]
 
     def segment_outputs(self, image_local, query_tokens, query_mask):
         """TTCA of every image under every segment text, pooled over the segment's tokens.
@@ -106,7 +119,7 @@ class NeuroLIP(nn.Module):
         keep = order[:, :length]
         query_tokens = torch.gather(query_tokens, 1, keep.unsqueeze(-1).expand(-1, -1, query_tokens.shape[-1]))
         query_mask = torch.gather(query_mask, 1, keep)
-        outputs, _ = self.ttca.cross(query_tokens, image_local)
+        outputs, _ = self.ttca.cross(query_tokens, image_local, self._keys(image_local))
         weights = query_mask.to(outputs.dtype)
         pooled = (outputs * weights[None, :, :, None]).sum(2) / weights.sum(-1).clamp_min(1.0)[None, :, None]
         text = (query_tokens * weights.unsqueeze(-1)).sum(1) / weights.sum(-1, keepdim=True).clamp_min(1.0)

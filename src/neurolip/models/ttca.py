@@ -21,8 +21,11 @@ class TextTokenConditionedAttention(nn.Module):
         # give zero output and almost no gradient
         self.scale = sharpness / math.sqrt(dim)
 
-    def forward(self, text_tokens, region_tokens):
-        scores = self.query(text_tokens) @ self.key(region_tokens).transpose(1, 2) * self.scale
+    def forward(self, text_tokens, region_tokens, key_tokens=None):
+        """``key_tokens`` (default: the region tokens) decide where the text looks; the region tokens give
+        what it reads there."""
+        keys = self.key(region_tokens if key_tokens is None else key_tokens)
+        scores = self.query(text_tokens) @ keys.transpose(1, 2) * self.scale
         attention = torch.softmax(scores, dim=-1)  # (B, S, N)
         return attention @ self._values(region_tokens), attention
 
@@ -30,11 +33,11 @@ class TextTokenConditionedAttention(nn.Module):
         values = self.value(region_tokens)
         return values - values.mean(dim=1, keepdim=True) if self.center_values else values
 
-    def cross(self, query_tokens, region_tokens):
+    def cross(self, query_tokens, region_tokens, key_tokens=None):
         """Every query text against every image: ``query_tokens`` (V, S, E), ``region_tokens`` (B, N, E)
         -> outputs (B, V, S, E) and attention (B, V, S, N)."""
         queries = self.query(query_tokens)
-        keys = self.key(region_tokens)
+        keys = self.key(region_tokens if key_tokens is None else key_tokens)
         scores = torch.einsum("vse,bne->bvsn", queries, keys) * self.scale
         attention = torch.softmax(scores, dim=-1)
         return torch.einsum("bvsn,bne->bvse", attention, self._values(region_tokens)), attention

