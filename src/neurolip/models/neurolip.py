@@ -29,7 +29,7 @@ class ModelConfig:
     center_values: bool = True
     ttca_sharpness: float = 1.0
     linear_path: bool = False
-    ttca_keys: str = "content"
+    ttca_keys: str = "region"
 
     @classmethod
     def from_dict(cls, values, **overrides):

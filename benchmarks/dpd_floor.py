@@ -1,0 +1,60 @@
+"""How small can DPD be on these test folds? The demographic-parity difference a classifier would show if its
+predictions did not depend on the attribute at all, estimated by shuffling the attribute within each test fold.
+
+    .venv/bin/python benchmarks/dpd_floor.py --results results/abide [--attribute sex] [--permutations 2000]
+
+For every method under ``<results>/predictions`` it prints the observed mean DPD over folds, the mean DPD of
+the same predictions with the attribute shuffled (the floor set by the size of the smallest group in a test
+fold), the share of shuffles whose mean DPD is at most ``--target``, and the DPD of the labels themselves
+(what a perfect classifier would show: the attribute's base-rate gap in each test fold).
+"""
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def group_rate_gap(values, groups):
+    rates = pd.Series(values).groupby(np.asarray(groups)).mean()
+    return float(rates.max() - rates.min())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", default="results/abide")
+    parser.add_argument("--attribute", default="sex")
+    parser.add_argument("--permutations", type=int, default=2000)
+    parser.add_argument("--target", type=float, default=0.05)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    folder = Path(args.results) / "predictions"
+    methods = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+    if not methods:
+        raise SystemExit(f"no predictions under {folder}: run the workflow for that dataset first")
+    rng = np.random.default_rng(args.seed)
+    rows = []
+    for method in methods:
+        folds = [pd.read_csv(p, dtype={args.attribute: str}) for p in sorted((folder / method).glob("fold*.csv"))]
+        folds = [f.dropna(subset=[args.attribute]) for f in folds]
+        if not folds or args.attribute not in folds[0]:
+            raise SystemExit(f"{folder / method}: no column {args.attribute!r} in the prediction files")
+        observed = np.mean([group_rate_gap(f["y_pred"], f[args.attribute]) for f in folds])
+        labels = np.mean([group_rate_gap(f["y_true"], f[args.attribute]) for f in folds])
+        shuffled = np.array([
+            np.mean([group_rate_gap(f["y_pred"], rng.permutation(f[args.attribute].to_numpy())) for f in folds])
+            for _ in range(args.permutations)
+        ])
+        smallest = min(int(f[args.attribute].value_counts().min()) for f in folds)
+        rows.append({"method": method, "folds": len(folds), "smallest_group_in_a_test_fold": smallest,
+                     "mean_dpd_observed": observed, "mean_dpd_attribute_shuffled": shuffled.mean(),
+                     f"share_shuffled_at_most_{args.target}": (shuffled <= args.target).mean(),
+                     "mean_dpd_of_labels": labels})
+    table = pd.DataFrame(rows)
+    print(f"attribute {args.attribute}; {args.permutations} shuffles within each test fold")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
+if __name__ == "__main__":
+    main()
