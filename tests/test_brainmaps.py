@@ -25,14 +25,15 @@ def test_reading_weight_counts_attention_below_uniform_as_read():
     assert by[(0, "attention A")] == 1.0 and by[(1, "attention A")] == 0.0
 
 
-def test_top_regions_rank_by_reading_weight_and_say_the_direction():
-    attention = np.full(5, 0.2)
-    attention[[1, 3]] = [0.0, 0.35]
-    attention[4] = 0.25
-    table = top_regions(attention / attention.sum(), _coordinates(5), k=3)
-    assert table["roi"].tolist()[:2] == [2, 4]
-    assert table.loc[0, "direction"] == "below uniform" and table.loc[1, "direction"] == "above uniform"
-    assert (np.diff(table["reading_weight"]) <= 0).all()
+def test_top_regions_add_up_folds_that_read_a_region_in_opposite_directions():
+    uniform = np.full(5, 0.2)
+    focused = np.array([0.1, 0.6, 0.1, 0.1, 0.1])  # fold 0 attends to ROI 2 (index 1) more
+    suppressed = np.array([0.25, 0.0, 0.25, 0.25, 0.25])  # fold 1 reads the same region by attending less
+    table = top_regions({0: focused, 1: suppressed, 2: uniform}, _coordinates(5), k=3)
+    assert table.loc[0, "roi"] == 2 and table.loc[0, "folds_above_uniform"] == "1/3"
+    # mean over folds of N*|A - 1/N|: (2.0 + 1.0 + 0) / 3
+    assert np.isclose(table.loc[0, "reading_weight_ratio_to_uniform"], 1.0)
+    assert (np.diff(table["reading_weight_ratio_to_uniform"]) <= 0).all()
 
 
 def test_stability_of_identical_and_unrelated_maps():

@@ -7,7 +7,7 @@ import re
 import pandas as pd
 
 from neurolip.errors import NeuroLIPInputError
-from neurolip.evaluation.brainmaps import class_maps, fold_maps, load_attention, stability, top_regions
+from neurolip.evaluation.brainmaps import fold_maps, load_attention, pooled_reading_weight, stability, top_regions
 from neurolip.evaluation.figures import brain_map_figure, stability_figure
 
 paths = {int(re.search(r"fold(\d+)\.npz$", p).group(1)): p for p in snakemake.input.attention}
@@ -20,11 +20,11 @@ if len(coordinates) != n_rois:
         path=snakemake.input.coordinates,
     )
 method = snakemake.wildcards.method
-maps = class_maps(attention)
 for cls, path in ((0, snakemake.output.control), (1, snakemake.output.patient)):
-    title = f"{method}: disease-token attention vs uniform, {'patients' if cls else 'controls'}"
-    brain_map_figure(maps[cls], coordinates, title, path, snakemake.output.html if cls else None)
-top_regions(maps[1], coordinates, k=snakemake.params.top_k).to_csv(snakemake.output.top, index=False)
+    title = f"{method}: disease-token reading weight |A - 1/N|, {'patients' if cls else 'controls'}"
+    weight = pooled_reading_weight(fold_maps(attention, cls=cls))
+    brain_map_figure(weight, coordinates, title, path, snakemake.output.html if cls else None)
+top_regions(fold_maps(attention, cls=1), coordinates, k=snakemake.params.top_k).to_csv(snakemake.output.top, index=False)
 per_fold = fold_maps(attention)
 table = stability(per_fold, k=snakemake.params.top_k)
 table.to_csv(snakemake.output.stability, index=False)

@@ -26,15 +26,12 @@ def disease_field(attention):
     return next(f for f, r in zip(attention["fields"], attention["roles"]) if r == "disease")
 
 
-def class_maps(attention, field=None):
-    """Mean attention of the test subjects of each class (0: control, 1: patient) -> {class: (N,)}."""
+def fold_maps(attention, field=None, cls=None):
+    """Mean attention of each fold's test subjects (of class ``cls`` only, when given) -> {fold: (N,)}."""
     field = field or disease_field(attention)
-    return {c: attention[field][attention["y_true"] == c].mean(0) for c in (0, 1) if (attention["y_true"] == c).any()}
-
-
-def fold_maps(attention, field=None):
-    field = field or disease_field(attention)
-    return {int(f): attention[field][attention["fold"] == f].mean(0) for f in np.unique(attention["fold"])}
+    keep = np.ones(len(attention["fold"]), dtype=bool) if cls is None else attention["y_true"] == cls
+    return {int(f): attention[field][keep & (attention["fold"] == f)].mean(0)
+            for f in np.unique(attention["fold"][keep])}
 
 
 def reading_weight(attention):
@@ -48,16 +45,24 @@ def reading_weight(attention):
     return np.abs(attention - 1.0 / attention.shape[-1])
 
 
-def top_regions(values, coordinates, k=10, labels=None):
-    """The k regions with the largest reading weight of a group attention map, with their MNI coordinates."""
-    weight = reading_weight(values)
+def pooled_reading_weight(maps):
+    """Mean over folds of each fold map's reading weight: folds that read a region in opposite directions
+    (more attention in one, less in another) add up instead of cancelling."""
+    return np.mean([reading_weight(m) for m in maps.values()], axis=0)
+
+
+def top_regions(maps, coordinates, k=10, labels=None):
+    """The k regions with the largest pooled reading weight of the fold maps, with MNI coordinates, the mean
+    attention and in how many folds the region drew more attention than uniform."""
+    weight = pooled_reading_weight(maps)
+    stacked = np.array(list(maps.values()))
+    n_rois = stacked.shape[1]
     order = np.argsort(weight)[::-1][:k]
     table = coordinates.iloc[order][["roi", "x_mni", "y_mni", "z_mni"]].copy()
     table.insert(0, "rank", np.arange(1, len(order) + 1))
-    table["attention"] = values[order]
-    table["attention_ratio_to_uniform"] = values[order] * len(values)
-    table["reading_weight"] = weight[order]
-    table["direction"] = np.where(values[order] >= 1.0 / len(values), "above uniform", "below uniform")
+    table["reading_weight_ratio_to_uniform"] = weight[order] * n_rois
+    table["attention_ratio_to_uniform"] = stacked.mean(0)[order] * n_rois
+    table["folds_above_uniform"] = [f"{int((stacked[:, i] > 1.0 / n_rois).sum())}/{len(stacked)}" for i in order]
     table["label"] = [labels[i] for i in order] if labels is not None else ""
     return table.reset_index(drop=True)
 

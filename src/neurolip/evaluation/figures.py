@@ -67,24 +67,22 @@ def group_bars_figure(summary, attributes, path):
     _save(fig, path)
 
 
-def brain_map_figure(values, coordinates, title, path, html_path=None):
-    """Glass brain with one marker per ROI centroid (nilearn): colour = attention relative to uniform minus 1
-    (red: attended more than an average region, blue: less), size = reading weight |A - 1/N|."""
-    from matplotlib.colors import TwoSlopeNorm
+def brain_map_figure(weight, coordinates, title, path, html_path=None):
+    """Glass brain with one marker per ROI centroid (nilearn), colour and size by reading weight relative to
+    uniform, N * |A - 1/N| (0: attended exactly as an average region)."""
     from nilearn import plotting
 
     coords = coordinates[["x_mni", "y_mni", "z_mni"]].to_numpy()
-    deviation = values * len(values) - 1.0  # 0 = uniform attention
-    bound = max(1e-6, float(np.abs(deviation).max()))
-    sizes = 8 + 70 * np.abs(deviation) / bound
-    display = plotting.plot_markers(deviation, coords, node_size=sizes, node_cmap="RdBu_r", node_vmin=-bound,
-                                    node_vmax=bound, title=title, display_mode="lzr", colorbar=True, alpha=0.85)
+    ratio = weight * len(weight)
+    top = max(1e-6, float(ratio.max()))
+    sizes = 8 + 70 * ratio / top
+    display = plotting.plot_markers(ratio, coords, node_size=sizes, node_cmap="magma_r", node_vmin=0.0, node_vmax=top,
+                                    title=title, display_mode="lzr", colorbar=True, alpha=0.85)
     display.savefig(path, dpi=130)
     display.close()
     if html_path:
-        colours = plt.cm.RdBu_r(TwoSlopeNorm(0.0, -bound, bound)(deviation))
-        view = plotting.view_markers(coords, marker_color=colours, marker_size=sizes / 6,
-                                     marker_labels=[f"ROI {r}: {v:+.2f} vs uniform" for r, v in zip(coordinates["roi"], deviation)],
+        view = plotting.view_markers(coords, marker_color=plt.cm.magma_r(ratio / top), marker_size=sizes / 6,
+                                     marker_labels=[f"ROI {r}: {v:.2f}" for r, v in zip(coordinates["roi"], ratio)],
                                      title=title)
         view.save_as_html(html_path)
 
