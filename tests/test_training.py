@@ -163,3 +163,19 @@ def test_ensemble_readout_is_the_mean_of_its_members(cohort, tmp_path):
         selection = json.loads((tmp_path / readout / "work" / "selection.json").read_text())
         assert selection["readout"] == readout and "val_auc_ensemble" in selection
     np.testing.assert_allclose(members["ensemble"], (members["zero_shot"] + members["linear_probe"]) / 2, atol=2e-6)
+
+
+def test_auto_readout_keeps_the_ensemble_unless_beaten_by_more_than_a_standard_error():
+    from neurolip.training.linear import auc_standard_error
+    from neurolip.training.trainer import FoldTrainer
+
+    y = np.array([0] * 60 + [1] * 60)
+    se = auc_standard_error(0.75, 60, 60)
+    assert 0.03 < se < 0.06  # about 0.044 for 120 subjects at AUC 0.75
+    assert auc_standard_error(1.0, 60, 60) == 0.0
+    choose = FoldTrainer._one_standard_error_choice
+    assert choose({"ttca": 0.75, "linear_probe": 0.70, "ensemble": 0.74}, y) == "ensemble"
+    assert choose({"ttca": 0.85, "linear_probe": 0.70, "ensemble": 0.74}, y) == "ttca"
+    assert choose({"ttca": 1.0, "ensemble": 0.97}, y) == "ttca"
+    assert choose({"ttca": 0.70, "ensemble": 0.72}, y) == "ensemble"
+    assert choose({"zero_shot": 0.7, "linear_probe": 0.8}, y) == "linear_probe"

@@ -16,6 +16,13 @@ def safe_auc(y, p):
     return roc_auc_score(y, p) if len(np.unique(y)) == 2 else float("nan")
 
 
+def auc_standard_error(auc, n_positive, n_negative):
+    """Hanley & McNeil (1982) standard error of an AUC estimated from n_positive and n_negative subjects."""
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    variance = (auc * (1 - auc) + (n_positive - 1) * (q1 - auc**2) + (n_negative - 1) * (q2 - auc**2))
+    return float(np.sqrt(max(variance, 0.0) / (n_positive * n_negative)))
+
+
 def fit_logistic_on_val(x_train, y_train, x_val, y_val, c_grid=C_GRID, seed=0):
     """Fit one model per C on the training split; keep the best validation AUC. Returns (model, C, val AUC)."""
     best = (None, None, -np.inf)

