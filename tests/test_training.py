@@ -179,3 +179,26 @@ def test_auto_readout_keeps_the_ensemble_unless_beaten_by_more_than_a_standard_e
     assert choose({"ttca": 1.0, "ensemble": 0.97}, y) == "ttca"
     assert choose({"ttca": 0.70, "ensemble": 0.72}, y) == "ensemble"
     assert choose({"zero_shot": 0.7, "linear_probe": 0.8}, y) == "linear_probe"
+
+
+def test_neurolip_disease_attention_recovers_the_planted_regions(tmp_path):
+    """End to end on the demo's own cohort and the shipped defaults: one fold, trained on CPU."""
+    import yaml
+    from sklearn.metrics import roc_auc_score
+
+    from cohort import shipped_dataset_config
+    from neurolip.evaluation.brainmaps import recovery
+
+    with open(REPO / "config" / "config.yaml") as handle:
+        config = yaml.safe_load(handle)
+    data = build_tiny_cohort(tmp_path / "cohort", n_folds=config["cv"]["n_folds"], dataset=shipped_dataset_config(),
+                             val_fraction=config["cv"]["val_fraction"])
+    predictions = train_fold("neurolip", config["methods"]["neurolip"], config["training"], config["model"],
+                             data["connectomes"], data["text_features"], data["folds"], data["cohort"], 0,
+                             tmp_path / "work", tmp_path / "pred.csv", tmp_path / "attention.npz", ("sex",))
+    assert roc_auc_score(predictions.y_true, predictions.p_disease) > 0.9
+    truth = json.loads(data["ground_truth"].read_text())
+    maps = np.load(tmp_path / "attention.npz")
+    patients = maps["diagnosis"][maps["y_true"] == 1].mean(0)
+    table = recovery({0: patients}, truth["disease_regions"], truth["n_rois"]).set_index("measure")["auroc"]
+    assert table["reading weight |A - 1/N|"] > 0.85, table
