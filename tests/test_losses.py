@@ -93,3 +93,13 @@ def test_fairclip_term_is_zero_for_identical_groups_and_positive_otherwise():
     assert torch.isfinite(grad).all() and grad.abs().sum() > 0
     unknown_only = fairclip_sinkhorn(sims, torch.tensor([-1, -1, -1, -1]))
     assert unknown_only.item() == 0.0
+
+
+def test_reverse_gradient_is_identity_forward_and_negates_backward():
+    from neurolip.losses import reverse_gradient
+
+    x = torch.randn(4, 3, requires_grad=True)
+    y = reverse_gradient(x, scale=0.5)
+    torch.testing.assert_close(y, x)
+    (y * torch.arange(3.0)).sum().backward()
+    torch.testing.assert_close(x.grad, -0.5 * torch.arange(3.0).expand(4, 3))

@@ -1,9 +1,9 @@
 """Losses, one small module each: CLIP InfoNCE, SigLIP, CALT, attention distance, FairCLIP's Sinkhorn term."""
 
 from .attention import attention_distance
-from .calt import calt_loss
+from .calt import calt_loss, reverse_gradient
 from .clip import clip_loss
 from .fairclip import fairclip_sinkhorn
 from .siglip import siglip_loss
 
-__all__ = ["attention_distance", "calt_loss", "clip_loss", "fairclip_sinkhorn", "siglip_loss"]
+__all__ = ["attention_distance", "calt_loss", "reverse_gradient", "clip_loss", "fairclip_sinkhorn", "siglip_loss"]

@@ -15,7 +15,7 @@ from ..progress import progress as tqdm
 
 from ..connectivity import upper_triangle
 from ..data_stage import load_connectomes
-from ..losses import attention_distance, calt_loss, clip_loss, fairclip_sinkhorn, siglip_loss
+from ..losses import attention_distance, calt_loss, clip_loss, fairclip_sinkhorn, reverse_gradient, siglip_loss
 from ..losses.attention import segment_attention
 from ..models import ModelConfig, NeuroLIP
 from .checkpoint import load_checkpoint, load_weights, save_checkpoint, save_weights
@@ -37,10 +37,15 @@ class MethodSpec:
     calt: bool = False
     calt_weight: float = 1.0
     negative_gradient: bool = True
+    sensitive_mode: str = "clamp"  # clamp: negated loss clamped at chance | reverse: gradient-reversal layer
     attn_beta: float = 0.0
     fairclip_weight: float = 0.0
     fairclip_attribute: str = "sex"
     fairclip_reg: float = 0.1
+
+    def __post_init__(self):
+        if self.sensitive_mode not in ("clamp", "reverse"):
+            raise ValueError(f"sensitive_mode must be 'clamp' or 'reverse', not {self.sensitive_mode!r}")
 
     @classmethod
     def from_dict(cls, values):
@@ -257,10 +262,16 @@ class FoldTrainer:
                 name = f"calt_{texts.segment_fields[k]}"
                 # one representative text per distinct segment value queries every image of the batch
                 values, first = _first_of_each(value_ids[:, k])
-                image_side, text_side = model.segment_outputs(out["image_local"], out["text_local"][first],
-                                                              segment_masks[first, k])
                 positives = value_ids[:, k, None] == values[None, :]
-                if k in sensitive and spec.negative_gradient:
+                reversed_term = k in sensitive and spec.negative_gradient and spec.sensitive_mode == "reverse"
+                image_local = reverse_gradient(out["image_local"]) if reversed_term else out["image_local"]
+                image_side, text_side = model.segment_outputs(image_local, out["text_local"][first],
+                                                              segment_masks[first, k])
+                if reversed_term:
+                    # TTCA and the text side learn to read the attribute; the encoder learns to hide it
+                    parts[name] = spec.calt_weight * calt_loss(image_side, text_side, positives,
+                                                               model.calt_logit_scale, model.calt_logit_bias)
+                elif k in sensitive and spec.negative_gradient:
                     # reversed term: only the image side (regions, attention) may move away from the sensitive
                     # words; a fixed temperature and a detached text side close the trivial ways out
                     parts[name] = spec.calt_weight * calt_loss(image_side, text_side.detach(), positives,
