@@ -20,11 +20,12 @@ if len(coordinates) != n_rois:
         path=snakemake.input.coordinates,
     )
 method = snakemake.wildcards.method
+class_fold_maps = {cls: fold_maps(attention, cls=cls) for cls in (0, 1)}
 for cls, path in ((0, snakemake.output.control), (1, snakemake.output.patient)):
     title = f"{method}: disease-token reading weight |A - 1/N|, {'patients' if cls else 'controls'}"
-    weight = pooled_reading_weight(fold_maps(attention, cls=cls))
+    weight = pooled_reading_weight(class_fold_maps[cls])
     brain_map_figure(weight, coordinates, title, path, snakemake.output.html if cls else None)
-top_regions(fold_maps(attention, cls=1), coordinates, k=snakemake.params.top_k).to_csv(snakemake.output.top, index=False)
+top_regions(class_fold_maps[1], coordinates, k=snakemake.params.top_k).to_csv(snakemake.output.top, index=False)
 per_fold = fold_maps(attention)
 table = stability(per_fold, k=snakemake.params.top_k)
 table.to_csv(snakemake.output.stability, index=False)

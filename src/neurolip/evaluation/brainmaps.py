@@ -39,7 +39,8 @@ def reading_weight(attention):
 
     With centred values the TTCA output is sum_n (A_n - 1/N) v_n: a region is read by attending to it more
     *or less* than uniformly, and the two give the same output up to the sign of W_v, so which one training
-    lands on is arbitrary. Ranking, stability and recovery use this magnitude; the figures show the sign.
+    lands on is arbitrary. Maps, ranking, stability and recovery use this magnitude; the top-k table and the
+    raw-attention recovery keep the direction.
     """
     attention = np.asarray(attention, dtype=float)
     return np.abs(attention - 1.0 / attention.shape[-1])

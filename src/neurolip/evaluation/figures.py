@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import roc_curve  # noqa: E402
 
+from .brainmaps import reading_weight  # noqa: E402
 from .tables import LABELS  # noqa: E402
 
 
@@ -89,7 +90,7 @@ def brain_map_figure(weight, coordinates, title, path, html_path=None):
 
 def stability_figure(table, maps, path):
     folds = sorted(maps)
-    matrix = np.corrcoef(np.array([np.abs(maps[f] - 1.0 / len(maps[f])) for f in folds]))
+    matrix = np.corrcoef(np.array([reading_weight(maps[f]) for f in folds]))
     fig, axes = plt.subplots(1, 2, figsize=(9, 4))
     image = axes[0].imshow(matrix, vmin=-1, vmax=1, cmap="RdBu_r")
     axes[0].set(xticks=range(len(folds)), yticks=range(len(folds)), xticklabels=folds, yticklabels=folds,

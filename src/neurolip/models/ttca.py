@@ -24,10 +24,12 @@ class TextTokenConditionedAttention(nn.Module):
     def forward(self, text_tokens, region_tokens, key_tokens=None):
         """``key_tokens`` (default: the region tokens) decide where the text looks; the region tokens give
         what it reads there."""
-        keys = self.key(region_tokens if key_tokens is None else key_tokens)
-        scores = self.query(text_tokens) @ keys.transpose(1, 2) * self.scale
+        scores = self.query(text_tokens) @ self._keys(region_tokens, key_tokens).transpose(1, 2) * self.scale
         attention = torch.softmax(scores, dim=-1)  # (B, S, N)
         return attention @ self._values(region_tokens), attention
+
+    def _keys(self, region_tokens, key_tokens):
+        return self.key(region_tokens if key_tokens is None else key_tokens)
 
     def _values(self, region_tokens):
         values = self.value(region_tokens)
@@ -37,7 +39,6 @@ class TextTokenConditionedAttention(nn.Module):
         """Every query text against every image: ``query_tokens`` (V, S, E), ``region_tokens`` (B, N, E)
         -> outputs (B, V, S, E) and attention (B, V, S, N)."""
         queries = self.query(query_tokens)
-        keys = self.key(region_tokens if key_tokens is None else key_tokens)
-        scores = torch.einsum("vse,bne->bvsn", queries, keys) * self.scale
+        scores = torch.einsum("vse,bne->bvsn", queries, self._keys(region_tokens, key_tokens)) * self.scale
         attention = torch.softmax(scores, dim=-1)
         return torch.einsum("bvsn,bne->bvse", attention, self._values(region_tokens)), attention
