@@ -22,12 +22,12 @@ def cohort(tmp_path_factory):
     return build_tiny_cohort(tmp_path_factory.mktemp("cohort"))
 
 
-def run(cohort, method, out, fold=0, training=TRAINING, text_features=None, attention=True):
+def run(cohort, method, out, fold=0, training=TRAINING, text_features=None, attention=True, validation=False):
     spec = method_specs()[method]
     attention_path = out / "attention.npz" if attention and spec.get("calt") else None
     return train_fold(method, spec, training, MODEL, cohort["connectomes"], text_features or cohort["text_features"],
                       cohort["folds"], cohort["cohort"], fold, out / "work", out / "pred.csv", attention_path,
-                      ("sex", "age", "site"))
+                      ("sex", "age", "site"), out / "val.csv" if validation else None)
 
 
 def test_text_roles_map_onto_tokens(cohort):
@@ -61,9 +61,9 @@ def test_cpu_smoke_every_method(cohort, tmp_path, method):
         np.testing.assert_allclose(maps["diagnosis"].sum(1), 1.0, atol=1e-4)
         assert list(maps["segment_roles"]) == ["disease", "sensitive", "other", "sensitive"]
     if method != "linear_fc":
-        epochs = pd.read_csv(tmp_path / "work" / "epochs.csv")
+        epochs = pd.read_csv(tmp_path / "work" / "seed0" / "epochs.csv")
         assert len(epochs) >= 2 and np.isfinite(epochs["loss"]).all()
-        assert (tmp_path / "work" / "checkpoint" / "best.safetensors").exists()
+        assert (tmp_path / "work" / "seed0" / "checkpoint" / "best.safetensors").exists()
 
 
 def test_neurolip_learns_above_chance(cohort, tmp_path):
@@ -132,11 +132,11 @@ def test_killed_job_resumes_to_the_same_result(cohort, tmp_path):
     process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert process.returncode == -9, process.stderr[-2000:]
     assert not (out / "pred.csv").exists()
-    state = json.loads((out / "work" / "checkpoint" / "last.json").read_text())
+    state = json.loads((out / "work" / "seed0" / "checkpoint" / "last.json").read_text())
     assert state["epoch"] == 3
     resumed = run(cohort, "neurolip", out)
     pd.testing.assert_frame_equal(uninterrupted, resumed)
-    epochs = pd.read_csv(out / "work" / "epochs.csv")
+    epochs = pd.read_csv(out / "work" / "seed0" / "epochs.csv")
     assert epochs.epoch.tolist() == list(range(1, len(epochs) + 1))
 
 
@@ -144,7 +144,7 @@ def test_text_encoder_fine_tuning_trains_the_backbone(cohort, tmp_path):
     training = {**TRAINING, "max_epochs": 2, "min_epochs": 2, "text_finetune": True}
     predictions = run(cohort, "clip", tmp_path, training=training)
     assert predictions.p_disease.between(0, 1).all()
-    weights = load_file(str(tmp_path / "work" / "checkpoint" / "last.safetensors"))
+    weights = load_file(str(tmp_path / "work" / "seed0" / "checkpoint" / "last.safetensors"))
     backbone = {k: v for k, v in weights.items() if k.startswith("model.text_backbone.")}
     assert backbone, "the fine-tuned encoder is not in the checkpoint"
     from transformers import AutoModel
@@ -155,14 +155,68 @@ def test_text_encoder_fine_tuning_trains_the_backbone(cohort, tmp_path):
     assert not torch.equal(backbone[f"model.text_backbone.model.{key}"], pretrained[key])
 
 
-def test_ensemble_readout_is_the_mean_of_its_members(cohort, tmp_path):
-    members = {}
+def test_ensemble_readout_is_the_mean_of_its_members_standardised_logits(cohort, tmp_path):
+    from neurolip.training.linear import logit, standardised_logit
+
+    test_scores, val_scores = {}, {}
     for readout in ("zero_shot", "linear_probe", "ensemble"):
-        predictions = run(cohort, "clip", tmp_path / readout, training={**TRAINING, "readout": readout})
-        members[readout] = predictions.p_disease.to_numpy()
+        predictions = run(cohort, "clip", tmp_path / readout, training={**TRAINING, "readout": readout},
+                          validation=True)
+        test_scores[readout] = predictions.score.to_numpy()
+        val_scores[readout] = pd.read_csv(tmp_path / readout / "val.csv").score.to_numpy()
         selection = json.loads((tmp_path / readout / "work" / "selection.json").read_text())
         assert selection["readout"] == readout and "val_auc_ensemble" in selection
-    np.testing.assert_allclose(members["ensemble"], (members["zero_shot"] + members["linear_probe"]) / 2, atol=2e-6)
+    expected = np.mean([standardised_logit(test_scores[k], val_scores[k]) for k in ("zero_shot", "linear_probe")], 0)
+    np.testing.assert_allclose(logit(test_scores["ensemble"]), expected, atol=1e-3)
+    # equal weights after standardisation: the ensemble's validation logits have mean 0
+    assert abs(logit(val_scores["ensemble"]).mean()) < 1e-3
+
+
+def test_calibration_moves_the_threshold_but_keeps_the_ranking():
+    from neurolip.training.linear import PlattCalibration
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    # well-ranked but miscalibrated: nearly every subject below 0.5
+    p = 1 / (1 + np.exp(-(2.0 * y - 1 + rng.normal(0, 1, 400) - 4)))
+    assert (p >= 0.5).mean() < 0.05
+    calibration = PlattCalibration().fit(p[:200], y[:200])
+    calibrated = calibration.transform(p[200:])
+    assert 0.3 < (calibrated >= 0.5).mean() < 0.7
+    assert np.array_equal(np.argsort(calibrated, kind="stable"), np.argsort(p[200:], kind="stable"))
+    assert calibration.describe()["slope"] > 0
+
+
+def test_predictions_are_calibrated_scores(cohort, tmp_path):
+    from neurolip.training.linear import PlattCalibration
+
+    predictions = run(cohort, "clip", tmp_path)
+    selection = json.loads((tmp_path / "work" / "selection.json").read_text())
+    calibration = PlattCalibration()
+    slope, intercept = selection["calibration"]["slope"], selection["calibration"]["intercept"]
+    logit = np.log(np.clip(predictions.score, 1e-6, 1 - 1e-6) / (1 - np.clip(predictions.score, 1e-6, 1 - 1e-6)))
+    np.testing.assert_allclose(predictions.p_disease, 1 / (1 + np.exp(-(slope * logit + intercept))), atol=2e-6)
+    assert (predictions.y_pred == (predictions.p_disease >= 0.5)).all()
+
+
+def test_seed_ensemble_averages_the_seeds(cohort, tmp_path):
+    """n_seeds: 2 trains seeds 0 and 1; the ensemble's score is the mean of the single-seed scores."""
+    fixed = {**TRAINING, "readout": "linear_probe"}
+    single = {seed: run(cohort, "neurolip", tmp_path / f"s{seed}", training={**fixed, "seed": seed}) for seed in (0, 1)}
+    both = run(cohort, "neurolip", tmp_path / "both", training={**fixed, "n_seeds": 2})
+    np.testing.assert_allclose(both.score, (single[0].score + single[1].score) / 2, atol=2e-6)
+    selection = json.loads((tmp_path / "both" / "work" / "selection.json").read_text())
+    assert [s["seed"] for s in selection["seeds"]] == [0, 1]
+    for seed in (0, 1):
+        assert (tmp_path / "both" / "work" / f"seed{seed}" / "checkpoint" / "best.safetensors").exists()
+    maps = np.load(tmp_path / "both" / "attention.npz")
+    assert maps["diagnosis"].shape[0] == 2 * len(both) and sorted(set(maps["seed"])) == [0, 1]
+    from neurolip.evaluation.brainmaps import fold_maps, load_attention
+
+    per_model = fold_maps(load_attention({0: tmp_path / "both" / "attention.npz"}))
+    assert sorted(per_model) == ["fold0-seed0", "fold0-seed1"]
+    single_map = np.load(tmp_path / "s1" / "attention.npz")["diagnosis"].mean(0)
+    np.testing.assert_allclose(per_model["fold0-seed1"], single_map, atol=1e-6)
 
 
 def test_auto_readout_keeps_the_ensemble_unless_beaten_by_more_than_a_standard_error():

@@ -27,6 +27,14 @@ ATTENTION_METHODS = [
     m for m in METHODS if config["methods"].get(m, {}).get("calt", False)
 ]
 
+# group-aware decision thresholds fitted on validation (fairlearn ThresholdOptimizer), applied to the
+# test predictions of these methods; each appears in the tables as "<method>_fairthr"
+FAIR_THRESHOLDS = config.get("evaluation", {}).get("fair_thresholds", {})
+POSTPROCESSED = {
+    f"{m}_fairthr": m for m in FAIR_THRESHOLDS.get("methods", []) if m in METHODS
+}
+EVALUATED_METHODS = METHODS + list(POSTPROCESSED)
+
 unknown_methods = [m for m in METHODS if m not in config["methods"]]
 if unknown_methods:
     raise ValueError(
@@ -36,7 +44,7 @@ if unknown_methods:
 
 wildcard_constraints:
     dataset=DATASET,
-    method="|".join(METHODS),
+    method="|".join(EVALUATED_METHODS),
     fold=r"\d+",
 
 
@@ -97,6 +105,19 @@ def prediction_targets():
         method=METHODS,
         fold=FOLDS,
     )
+
+
+def evaluated_prediction_targets():
+    """Test predictions of every trained method and of every post-processed one."""
+    return expand(
+        f"{RESULTS}/{DATASET}/predictions/{{method}}/fold{{fold}}.csv",
+        method=EVALUATED_METHODS,
+        fold=FOLDS,
+    )
+
+
+def postprocessed_method_pattern():
+    return _methods_regex(list(POSTPROCESSED))
 
 
 def evaluation_targets():

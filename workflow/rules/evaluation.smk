@@ -1,6 +1,27 @@
+rule fair_thresholds:
+    input:
+        validation=lambda wc: f"{RESULTS}/{DATASET}/training/{POSTPROCESSED[wc.method]}/fold{wc.fold}/validation_predictions.csv",
+        predictions=lambda wc: f"{RESULTS}/{DATASET}/predictions/{POSTPROCESSED[wc.method]}/fold{wc.fold}.csv",
+    output:
+        predictions=f"{RESULTS}/{DATASET}/predictions/{{method}}/fold{{fold}}.csv",
+    log:
+        f"{LOGS}/fair_thresholds/{{method}}/fold{{fold}}.log",
+    wildcard_constraints:
+        method=postprocessed_method_pattern(),
+    conda:
+        "../../envs/evaluation.yaml"
+    params:
+        attribute=FAIR_THRESHOLDS.get("attribute", "sex"),
+        constraint=FAIR_THRESHOLDS.get("constraint", "demographic_parity"),
+        objective=FAIR_THRESHOLDS.get("objective", "balanced_accuracy_score"),
+        seed=config["training"]["seed"],
+    script:
+        "../scripts/fair_thresholds.py"
+
+
 rule evaluate:
     input:
-        predictions=prediction_targets(),
+        predictions=evaluated_prediction_targets(),
         cohort=rules.connectivity.output.cohort,
         folds=rules.folds.output.folds,
     output:
@@ -27,7 +48,7 @@ rule evaluate:
     conda:
         "../../envs/evaluation.yaml"
     params:
-        methods=METHODS,
+        methods=EVALUATED_METHODS,
         folds=FOLDS,
         attributes=config["dataset"].get("sensitive_attributes", ["sex"]),
     script:

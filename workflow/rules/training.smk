@@ -25,6 +25,7 @@ rule train:
     output:
         predictions=f"{RESULTS}/{DATASET}/predictions/{{method}}/fold{{fold}}.csv",
         selection=f"{RESULTS}/{DATASET}/training/{{method}}/fold{{fold}}/selection.json",
+        validation=f"{RESULTS}/{DATASET}/training/{{method}}/fold{{fold}}/validation_predictions.csv",
     log:
         f"{LOGS}/train/{{method}}/fold{{fold}}.log",
     benchmark:
@@ -56,6 +57,7 @@ use rule train as train_ttca with:
     output:
         predictions=f"{RESULTS}/{DATASET}/predictions/{{method}}/fold{{fold}}.csv",
         selection=f"{RESULTS}/{DATASET}/training/{{method}}/fold{{fold}}/selection.json",
+        validation=f"{RESULTS}/{DATASET}/training/{{method}}/fold{{fold}}/validation_predictions.csv",
         attention=f"{RESULTS}/{DATASET}/attention/{{method}}/fold{{fold}}.npz",
     wildcard_constraints:
         method=ttca_method_pattern(),

@@ -18,4 +18,5 @@ train_fold(
     snakemake.output.predictions,
     snakemake.output.get("attention"),
     snakemake.params.sensitive,
+    snakemake.output.validation,
 )

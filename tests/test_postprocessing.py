@@ -1,0 +1,54 @@
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn.metrics import demographic_parity_difference
+
+from neurolip.evaluation.postprocessing import apply_group_thresholds, fit_group_thresholds, postprocess_fold
+
+
+def biased_predictions(n, seed):
+    """Scores that are shifted up for males: at 0.5, males are called positive far more often."""
+    rng = np.random.default_rng(seed)
+    sex = rng.choice(["male", "female"], n)
+    y = rng.integers(0, 2, n)
+    logit = 1.5 * (2 * y - 1) + 1.2 * (sex == "male") - 0.6 + rng.normal(0, 1, n)
+    p = 1 / (1 + np.exp(-logit))
+    return pd.DataFrame({"subject_id": [f"s{i}" for i in range(n)], "fold": 0, "y_true": y, "p_disease": p,
+                         "y_pred": (p >= 0.5).astype(int), "score": p, "sex": sex})
+
+
+def test_demographic_parity_thresholds_fitted_on_validation_reduce_test_dpd():
+    validation, test = biased_predictions(600, 0), biased_predictions(2000, 1)
+    before = demographic_parity_difference(test.y_true, test.y_pred, sensitive_features=test.sex)
+    optimizer = fit_group_thresholds(validation, "sex")
+    after = apply_group_thresholds(optimizer, test, "sex")
+    dpd = demographic_parity_difference(after.y_true, after.y_pred, sensitive_features=after.sex)
+    assert before > 0.12 and dpd < 0.05, (before, dpd)
+    # scores are untouched, only the decisions move
+    pd.testing.assert_series_equal(after.p_disease, test.p_disease)
+    assert set(after.y_pred.unique()) <= {0, 1}
+
+
+def test_thresholds_are_reproducible_and_unknown_groups_keep_their_decision():
+    validation, test = biased_predictions(400, 2), biased_predictions(300, 3)
+    test.loc[:9, "sex"] = None
+    test.loc[10:14, "sex"] = "unreported"
+    optimizer = fit_group_thresholds(validation, "sex")
+    a, b = (apply_group_thresholds(optimizer, test, "sex", seed=0) for _ in range(2))
+    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_series_equal(a.y_pred[:15], test.y_pred[:15])
+
+
+def test_postprocess_fold_reads_the_files_and_names_them_in_errors(tmp_path):
+    validation = biased_predictions(200, 4)
+    validation.loc[validation.sex == "female", "y_true"] = 0  # one class only among females
+    validation.to_csv(tmp_path / "validation.csv", index=False)
+    biased_predictions(100, 5).to_csv(tmp_path / "test.csv", index=False)
+    with pytest.raises(ValueError, match="validation.csv.*sex=female holds a single class"):
+        postprocess_fold(tmp_path / "validation.csv", tmp_path / "test.csv", "sex", "demographic_parity",
+                         "balanced_accuracy_score")
+    with pytest.raises(ValueError, match="no column 'site'"):
+        postprocess_fold(tmp_path / "validation.csv", tmp_path / "test.csv", "site", "demographic_parity",
+                         "balanced_accuracy_score")
+    with pytest.raises(ValueError, match="constraint must be one of"):
+        fit_group_thresholds(biased_predictions(50, 6), "sex", constraint="parity")
