@@ -88,7 +88,7 @@ def main():
             torch.cuda.reset_peak_memory_stats()
         for epoch in range(args.epochs):
             started = time.perf_counter()
-            trainer._train_epoch(model, optimizer, data, texts, positions, groups, epoch, device)
+            trainer._train_epoch(model, optimizer, data, texts, positions, groups, epoch, 0, device)
             if device.type == "cuda":
                 torch.cuda.synchronize()
             times.append(time.perf_counter() - started)

@@ -34,8 +34,9 @@ def main():
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     methods = args.methods or config["training"]["methods"]
     data = Path(args.data)
+    # one model (one seed) per method: the time of an epoch, whatever n_seeds a run uses
     training = {**config["training"], "max_epochs": args.epochs, "min_epochs": args.epochs, "patience": args.epochs,
-                "device": args.device, "threads": args.threads}
+                "n_seeds": 1, "device": args.device, "threads": args.threads}
     folds = pd.read_csv(data / "folds.tsv", sep="\t")
     n_train = int(((folds.fold == 0) & (folds.split == "train")).sum())
     print(f"machine: {machine()}; torch {torch.__version__}; device {args.device}"
@@ -51,7 +52,7 @@ def main():
                    data / "text_features.safetensors", data / "folds.tsv", data / "cohort.tsv", 0, out / "work",
                    out / "pred.csv", out / "att.npz" if config["methods"][method].get("calt") else None)
         total = time.perf_counter() - started
-        epochs_file = out / "work" / "epochs.csv"
+        epochs_file = out / "work" / f"seed{training['seed']}" / "epochs.csv"
         if epochs_file.exists():
             per_epoch = pd.read_csv(epochs_file)["seconds"].median()
             rate = f"{n_train / per_epoch:11.0f}"

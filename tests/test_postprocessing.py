@@ -1,3 +1,5 @@
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -37,16 +39,20 @@ def test_thresholds_are_reproducible_and_unknown_groups_keep_their_decision():
     a, b = (apply_group_thresholds(optimizer, test, "sex", seed=0) for _ in range(2))
     pd.testing.assert_frame_equal(a, b)
     pd.testing.assert_series_equal(a.y_pred[:15], test.y_pred[:15])
+    assert a.decision[:15].str.startswith("calibrated 0.5").all() and (a.decision[15:] == "group thresholds").all()
 
 
-def test_postprocess_fold_reads_the_files_and_names_them_in_errors(tmp_path):
+def test_postprocess_fold_keeps_calibrated_decisions_when_a_group_cannot_be_fitted(tmp_path, caplog):
     validation = biased_predictions(200, 4)
     validation.loc[validation.sex == "female", "y_true"] = 0  # one class only among females
     validation.to_csv(tmp_path / "validation.csv", index=False)
     biased_predictions(100, 5).to_csv(tmp_path / "test.csv", index=False)
-    with pytest.raises(ValueError, match="validation.csv.*sex=female holds a single class"):
-        postprocess_fold(tmp_path / "validation.csv", tmp_path / "test.csv", "sex", "demographic_parity",
-                         "balanced_accuracy_score")
+    with caplog.at_level(logging.WARNING):
+        kept = postprocess_fold(tmp_path / "validation.csv", tmp_path / "test.csv", "sex", "demographic_parity",
+                                "balanced_accuracy_score")
+    assert "validation.csv: group sex=female holds a single class" in caplog.text
+    pd.testing.assert_series_equal(kept.y_pred, biased_predictions(100, 5).y_pred)
+    assert kept.decision.str.startswith("calibrated 0.5 (not fitted: group sex=female holds a single class").all()
     with pytest.raises(ValueError, match="no column 'site'"):
         postprocess_fold(tmp_path / "validation.csv", tmp_path / "test.csv", "site", "demographic_parity",
                          "balanced_accuracy_score")

@@ -61,11 +61,17 @@ def test_lint_reports_no_problem():
 
 def test_end_to_end_outputs(tiny_run):
     results, report = tiny_run
-    methods = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["training"]["methods"]
+    shipped = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    postprocessed = [f"{m}_fairthr" for m in shipped["evaluation"]["fair_thresholds"]["methods"]]
+    methods = shipped["training"]["methods"] + postprocessed
     for method in methods:
         for fold in range(3):
             frame = pd.read_csv(results / "predictions" / method / f"fold{fold}.csv")
-            assert {"subject_id", "fold", "y_true", "p_disease", "y_pred", "sex"} <= set(frame.columns)
+            assert {"subject_id", "fold", "y_true", "p_disease", "y_pred", "score", "sex"} <= set(frame.columns)
+            if method in postprocessed:
+                trained = pd.read_csv(results / "predictions" / method.removesuffix("_fairthr") / f"fold{fold}.csv")
+                pd.testing.assert_series_equal(frame.p_disease, trained.p_disease)
+                assert frame.decision.notna().all()
     exclusions = pd.read_csv(results / "data" / "exclusions.tsv", sep="\t")
     assert {"no file", "too few volumes", "no diagnosis"} <= set(exclusions.reason)
     summary = pd.read_csv(results / "metrics" / "summary.csv")

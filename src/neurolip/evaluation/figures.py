@@ -8,7 +8,7 @@ import numpy as np  # noqa: E402
 from sklearn.metrics import roc_curve  # noqa: E402
 
 from .brainmaps import reading_weight  # noqa: E402
-from .tables import method_label  # noqa: E402
+from .tables import FAIR_THRESHOLDS_SUFFIX, method_label  # noqa: E402
 
 
 def _save(fig, path):
@@ -34,14 +34,21 @@ def roc_figure(predictions, path):
 
 
 def fairness_accuracy_figure(summary, attribute, path):
+    """AUC against DPD per method; an arrow joins a method to its group-threshold version (same AUC)."""
     fig, ax = plt.subplots(figsize=(6, 4.5))
+    points = {}
     for method in summary["method"].unique():
         auc = summary[(summary.method == method) & (summary.metric == "auc") & (summary.attribute == "")]
         dpd = summary[(summary.method == method) & (summary.metric == "dpd") & (summary.attribute == attribute)]
         if auc.empty or dpd.empty:
             continue
-        ax.errorbar(dpd["mean"].iloc[0], auc["mean"].iloc[0], xerr=dpd["std"].iloc[0], yerr=auc["std"].iloc[0],
-                    fmt="o", capsize=3, label=method_label(method))
+        points[method] = (dpd["mean"].iloc[0], auc["mean"].iloc[0])
+        ax.errorbar(*points[method], xerr=dpd["std"].iloc[0], yerr=auc["std"].iloc[0],
+                    fmt="D" if method.endswith(FAIR_THRESHOLDS_SUFFIX) else "o", capsize=3, label=method_label(method))
+    for method, end in points.items():
+        start = points.get(method[: -len(FAIR_THRESHOLDS_SUFFIX)]) if method.endswith(FAIR_THRESHOLDS_SUFFIX) else None
+        if start is not None:
+            ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "->", "color": "grey", "lw": 0.8})
     ax.set(xlabel=f"DPD ({attribute}) — lower is fairer", ylabel="AUC — higher is better",
            title=f"Accuracy vs fairness ({attribute}), mean ± std over folds")
     ax.legend(fontsize=7)

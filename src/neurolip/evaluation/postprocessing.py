@@ -53,7 +53,7 @@ def fit_group_thresholds(validation, attribute, constraint="demographic_parity",
     groups = fit_rows[attribute].astype(str)
     for group, rows in fit_rows.groupby(groups):
         if rows["y_true"].nunique() < 2:
-            raise ValueError(f"{source}: group {attribute}={group} holds a single class ({len(rows)} subjects); "
+            raise DegenerateGroupError(f"{source}: group {attribute}={group} holds a single class ({len(rows)} subjects); "
                              "group thresholds cannot be fitted")
     optimizer = ThresholdOptimizer(estimator=_FixedProbabilities(), constraints=constraint, objective=objective,
                                    prefit=True, predict_method="predict_proba")
@@ -61,13 +61,18 @@ def fit_group_thresholds(validation, attribute, constraint="demographic_parity",
     return optimizer
 
 
+class DegenerateGroupError(ValueError):
+    """A group of the validation split holds a single class: fairlearn cannot fit its threshold."""
+
+
 def apply_group_thresholds(optimizer, predictions, attribute, seed=0, source="test predictions"):
-    """New ``y_pred`` for ``predictions``; subjects whose attribute is unknown (or a group the validation
-    split did not hold) keep their calibrated decision. ThresholdOptimizer randomises between two thresholds
-    for some subjects: ``seed`` fixes that draw."""
+    """New ``y_pred`` for ``predictions``, and a ``decision`` column saying how each was made. Subjects whose
+    attribute is unknown (or a group the validation split did not hold) keep their calibrated decision.
+    ThresholdOptimizer randomises between two thresholds for some subjects: ``seed`` fixes that draw."""
     out = predictions.copy()
     values = out[attribute]
     known = values.notna() & values.astype(str).isin(_fitted_groups(optimizer))
+    out["decision"] = np.where(known, "group thresholds", f"calibrated 0.5 ({attribute} unknown or not in validation)")
     if (~known).any():
         log.warning("%s: %d subjects keep the calibrated decision (%s unknown or not in the validation split)",
                     source, int((~known).sum()), attribute)
@@ -85,7 +90,14 @@ def _fitted_groups(optimizer):
 
 
 def postprocess_fold(validation_path, test_path, attribute, constraint, objective, seed=0):
+    """Test predictions re-decided by group thresholds fitted on the validation predictions. A fold whose
+    validation split cannot fit them (a group holding one class, e.g. a handful of females all controls)
+    keeps its calibrated decisions: logged, and said in the ``decision`` column of every row."""
     validation = pd.read_csv(validation_path, dtype={attribute: str})
     test = pd.read_csv(test_path, dtype={attribute: str})
-    optimizer = fit_group_thresholds(validation, attribute, constraint, objective, source=str(validation_path))
+    try:
+        optimizer = fit_group_thresholds(validation, attribute, constraint, objective, source=str(validation_path))
+    except DegenerateGroupError as error:
+        log.warning("%s; %s keeps its calibrated decisions", error, test_path)
+        return test.assign(decision=f"calibrated 0.5 (not fitted: {str(error).split(': ', 1)[-1]})")
     return apply_group_thresholds(optimizer, test, attribute, seed, source=str(test_path))
