@@ -20,6 +20,7 @@ localrules:
     fetch,
     tables,
     figures,
+    fair_thresholds,
     attention_recovery_summary,
 
 

@@ -194,7 +194,7 @@ def test_predictions_are_calibrated_scores(cohort, tmp_path):
     selection = json.loads((tmp_path / "work" / "selection.json").read_text())
     calibration = PlattCalibration()
     slope, intercept = selection["calibration"]["slope"], selection["calibration"]["intercept"]
-    logit = np.log(np.clip(predictions.score, 1e-6, 1 - 1e-6) / (1 - np.clip(predictions.score, 1e-6, 1 - 1e-6)))
+    logit = np.log(np.clip(predictions.score, 1e-12, 1 - 1e-12) / (1 - np.clip(predictions.score, 1e-12, 1 - 1e-12)))
     np.testing.assert_allclose(predictions.p_disease, 1 / (1 + np.exp(-(slope * logit + intercept))), atol=2e-6)
     assert (predictions.y_pred == (predictions.p_disease >= 0.5)).all()
 
@@ -256,3 +256,14 @@ def test_neurolip_disease_attention_recovers_the_planted_regions(tmp_path):
     patients = maps["diagnosis"][maps["y_true"] == 1].mean(0)
     table = recovery({0: patients}, truth["disease_regions"], truth["n_rois"]).set_index("measure")["auroc"]
     assert table["reading weight |A - 1/N|"] > 0.85, table
+
+
+def test_auc_is_taken_from_the_uncalibrated_score():
+    """Calibration can saturate distinct scores into ties at 1.0 (validation separated perfectly, large
+    slope): the evaluation ranks the score instead."""
+    from neurolip.evaluation.metrics import fold_metrics
+
+    frame = pd.DataFrame({"y_true": [0, 0, 1, 1], "score": [0.1, 0.999, 0.9999, 0.99999],
+                          "p_disease": [0.0, 1.0, 1.0, 1.0], "y_pred": [0, 1, 1, 1]})
+    rows = {r["metric"]: r["value"] for r in fold_metrics(frame, {}, [])}
+    assert rows["auc"] == 1.0

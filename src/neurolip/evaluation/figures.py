@@ -23,8 +23,9 @@ def roc_figure(predictions, path):
     from sklearn.metrics import roc_auc_score
 
     for method, frame in predictions.items():
-        fpr, tpr, _ = roc_curve(frame["y_true"], frame["p_disease"])
-        auc = roc_auc_score(frame["y_true"], frame["p_disease"])
+        score = frame["score"] if "score" in frame.columns else frame["p_disease"]  # see metrics.fold_metrics
+        fpr, tpr, _ = roc_curve(frame["y_true"], score)
+        auc = roc_auc_score(frame["y_true"], score)
         ax.plot(fpr, tpr, label=f"{method_label(method)} (pooled AUC {auc:.3f})",
                 lw=2.2 if method == "neurolip" else 1.2)
     ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=0.8)

@@ -86,7 +86,9 @@ def fairness_metrics(attribute, y_true, p, y_pred, groups):
 def fold_metrics(predictions, training_values, attributes):
     """All metrics of one (method, fold) prediction table; long rows (metric, attribute, value)."""
     y_true = predictions["y_true"].to_numpy().astype(int)
-    p = predictions["p_disease"].to_numpy().astype(float)
+    # AUCs rank the read-out's own score: calibration is monotone but can saturate at 0 or 1 when the
+    # validation split separates perfectly, turning distinct scores into ties
+    p = predictions["score" if "score" in predictions.columns else "p_disease"].to_numpy().astype(float)
     y_pred = predictions["y_pred"].to_numpy().astype(int)
     rows = [{"metric": m, "attribute": "", "value": v} for m, v in overall_metrics(y_true, p, y_pred).items()]
     for attribute in attributes:

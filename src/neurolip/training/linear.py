@@ -44,7 +44,7 @@ class PlattCalibration:
     so AUC does not change.
     """
 
-    def __init__(self, eps=1e-6):
+    def __init__(self, eps=1e-12):
         self.eps = eps
 
     def _logit(self, p):
@@ -62,7 +62,7 @@ class PlattCalibration:
         return {"slope": float(self.model_.coef_[0, 0]), "intercept": float(self.model_.intercept_[0])}
 
 
-def logit(p, eps=1e-6):
+def logit(p, eps=1e-12):
     p = np.clip(np.asarray(p, dtype=float), eps, 1 - eps)
     return np.log(p / (1 - p))
 

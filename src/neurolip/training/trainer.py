@@ -357,7 +357,8 @@ class FoldTrainer:
                                            texts.prompt_segment_mask.to(device))
             else:
                 logits = model.zero_shot_logits(xb, texts.prompt_states.to(device), texts.prompt_mask.to(device))
-            out.append(torch.softmax(logits.float(), dim=-1)[:, 1].cpu())
+            # double precision: confident read-outs stay distinct instead of rounding to exactly 0 or 1
+            out.append(torch.softmax(logits.double(), dim=-1)[:, 1].cpu())
         return torch.cat(out).numpy()
 
     def _direct_readout(self):
@@ -429,9 +430,9 @@ class FoldTrainer:
             "subject_id": subject_ids,
             "fold": fold,
             "y_true": data.y[split],
-            "p_disease": np.round(probabilities.astype(float), 6),
+            "p_disease": probabilities.astype(float),
             "y_pred": (probabilities >= 0.5).astype(int),
-            "score": np.round(scores.astype(float), 6),
+            "score": scores.astype(float),
         })
         for attribute in self.sensitive_attributes:
             if attribute in data.cohort.columns:
