@@ -204,6 +204,8 @@ def test_seed_ensemble_averages_the_seeds(cohort, tmp_path):
     fixed = {**TRAINING, "readout": "linear_probe"}
     single = {seed: run(cohort, "neurolip", tmp_path / f"s{seed}", training={**fixed, "seed": seed}) for seed in (0, 1)}
     both = run(cohort, "neurolip", tmp_path / "both", training={**fixed, "n_seeds": 2})
+    later = run(cohort, "neurolip", tmp_path / "later", training={**fixed, "seed": 1, "n_seeds": 2})
+    assert sorted(set(np.load(tmp_path / "later" / "attention.npz")["seed"])) == [1, 2]  # seeds, not positions
     np.testing.assert_allclose(both.score, (single[0].score + single[1].score) / 2, atol=2e-6)
     selection = json.loads((tmp_path / "both" / "work" / "selection.json").read_text())
     assert [s["seed"] for s in selection["seeds"]] == [0, 1]

@@ -169,7 +169,8 @@ class FoldTrainer:
             per_seed.append({"seed": seed, "best_epoch": state["best_epoch"], "best_val_auc": state["best_val"],
                              "epochs_run": state["epoch"], "probe_C": probe_c})
             if self.spec.calt:
-                attention.append(self._attention(model, data, texts, texts.positions(data.subject_ids["test"]), device))
+                maps = self._attention(model, data, texts, texts.positions(data.subject_ids["test"]), device)
+                attention.append({**maps, "seed": np.full(len(maps["subject_ids"]), seed)})
         validation = {k: np.mean(v, axis=0) for k, v in validation.items()}
         test = {k: np.mean(v, axis=0) for k, v in test.items()}
         members = list(validation)
@@ -196,7 +197,6 @@ class FoldTrainer:
             return None
         stacked = {key: np.concatenate([a[key] for a in attention]) for key in attention[0]
                    if key not in ("segment_fields", "segment_roles")}
-        stacked["seed"] = np.concatenate([np.full(len(a["subject_ids"]), i) for i, a in enumerate(attention)])
         return {**stacked, "segment_fields": attention[0]["segment_fields"], "segment_roles": attention[0]["segment_roles"]}
 
     def _fit(self, data, texts, seed, work_dir, device):
