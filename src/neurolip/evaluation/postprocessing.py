@@ -37,6 +37,10 @@ class _FixedProbabilities(ClassifierMixin, BaseEstimator):
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
 
+class DegenerateGroupError(ValueError):
+    """A group of the validation split holds a single class: fairlearn cannot fit its threshold."""
+
+
 def fit_group_thresholds(validation, attribute, constraint="demographic_parity", objective="balanced_accuracy_score",
                          source="validation predictions"):
     """Fit a ``ThresholdOptimizer`` on ``validation`` (columns y_true, p_disease, <attribute>).
@@ -53,16 +57,14 @@ def fit_group_thresholds(validation, attribute, constraint="demographic_parity",
     groups = fit_rows[attribute].astype(str)
     for group, rows in fit_rows.groupby(groups):
         if rows["y_true"].nunique() < 2:
-            raise DegenerateGroupError(f"{source}: group {attribute}={group} holds a single class ({len(rows)} subjects); "
-                             "group thresholds cannot be fitted")
+            reason = f"group {attribute}={group} holds a single class ({len(rows)} subjects)"
+            error = DegenerateGroupError(f"{source}: {reason}; group thresholds cannot be fitted")
+            error.reason = reason
+            raise error
     optimizer = ThresholdOptimizer(estimator=_FixedProbabilities(), constraints=constraint, objective=objective,
                                    prefit=True, predict_method="predict_proba")
     optimizer.fit(fit_rows[["p_disease"]].to_numpy(dtype=float), fit_rows["y_true"].to_numpy(), sensitive_features=groups.to_numpy())
     return optimizer
-
-
-class DegenerateGroupError(ValueError):
-    """A group of the validation split holds a single class: fairlearn cannot fit its threshold."""
 
 
 def apply_group_thresholds(optimizer, predictions, attribute, seed=0, source="test predictions"):
@@ -99,5 +101,5 @@ def postprocess_fold(validation_path, test_path, attribute, constraint, objectiv
         optimizer = fit_group_thresholds(validation, attribute, constraint, objective, source=str(validation_path))
     except DegenerateGroupError as error:
         log.warning("%s; %s keeps its calibrated decisions", error, test_path)
-        return test.assign(decision=f"calibrated 0.5 (not fitted: {str(error).split(': ', 1)[-1]})")
+        return test.assign(decision=f"calibrated 0.5 (not fitted: {error.reason})")
     return apply_group_thresholds(optimizer, test, attribute, seed, source=str(test_path))

@@ -4,6 +4,7 @@ The inverse regularisation strength C is chosen on the inner validation split, n
 """
 
 import numpy as np
+from scipy import special
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
@@ -63,8 +64,8 @@ class PlattCalibration:
 
 
 def logit(p, eps=1e-12):
-    p = np.clip(np.asarray(p, dtype=float), eps, 1 - eps)
-    return np.log(p / (1 - p))
+    """scipy's logit of p clipped away from 0 and 1, so saturated probabilities stay finite."""
+    return special.logit(np.clip(np.asarray(p, dtype=float), eps, 1 - eps))
 
 
 def standardised_logit(p, reference):
@@ -77,5 +78,4 @@ def standardised_logit(p, reference):
 
 def logit_ensemble(members, references):
     """P = sigmoid(mean of the members' standardised logits); ``members`` and ``references`` are lists."""
-    z = np.mean([standardised_logit(p, r) for p, r in zip(members, references)], axis=0)
-    return 1 / (1 + np.exp(-z))
+    return special.expit(np.mean([standardised_logit(p, r) for p, r in zip(members, references)], axis=0))
