@@ -93,3 +93,10 @@ def test_rerun_has_nothing_to_do(tiny_run):
     config = results.parents[1] / "tiny.yaml"
     process = run_snakemake(["-n", "--nolock", "--configfile", str(config)])
     assert "Nothing to be done" in process.stdout + process.stderr
+
+
+def test_fair_thresholds_of_an_untrained_method_is_a_clear_error(tmp_path):
+    config = tiny_config(tmp_path, methods=["clip"])
+    process = run_snakemake(["-n", "--configfile", str(config)], check=False)
+    assert process.returncode != 0
+    assert "fair_thresholds.methods names ['linear_fc', 'neurolip']" in process.stdout + process.stderr

@@ -29,9 +29,17 @@ ATTENTION_METHODS = [
 
 # group-aware decision thresholds fitted on validation (fairlearn ThresholdOptimizer), applied to the
 # test predictions of these methods; each appears in the tables as "<method>_fairthr"
+from neurolip.evaluation.tables import FAIR_THRESHOLDS_SUFFIX
+
 FAIR_THRESHOLDS = config.get("evaluation", {}).get("fair_thresholds", {})
+untrained = [m for m in FAIR_THRESHOLDS.get("methods", []) if m not in METHODS]
+if untrained:
+    raise ValueError(
+        f"evaluation.fair_thresholds.methods names {untrained}, which training.methods does not train: "
+        "list a subset of training.methods there, or [] to turn group thresholds off"
+    )
 POSTPROCESSED = {
-    f"{m}_fairthr": m for m in FAIR_THRESHOLDS.get("methods", []) if m in METHODS
+    f"{m}{FAIR_THRESHOLDS_SUFFIX}": m for m in FAIR_THRESHOLDS.get("methods", [])
 }
 EVALUATED_METHODS = METHODS + list(POSTPROCESSED)
 
