@@ -7,7 +7,7 @@ CORES ?= $(shell nproc 2>/dev/null || echo 2)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint clean
+.PHONY: demo test test-fast install lint clean
 
 install: $(STAMP)
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[workflow,test]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[workflow,test,lint]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -28,9 +28,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -ra
 
+# the fast inner loop: everything but the end-to-end workflow runs
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -ra -m "not slow"
+
 lint: $(STAMP)
-	$(BIN)/snakemake --lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakemake --lint
 
 clean:
 	rm -rf results .snakemake

@@ -17,15 +17,33 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--configfile", default="config/abide.yaml")
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
     out = Path(tempfile.mkdtemp(prefix="neurolip-bench-"))
     snakemake = str(Path(sys.executable).parent / "snakemake")
-    targets = [str(out / name / "data" / f) for name in ["abide"] for f in ("connectomes.npz", "texts.jsonl", "folds.tsv")]
-    wall, peak = run([snakemake, *targets, "--cores", str(args.cores), "-q", "--configfile", args.configfile,
-                      "--config", f"results_dir={out}"], cwd=REPO)
+    targets = [
+        str(out / name / "data" / f)
+        for name in ["abide"]
+        for f in ("connectomes.npz", "texts.jsonl", "folds.tsv")
+    ]
+    wall, peak = run(
+        [
+            snakemake,
+            *targets,
+            "--cores",
+            str(args.cores),
+            "-q",
+            "--configfile",
+            args.configfile,
+            "--config",
+            f"results_dir={out}",
+        ],
+        cwd=REPO,
+    )
     exclusions = (out / "abide" / "data" / "exclusions.tsv").read_text().count("\n") - 1
     cohort = (out / "abide" / "data" / "cohort.tsv").read_text().count("\n") - 1
     print(f"machine: {machine()}")

@@ -24,12 +24,16 @@ def dpd(y_true, y_pred, groups):
 def group_rate_gap(y_pred, group_codes, n_groups):
     """DPD from integer group codes with bincount: the thousands of shuffles would take minutes through
     fairlearn; ``main`` checks it equals fairlearn's value on the unshuffled predictions."""
-    rates = np.bincount(group_codes, weights=y_pred, minlength=n_groups) / np.bincount(group_codes, minlength=n_groups)
+    rates = np.bincount(group_codes, weights=y_pred, minlength=n_groups) / np.bincount(
+        group_codes, minlength=n_groups
+    )
     return float(rates.max() - rates.min())
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--results", default="results/abide")
     parser.add_argument("--attribute", default="sex")
     parser.add_argument("--permutations", type=int, default=2000)
@@ -43,7 +47,9 @@ def main():
     rng = np.random.default_rng(args.seed)
     rows = []
     for method in methods:
-        folds = [pd.read_csv(p, dtype={args.attribute: str}) for p in sorted((folder / method).glob("fold*.csv"))]
+        folds = [
+            pd.read_csv(p, dtype={args.attribute: str}) for p in sorted((folder / method).glob("fold*.csv"))
+        ]
         folds = [f.dropna(subset=[args.attribute]) for f in folds]
         if not folds or args.attribute not in folds[0]:
             raise SystemExit(f"{folder / method}: no column {args.attribute!r} in the prediction files")
@@ -53,17 +59,28 @@ def main():
         for f, value in zip(folds, observed):
             codes, names = pd.factorize(f[args.attribute])
             y_pred = f["y_pred"].to_numpy(dtype=float)
-            assert np.isclose(group_rate_gap(y_pred, codes, len(names)), value), f"{method}: fast DPD != fairlearn"
+            assert np.isclose(group_rate_gap(y_pred, codes, len(names)), value), (
+                f"{method}: fast DPD != fairlearn"
+            )
             coded.append((y_pred, codes, len(names)))
-        shuffled = np.array([
-            np.mean([group_rate_gap(y_pred, rng.permutation(codes), n) for y_pred, codes, n in coded])
-            for _ in range(args.permutations)
-        ])
+        shuffled = np.array(
+            [
+                np.mean([group_rate_gap(y_pred, rng.permutation(codes), n) for y_pred, codes, n in coded])
+                for _ in range(args.permutations)
+            ]
+        )
         smallest = min(int(f[args.attribute].value_counts().min()) for f in folds)
-        rows.append({"method": method, "folds": len(folds), "smallest_group_in_a_test_fold": smallest,
-                     "mean_dpd_observed": np.mean(observed), "mean_dpd_attribute_shuffled": shuffled.mean(),
-                     f"share_shuffled_at_most_{args.target}": (shuffled <= args.target).mean(),
-                     "mean_dpd_of_labels": labels})
+        rows.append(
+            {
+                "method": method,
+                "folds": len(folds),
+                "smallest_group_in_a_test_fold": smallest,
+                "mean_dpd_observed": np.mean(observed),
+                "mean_dpd_attribute_shuffled": shuffled.mean(),
+                f"share_shuffled_at_most_{args.target}": (shuffled <= args.target).mean(),
+                "mean_dpd_of_labels": labels,
+            }
+        )
     table = pd.DataFrame(rows)
     print(f"attribute {args.attribute}; {args.permutations} shuffles within each test fold")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

@@ -15,32 +15,45 @@ from pathlib import Path
 import pandas as pd
 import torch
 import yaml
-
 from _measure import machine, peak_rss_mb
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", default="results/abide/data")
     parser.add_argument("--methods", nargs="*")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    from neurolip.training.trainer import train_fold
+    from neurolip.config import section_defaults
+    from neurolip.methods import MethodRegistry
+    from neurolip.training.trainer import FoldInputs, FoldOutputs, train_fold
 
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    methods = args.methods or config["training"]["methods"]
+    registry = MethodRegistry.from_config(config)
+    methods = args.methods or registry.trained
     data = Path(args.data)
     # one model (one seed) per method: the time of an epoch, whatever n_seeds a run uses
-    training = {**config["training"], "max_epochs": args.epochs, "min_epochs": args.epochs, "patience": args.epochs,
-                "n_seeds": 1, "device": args.device, "threads": args.threads}
+    training = {
+        **config["training"],
+        "max_epochs": args.epochs,
+        "min_epochs": args.epochs,
+        "patience": args.epochs,
+        "n_seeds": 1,
+        "device": args.device,
+        "threads": args.threads,
+    }
     folds = pd.read_csv(data / "folds.tsv", sep="\t")
     n_train = int(((folds.fold == 0) & (folds.split == "train")).sum())
-    print(f"machine: {machine()}; torch {torch.__version__}; device {args.device}"
-          f"{' (' + torch.cuda.get_device_name() + ')' if torch.cuda.is_available() else ''}; threads {args.threads}")
+    print(
+        f"machine: {machine()}; torch {torch.__version__}; device {args.device}"
+        f"{' (' + torch.cuda.get_device_name() + ')' if torch.cuda.is_available() else ''}; threads {args.threads}"
+    )
     print(f"data: {data} ({n_train} training subjects in fold 0)")
     print(f"{'method':22s} {'s/epoch':>8s} {'subjects/s':>11s} {'total s':>8s} {'peak MB':>8s}")
     for method in methods:
@@ -48,9 +61,24 @@ def main():
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
         started = time.perf_counter()
-        train_fold(method, config["methods"][method], training, config["model"], data / "connectomes.npz",
-                   data / "text_features.safetensors", data / "folds.tsv", data / "cohort.tsv", 0, out / "work",
-                   out / "pred.csv", out / "att.npz" if config["methods"][method].get("calt") else None)
+        train_fold(
+            method=registry[method],
+            fold=0,
+            training=training,
+            model=section_defaults("model", config["model"]),
+            text_encoder=section_defaults("text_encoder", config["text_encoder"]),
+            inputs=FoldInputs(
+                data / "connectomes.npz",
+                data / "text_features.safetensors",
+                data / "folds.tsv",
+                data / "cohort.tsv",
+            ),
+            outputs=FoldOutputs(
+                out / "work",
+                out / "pred.csv",
+                attention=out / "att.npz" if registry[method].writes_attention else None,
+            ),
+        )
         total = time.perf_counter() - started
         epochs_file = out / "work" / f"seed{training['seed']}" / "epochs.csv"
         if epochs_file.exists():

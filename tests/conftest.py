@@ -29,7 +29,9 @@ def run_snakemake(args, cwd=REPO, check=True, env=None):
         [snakemake, *args], cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})}
     )
     if check and process.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{process.stdout[-4000:]}\n{process.stderr[-4000:]}")
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed:\n{process.stdout[-4000:]}\n{process.stderr[-4000:]}"
+        )
     return process
 
 

@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-
 from cohort import REPO, build_tiny_cohort
 
 
@@ -21,9 +20,21 @@ def run_script(*args):
 
 
 def test_training_benchmark_prints_a_row_per_method(cohort):
-    out = run_script("benchmarks/training.py", "--data", str(cohort["dir"]), "--epochs", "1",
-                     "--methods", "linear_fc", "neurolip")
-    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.startswith(("linear_fc", "neurolip"))}
+    out = run_script(
+        "benchmarks/training.py",
+        "--data",
+        str(cohort["dir"]),
+        "--epochs",
+        "1",
+        "--methods",
+        "linear_fc",
+        "neurolip",
+    )
+    rows = {
+        line.split()[0]: line.split()[1:]
+        for line in out.splitlines()
+        if line.startswith(("linear_fc", "neurolip"))
+    }
     assert set(rows) == {"linear_fc", "neurolip"}
     assert float(rows["neurolip"][0]) > 0 and rows["linear_fc"][0] == "-"
 

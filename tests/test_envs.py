@@ -8,7 +8,6 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pytest
 import yaml
-
 from conftest import REPO
 
 ENV_FILES = sorted((REPO / "envs").glob("*.yaml"))
@@ -45,7 +44,9 @@ def test_pins_are_exact_and_match_the_tested_versions(path):
     for name, pinned in pip.items():
         assert pinned, f"{path.name}: {name} is not pinned to an exact version"
         try:
-            installed = version(name).split("+")[0]  # torch's "+cpu" local tag names the build, not the version
+            installed = version(name).split("+")[
+                0
+            ]  # torch's "+cpu" local tag names the build, not the version
         except PackageNotFoundError:
             mismatches.append(f"{name}: pinned {pinned}, not installed in the test environment")
             continue

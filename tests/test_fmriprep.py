@@ -5,8 +5,8 @@ import shlex
 
 import pytest
 import yaml
-
 from conftest import run_snakemake
+
 from neurolip.errors import NeuroLIPInputError
 from neurolip.fmriprep import fmriprep_command, shell_command
 
@@ -15,11 +15,22 @@ HOSTILE = "/tmp/licence; touch /tmp/neurolip-pwned"
 
 def fmriprep_config(tmp_path, runner="docker", license=HOSTILE):
     (tmp_path / "bids").mkdir(exist_ok=True)
-    config = {"fmriprep_run": {"enabled": True, "runner": runner, "image": str(tmp_path / "fmriprep.sif"),
-                               "bids_dir": str(tmp_path / "bids"), "output_dir": str(tmp_path / "derivatives"),
-                               "work_dir": str(tmp_path / "work"), "participants": ["01"], "fs_license": license,
-                               "output_spaces": ["MNI152NLin2009cAsym", "anat"], "threads": 2, "mem_mb": 8000},
-              "results_dir": str(tmp_path / "results")}
+    config = {
+        "fmriprep_run": {
+            "enabled": True,
+            "runner": runner,
+            "image": str(tmp_path / "fmriprep.sif"),
+            "bids_dir": str(tmp_path / "bids"),
+            "output_dir": str(tmp_path / "derivatives"),
+            "work_dir": str(tmp_path / "work"),
+            "participants": ["01"],
+            "fs_license": license,
+            "output_spaces": ["MNI152NLin2009cAsym", "anat"],
+            "threads": 2,
+            "mem_mb": 8000,
+        },
+        "results_dir": str(tmp_path / "results"),
+    }
     path = tmp_path / "fmriprep.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -28,7 +39,9 @@ def fmriprep_config(tmp_path, runner="docker", license=HOSTILE):
 def test_dry_run_prints_the_quoted_command(tmp_path):
     config = fmriprep_config(tmp_path)
     process = run_snakemake(["-n", "-p", "--configfile", "config/fmriprep.yaml", str(config)])
-    line = next(l for l in process.stdout.splitlines() if "fmriprep-docker " in l and "--participant-label" in l)
+    line = next(
+        x for x in process.stdout.splitlines() if "fmriprep-docker " in x and "--participant-label" in x
+    )
     assert f"--fs-license-file {shlex.quote(HOSTILE)}" in line
     assert "; touch" not in line.replace(shlex.quote(HOSTILE), "")  # the hostile text only appears quoted
     assert f"{tmp_path / 'bids'} {tmp_path / 'derivatives'} participant --participant-label 01" in line
@@ -45,15 +58,21 @@ def test_command_is_a_list_and_labels_are_checked(tmp_path):
         fmriprep_command(spec, "01; rm -rf /", "/out", "/work")
 
 
-@pytest.mark.parametrize("runner, message", [
-    ("docker", "fmriprep: the fmriprep-docker wrapper is not installed"),
-    ("apptainer", "fmriprep: apptainer is not installed"),
-])
+@pytest.mark.parametrize(
+    "runner, message",
+    [
+        ("docker", "fmriprep: the fmriprep-docker wrapper is not installed"),
+        ("apptainer", "fmriprep: apptainer is not installed"),
+    ],
+)
 def test_missing_runtime_is_a_clear_error(tmp_path, runner, message):
     config = fmriprep_config(tmp_path, runner=runner, license=str(tmp_path / "license.txt"))
     target = str(tmp_path / "derivatives" / "sub-01.html")
-    process = run_snakemake([target, "--cores", "1", "--nolock", "--configfile", "config/fmriprep.yaml", str(config)],
-                            check=False, env={"PATH": "/usr/bin:/bin"})
+    process = run_snakemake(
+        [target, "--cores", "1", "--nolock", "--configfile", "config/fmriprep.yaml", str(config)],
+        check=False,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     assert process.returncode != 0
     log = (tmp_path / "results" / "bids" / "logs" / "fmriprep" / "sub-01.log").read_text()
     assert message in log

@@ -66,7 +66,9 @@ def test_calt_sensitive_term_is_bounded_at_chance():
         loss = calt_loss(ttca, text, positives, torch.tensor(3.0), torch.tensor(bias), sensitive=True)
         assert loss.item() >= -CHANCE - 1e-6
     # every pair far above chance: the term sits exactly at its bound and pushes no further
-    loss = calt_loss(ttca, text, positives, torch.tensor(0.0), torch.tensor(-50.0) * positives.any(), sensitive=True)
+    loss = calt_loss(
+        ttca, text, positives, torch.tensor(0.0), torch.tensor(-50.0) * positives.any(), sensitive=True
+    )
     assert loss.item() >= -CHANCE - 1e-6
 
 

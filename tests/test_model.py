@@ -1,10 +1,16 @@
 import torch
 
+from neurolip.config import section_defaults
 from neurolip.models import ModelConfig, NeuroLIP, OrthonormalClusterReadout
 
 
+def model_config(n_rois, text_hidden, **values):
+    """A ModelConfig from the schema's defaults (the one place defaults live) and these values."""
+    return ModelConfig.from_dict(section_defaults("model", values), n_rois=n_rois, text_hidden=text_hidden)
+
+
 def test_shapes_and_attention_rows():
-    model = NeuroLIP(ModelConfig(n_rois=12, text_hidden=16, d_model=8, n_heads=2, n_clusters=3, embed_dim=10))
+    model = NeuroLIP(model_config(12, 16, d_model=8, n_heads=2, n_clusters=3, embed_dim=10))
     x = torch.randn(5, 12, 12)
     states, mask = torch.randn(5, 7, 16), torch.ones(5, 7, dtype=torch.bool)
     out = model(x, states, mask)
@@ -44,7 +50,7 @@ def test_centred_values_make_uniform_attention_carry_nothing():
 
 
 def test_cross_queries_match_single_queries():
-    model = NeuroLIP(ModelConfig(n_rois=6, text_hidden=8, d_model=8, n_heads=2, n_clusters=2, embed_dim=8))
+    model = NeuroLIP(model_config(6, 8, d_model=8, n_heads=2, n_clusters=2, embed_dim=8))
     model.eval()
     images = torch.randn(4, 6, 8)
     texts = torch.randn(2, 5, 8)
@@ -57,8 +63,17 @@ def test_cross_queries_match_single_queries():
 
 def test_input_tokens_are_local_and_linear_path_sees_the_connectome():
     torch.manual_seed(0)
-    config = ModelConfig(n_rois=6, text_hidden=8, d_model=8, n_heads=2, n_clusters=2, embed_dim=8,
-                         local_tokens="input", linear_path=True, dropout=0.0)
+    config = model_config(
+        6,
+        8,
+        d_model=8,
+        n_heads=2,
+        n_clusters=2,
+        embed_dim=8,
+        local_tokens="input",
+        linear_path=True,
+        dropout=0.0,
+    )
     model = NeuroLIP(config).eval()
     x = torch.randn(1, 6, 6)
     changed = x.clone()
@@ -74,8 +89,16 @@ def test_region_keys_give_every_subject_the_same_map_but_read_its_own_regions():
     import pytest
 
     torch.manual_seed(0)
-    config = ModelConfig(n_rois=6, text_hidden=8, d_model=8, n_heads=2, n_clusters=2, embed_dim=8, ttca_keys="region",
-                         local_tokens="input")
+    config = model_config(
+        6,
+        8,
+        d_model=8,
+        n_heads=2,
+        n_clusters=2,
+        embed_dim=8,
+        ttca_keys="region",
+        local_tokens="input",
+    )
     model = NeuroLIP(config)
     torch.nn.init.normal_(model.image_encoder.region_embedding)  # trained identities differ per region
     model.eval()
@@ -88,4 +111,4 @@ def test_region_keys_give_every_subject_the_same_map_but_read_its_own_regions():
     # ... but what it reads does: each subject's own region tokens
     assert not torch.allclose(out["ttca"][0], out["ttca"][1])
     with pytest.raises(ValueError, match="ttca_keys"):
-        NeuroLIP(ModelConfig(n_rois=6, text_hidden=8, ttca_keys="subject"))
+        NeuroLIP(ModelConfig.from_dict({**section_defaults("model"), "ttca_keys": "subject"}, n_rois=6, text_hidden=8))

@@ -7,7 +7,14 @@ from neurolip.phenotypes import normalize_phenotypes
 from neurolip.subjects import check_subject_id
 
 SPEC = {
-    "columns": {"subject_id": "SUB_ID", "site": "SITE_ID", "diagnosis": "DX_GROUP", "sex": "SEX", "age": "AGE", "srs": "SRS"},
+    "columns": {
+        "subject_id": "SUB_ID",
+        "site": "SITE_ID",
+        "diagnosis": "DX_GROUP",
+        "sex": "SEX",
+        "age": "AGE",
+        "srs": "SRS",
+    },
     "missing_values": [-9999, -999, "N/A", "pending"],
     "diagnosis_codes": {1: 1, 2: 0},
     "sex_codes": {1: "male", 2: "female"},

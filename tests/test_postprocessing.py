@@ -15,8 +15,17 @@ def biased_predictions(n, seed):
     y = rng.integers(0, 2, n)
     logit = 1.5 * (2 * y - 1) + 1.2 * (sex == "male") - 0.6 + rng.normal(0, 1, n)
     p = 1 / (1 + np.exp(-logit))
-    return pd.DataFrame({"subject_id": [f"s{i}" for i in range(n)], "fold": 0, "y_true": y, "p_disease": p,
-                         "y_pred": (p >= 0.5).astype(int), "score": p, "sex": sex})
+    return pd.DataFrame(
+        {
+            "subject_id": [f"s{i}" for i in range(n)],
+            "fold": 0,
+            "y_true": y,
+            "p_disease": p,
+            "y_pred": (p >= 0.5).astype(int),
+            "score": p,
+            "sex": sex,
+        }
+    )
 
 
 def test_demographic_parity_thresholds_fitted_on_validation_reduce_test_dpd():
@@ -39,7 +48,10 @@ def test_thresholds_are_reproducible_and_unknown_groups_keep_their_decision():
     a, b = (apply_group_thresholds(optimizer, test, "sex", seed=0) for _ in range(2))
     pd.testing.assert_frame_equal(a, b)
     pd.testing.assert_series_equal(a.y_pred[:15], test.y_pred[:15])
-    assert a.decision[:15].str.startswith("calibrated 0.5").all() and (a.decision[15:] == "group thresholds").all()
+    assert (
+        a.decision[:15].str.startswith("calibrated 0.5").all()
+        and (a.decision[15:] == "group thresholds").all()
+    )
 
 
 def test_postprocess_fold_keeps_calibrated_decisions_when_a_group_cannot_be_fitted(tmp_path, caplog):
@@ -48,13 +60,25 @@ def test_postprocess_fold_keeps_calibrated_decisions_when_a_group_cannot_be_fitt
     validation.to_csv(tmp_path / "validation.csv", index=False)
     biased_predictions(100, 5).to_csv(tmp_path / "test.csv", index=False)
     with caplog.at_level(logging.WARNING):
-        kept = postprocess_fold(tmp_path / "validation.csv", tmp_path / "test.csv", "sex", "demographic_parity",
-                                "balanced_accuracy_score")
+        kept = postprocess_fold(
+            tmp_path / "validation.csv",
+            tmp_path / "test.csv",
+            "sex",
+            "demographic_parity",
+            "balanced_accuracy_score",
+        )
     assert "validation.csv: group sex=female holds a single class" in caplog.text
     pd.testing.assert_series_equal(kept.y_pred, biased_predictions(100, 5).y_pred)
-    assert kept.decision.str.startswith("calibrated 0.5 (not fitted: group sex=female holds a single class").all()
+    assert kept.decision.str.startswith(
+        "calibrated 0.5 (not fitted: group sex=female holds a single class"
+    ).all()
     with pytest.raises(ValueError, match="no column 'site'"):
-        postprocess_fold(tmp_path / "validation.csv", tmp_path / "test.csv", "site", "demographic_parity",
-                         "balanced_accuracy_score")
+        postprocess_fold(
+            tmp_path / "validation.csv",
+            tmp_path / "test.csv",
+            "site",
+            "demographic_parity",
+            "balanced_accuracy_score",
+        )
     with pytest.raises(ValueError, match="constraint must be one of"):
         fit_group_thresholds(biased_predictions(50, 6), "sex", constraint="parity")

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import REPO
+
 from neurolip import data_stage
 from neurolip.errors import NeuroLIPInputError
 
@@ -23,13 +23,27 @@ def dataset_config(name, **source_options):
 
 def run_data_stage(dataset, out):
     out.mkdir(parents=True, exist_ok=True)
-    data_stage.fetch(dataset, out / "raw", out / "manifest.tsv", out / "raw_ph.tsv", out / "ex1.tsv",
-                     out / "coords.csv", out / "truth.json")
+    data_stage.fetch(
+        dataset,
+        out / "raw",
+        out / "manifest.tsv",
+        out / "raw_ph.tsv",
+        out / "ex1.tsv",
+        out / "coords.csv",
+        out / "truth.json",
+    )
     data_stage.extract_timeseries(dataset, out / "manifest.tsv", out / "ts.npz", out / "ex2.tsv")
-    data_stage.normalize(dataset, out / "raw_ph.tsv", out / "ph.tsv", out / "ex3.tsv")
-    data_stage.build_connectomes({"kind": "correlation"}, out / "ts.npz", out / "ph.tsv",
-                                 [out / "ex1.tsv", out / "ex2.tsv", out / "ex3.tsv"], out / "conn.npz", out / "qc.tsv",
-                                 out / "exclusions.tsv", out / "cohort.tsv")
+    data_stage.prepare_phenotypes(dataset, out / "raw_ph.tsv", out / "ph.tsv", out / "ex3.tsv")
+    data_stage.build_connectomes(
+        {"kind": "correlation"},
+        out / "ts.npz",
+        out / "ph.tsv",
+        [out / "ex1.tsv", out / "ex2.tsv", out / "ex3.tsv"],
+        out / "conn.npz",
+        out / "qc.tsv",
+        out / "exclusions.tsv",
+        out / "cohort.tsv",
+    )
     subject_ids, matrices = data_stage.load_connectomes(out / "conn.npz")
     return subject_ids, matrices, pd.read_csv(out / "exclusions.tsv", sep="\t", dtype=str)
 
@@ -42,12 +56,28 @@ def write_abide_cache(root, rng, n=6, n_rois=200):
     for i in range(n):
         sub = 50000 + i
         file_id = f"SITEX_{sub:07d}" if i < n - 1 else "no_filename"
-        rows.append({"SUB_ID": sub, "FILE_ID": file_id, "SITE_ID": "SITEX" if i % 2 else "SITEY", "DX_GROUP": 1 + i % 2,
-                     "SEX": 1, "AGE_AT_SCAN": 20.0, "SRS_RAW_TOTAL": -9999})
+        rows.append(
+            {
+                "SUB_ID": sub,
+                "FILE_ID": file_id,
+                "SITE_ID": "SITEX" if i % 2 else "SITEY",
+                "DX_GROUP": 1 + i % 2,
+                "SEX": 1,
+                "AGE_AT_SCAN": 20.0,
+                "SRS_RAW_TOTAL": -9999,
+            }
+        )
         if file_id != "no_filename":
             values = rng.standard_normal((100 if i != 2 else 30, n_rois))
             header = "\t".join(f"#{k + 1}" for k in range(n_rois))
-            np.savetxt(base / "cpac" / "filt_global" / f"{file_id}_rois_cc200.1D", values, delimiter="\t", header=header, comments="", fmt="%.4f")
+            np.savetxt(
+                base / "cpac" / "filt_global" / f"{file_id}_rois_cc200.1D",
+                values,
+                delimiter="\t",
+                header=header,
+                comments="",
+                fmt="%.4f",
+            )
     pd.DataFrame(rows).to_csv(base / "Phenotypic_V1_0b_preprocessed1.csv")  # index column, like the release
 
 
@@ -95,19 +125,26 @@ def write_athena(root, rng, n_rois=190):
             if scan == "1000804":
                 values[:, 5] = 0.0  # ROI outside the field of view
             lines = ["File\tSub-brick\t" + "\t".join(f"Mean_{k + 1}" for k in range(n_rois))]
-            lines += [f"/x/sfnwmrda{scan}.nii.gz\t{t}[?]\t" + "\t".join(f"{v:.4f}" for v in row) for t, row in enumerate(values)]
+            lines += [
+                f"/x/sfnwmrda{scan}.nii.gz\t{t}[?]\t" + "\t".join(f"{v:.4f}" for v in row)
+                for t, row in enumerate(values)
+            ]
             (folder / f"sfnwmrda{scan}_session_1_rest_1_cc200_TCs.1D").write_text("\n".join(lines) + "\n")
 
 
 def test_adhd_athena_layout(tmp_path, rng):
     write_athena(tmp_path, rng)
-    subject_ids, matrices, exclusions = run_data_stage(dataset_config("adhd200", root=str(tmp_path)), tmp_path / "out")
+    subject_ids, matrices, exclusions = run_data_stage(
+        dataset_config("adhd200", root=str(tmp_path)), tmp_path / "out"
+    )
     assert sorted(subject_ids) == ["0010001", "0010002", "1000804", "1018959"]
     reasons = dict(zip(exclusions.subject_id, exclusions.reason))
     assert reasons["0010004"] == "no file"
     assert reasons["2026113"] == "no phenotype row"
     assert reasons["0010003"] == "no diagnosis"
-    cohort = pd.read_csv(tmp_path / "out" / "cohort.tsv", sep="\t", dtype={"subject_id": str}).set_index("subject_id")
+    cohort = pd.read_csv(tmp_path / "out" / "cohort.tsv", sep="\t", dtype={"subject_id": str}).set_index(
+        "subject_id"
+    )
     assert cohort.loc["0010002", "diagnosis"] == 1 and cohort.loc["1018959", "site"] == "KKI"
     assert cohort.loc["0010001", "sex"] == "female" and pd.isna(cohort.loc["1000804", "sex"])
     qc = pd.read_csv(tmp_path / "out" / "qc.tsv", sep="\t", dtype={"subject_id": str}).set_index("subject_id")
@@ -130,7 +167,14 @@ def labels_atlas(path, shape=(8, 8, 8)):
 def bold_image(path, affine, rng, n_volumes=80, shape=(8, 8, 8)):
     signals = rng.standard_normal((n_volumes, 4))
     data = np.zeros(shape + (n_volumes,), dtype=np.float32)
-    for k, (xs, ys) in enumerate([(slice(0, 4), slice(0, 4)), (slice(4, 8), slice(0, 4)), (slice(0, 4), slice(4, 8)), (slice(4, 8), slice(4, 8))]):
+    for k, (xs, ys) in enumerate(
+        [
+            (slice(0, 4), slice(0, 4)),
+            (slice(4, 8), slice(0, 4)),
+            (slice(0, 4), slice(4, 8)),
+            (slice(4, 8), slice(4, 8)),
+        ]
+    ):
         data[xs, ys, :, :] = 100 + signals[:, k] + 0.1 * rng.standard_normal((4, 4, shape[2], n_volumes))
     nib.save(nib.Nifti1Image(data, affine), path)
 
@@ -138,23 +182,43 @@ def bold_image(path, affine, rng, n_volumes=80, shape=(8, 8, 8)):
 def test_fmriprep_derivatives(tmp_path, rng):
     derivatives = tmp_path / "bids" / "derivatives" / "fmriprep"
     affine = labels_atlas(tmp_path / "atlas.nii.gz")
-    participants = pd.DataFrame({"participant_id": ["sub-01", "sub-02", "sub-03", "sub-04"], "site": ["A", "A", "B", "B"],
-                                 "diagnosis": ["patient", "control", "patient", "n/a"], "sex": ["F", "M", "M", "F"], "age": ["30", "n/a", "40", "22"]})
+    participants = pd.DataFrame(
+        {
+            "participant_id": ["sub-01", "sub-02", "sub-03", "sub-04"],
+            "site": ["A", "A", "B", "B"],
+            "diagnosis": ["patient", "control", "patient", "n/a"],
+            "sex": ["F", "M", "M", "F"],
+            "age": ["30", "n/a", "40", "22"],
+        }
+    )
     (tmp_path / "bids").mkdir(parents=True)
     participants.to_csv(tmp_path / "bids" / "participants.tsv", sep="\t", index=False)
     for sub in ("01", "02", "04"):
         func = derivatives / f"sub-{sub}" / "func"
         func.mkdir(parents=True)
-        bold_image(func / f"sub-{sub}_task-rest_space-MNI152NLin2009cAsym_desc-preproc_bold.nii.gz", affine, rng,
-                   n_volumes=80 if sub != "02" else 40)
+        bold_image(
+            func / f"sub-{sub}_task-rest_space-MNI152NLin2009cAsym_desc-preproc_bold.nii.gz",
+            affine,
+            rng,
+            n_volumes=80 if sub != "02" else 40,
+        )
         n = 80 if sub != "02" else 40
-        motion = [f"{b}_{a}{suffix}" for b in ("trans", "rot") for a in "xyz" for suffix in ("", "_derivative1", "_power2", "_derivative1_power2")]
+        motion = [
+            f"{b}_{a}{suffix}"
+            for b in ("trans", "rot")
+            for a in "xyz"
+            for suffix in ("", "_derivative1", "_power2", "_derivative1_power2")
+        ]
         columns = motion + ["white_matter", "csf", "cosine00"]
         confounds = pd.DataFrame(rng.standard_normal((n, len(columns))) * 0.1, columns=columns)
         confounds.to_csv(func / f"sub-{sub}_task-rest_desc-confounds_timeseries.tsv", sep="\t", index=False)
         (func / f"sub-{sub}_task-rest_desc-confounds_timeseries.json").write_text(json.dumps({}))
-    dataset = dataset_config("fmriprep", derivatives_dir=str(derivatives), participants_file=str(tmp_path / "bids" / "participants.tsv"),
-                             atlas={"image": str(tmp_path / "atlas.nii.gz")})
+    dataset = dataset_config(
+        "fmriprep",
+        derivatives_dir=str(derivatives),
+        participants_file=str(tmp_path / "bids" / "participants.tsv"),
+        atlas={"image": str(tmp_path / "atlas.nii.gz")},
+    )
     subject_ids, matrices, exclusions = run_data_stage(dataset, tmp_path / "out")
     assert list(subject_ids) == ["01"]
     assert matrices.shape == (1, 4, 4)
@@ -169,15 +233,27 @@ def test_nilearn_fetch_adhd_from_a_prefilled_cache(tmp_path, rng, monkeypatch):
     ids = adhd_ids()[:3]
     base = tmp_path / "nilearn_data" / "adhd"
     (base / "data").mkdir(parents=True)
-    pd.DataFrame({"Subject": [int(i) for i in ids], "site": ["NYU", "NYU", "Peking"], "sex": ["M", "F", "M"],
-                  "age": [10, 11, 12], "adhd": [1, 0, 1]}).to_csv(base / "ADHD200_40subs_motion_parameters_and_phenotypics.csv", index=False)
+    pd.DataFrame(
+        {
+            "Subject": [int(i) for i in ids],
+            "site": ["NYU", "NYU", "Peking"],
+            "sex": ["M", "F", "M"],
+            "age": [10, 11, 12],
+            "adhd": [1, 0, 1],
+        }
+    ).to_csv(base / "ADHD200_40subs_motion_parameters_and_phenotypics.csv", index=False)
     affine = labels_atlas(tmp_path / "atlas.nii.gz")
     for subject in ids:
         folder = base / "data" / subject
         folder.mkdir()
         bold_image(folder / f"{subject}_rest_tshift_RPI_voreg_mni.nii.gz", affine, rng)
-        np.savetxt(folder / f"{subject}_regressors.csv", rng.standard_normal((80, 3)), delimiter="\t",
-                   header="motion-x\tmotion-y\tmotion-z", comments="")
+        np.savetxt(
+            folder / f"{subject}_regressors.csv",
+            rng.standard_normal((80, 3)),
+            delimiter="\t",
+            header="motion-x\tmotion-y\tmotion-z",
+            comments="",
+        )
     monkeypatch.setenv("NILEARN_DATA", str(tmp_path / "nilearn_data"))
     dataset = dataset_config("adhd_nilearn", n_subjects=3, atlas={"image": str(tmp_path / "atlas.nii.gz")})
     subject_ids, matrices, exclusions = run_data_stage(dataset, tmp_path / "out")
@@ -212,7 +288,9 @@ def test_bad_files_are_excluded_with_their_reason(simulated_raw):
     assert "non-numeric value 'abc'" in exclusions.loc["sim0001", "detail"]
     assert "wrong column count: 5 ROI columns, the atlas has 8" in exclusions.loc["sim0002", "detail"]
     assert "NaN" in exclusions.loc["sim0003", "detail"]
-    assert set(exclusions.loc[["sim0001", "sim0002", "sim0003"], "reason"]) == {"unreadable or invalid time series"}
+    assert set(exclusions.loc[["sim0001", "sim0002", "sim0003"], "reason"]) == {
+        "unreadable or invalid time series"
+    }
     kept = np.load(out / "ts.npz").files
     assert "sim0001" not in kept and "sim0004" in kept
 
@@ -221,7 +299,9 @@ def test_bad_file_stops_the_run_when_asked(simulated_raw):
     dataset, out = simulated_raw
     (out / "raw" / "timeseries" / "sim0001_rois.1D").write_text("#1\t#2\n0.1\tabc\n")
     with pytest.raises(NeuroLIPInputError, match=r"sim0001_rois\.1D, subject sim0001: non-numeric value"):
-        data_stage.extract_timeseries({**dataset, "on_bad_file": "error"}, out / "manifest.tsv", out / "ts.npz", out / "ex2.tsv")
+        data_stage.extract_timeseries(
+            {**dataset, "on_bad_file": "error"}, out / "manifest.tsv", out / "ts.npz", out / "ex2.tsv"
+        )
 
 
 def test_unsafe_or_duplicated_ids_in_a_manifest_are_errors(simulated_raw):
@@ -234,7 +314,9 @@ def test_unsafe_or_duplicated_ids_in_a_manifest_are_errors(simulated_raw):
     raw = pd.read_csv(out / "raw_ph.tsv", sep="\t", dtype=str, keep_default_na=False)
     pd.concat([raw, raw.iloc[[1]]]).to_csv(out / "dup.tsv", sep="\t", index=False)
     with pytest.raises(NeuroLIPInputError, match="duplicated subject IDs: sim0002"):
-        data_stage.normalize(dataset, out / "dup.tsv", out / "ph.tsv", out / "ex3.tsv")
+        data_stage.prepare_phenotypes(dataset, out / "dup.tsv", out / "ph.tsv", out / "ex3.tsv")
     raw.drop(columns="dx").to_csv(out / "nodx.tsv", sep="\t", index=False)
-    with pytest.raises(NeuroLIPInputError, match=r"nodx\.tsv: phenotype table lacks required column\(s\): diagnosis"):
-        data_stage.normalize(dataset, out / "nodx.tsv", out / "ph.tsv", out / "ex3.tsv")
+    with pytest.raises(
+        NeuroLIPInputError, match=r"nodx\.tsv: phenotype table lacks required column\(s\): diagnosis"
+    ):
+        data_stage.prepare_phenotypes(dataset, out / "nodx.tsv", out / "ph.tsv", out / "ex3.tsv")

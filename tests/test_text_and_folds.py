@@ -5,10 +5,21 @@ from neurolip.folds import make_folds
 from neurolip.text import class_prompts, render_text
 
 SEGMENTS = [
-    {"field": "diagnosis", "role": "disease", "template": "Diagnosis: {value}.", "values": {1: "autism", 0: "typical development"}},
+    {
+        "field": "diagnosis",
+        "role": "disease",
+        "template": "Diagnosis: {value}.",
+        "values": {1: "autism", 0: "typical development"},
+    },
     {"field": "sex", "role": "sensitive", "template": "Sex: {value}."},
     {"field": "age", "role": "other", "template": "Age: {value} years.", "decimals": 0},
-    {"field": "srs", "role": "sensitive", "template": "Social responsiveness: {value}.", "bins": [60, 90], "labels": ["low", "moderate", "high"]},
+    {
+        "field": "srs",
+        "role": "sensitive",
+        "template": "Social responsiveness: {value}.",
+        "bins": [60, 90],
+        "labels": ["low", "moderate", "high"],
+    },
 ]
 
 
@@ -36,7 +47,11 @@ def test_class_prompts_hold_only_the_diagnosis():
 def test_folds_are_stratified_disjoint_and_reproducible(rng):
     n = 200
     table = pd.DataFrame(
-        {"subject_id": [f"s{i}" for i in range(n)], "diagnosis": rng.integers(0, 2, n), "site": rng.choice(list("ABCD"), n)}
+        {
+            "subject_id": [f"s{i}" for i in range(n)],
+            "diagnosis": rng.integers(0, 2, n),
+            "site": rng.choice(list("ABCD"), n),
+        }
     )
     folds = make_folds(table, n_folds=5, val_fraction=0.2, seed=3)
     assert folds.equals(make_folds(table, n_folds=5, val_fraction=0.2, seed=3))
@@ -45,7 +60,11 @@ def test_folds_are_stratified_disjoint_and_reproducible(rng):
     for fold in range(5):
         part = folds[folds.fold == fold]
         sets = {s: set(part[part.split == s].subject_id) for s in ("train", "val", "test")}
-        assert not (sets["train"] & sets["test"]) and not (sets["val"] & sets["test"]) and not (sets["train"] & sets["val"])
+        assert (
+            not (sets["train"] & sets["test"])
+            and not (sets["val"] & sets["test"])
+            and not (sets["train"] & sets["val"])
+        )
         assert len(sets["train"]) + len(sets["val"]) + len(sets["test"]) == n
         test_rate = table.set_index("subject_id").loc[list(sets["test"]), "diagnosis"].mean()
         assert abs(test_rate - table.diagnosis.mean()) < 0.08
@@ -54,14 +73,16 @@ def test_folds_are_stratified_disjoint_and_reproducible(rng):
 def test_fairness_metrics_with_fairlearn_and_single_class_groups(caplog):
     from neurolip.evaluation.metrics import fold_metrics
 
-    predictions = pd.DataFrame({
-        "y_true": [1, 1, 0, 0, 1, 1, 1, 0],
-        "p_disease": [0.9, 0.8, 0.2, 0.6, 0.7, 0.4, 0.9, 0.1],
-        "y_pred": [1, 1, 0, 1, 1, 0, 1, 0],
-        "sex": ["male", "male", "male", "male", "female", "female", "female", "female"],
-        "age": [10, 12, 30, 40, 11, 13, np.nan, 50],
-        "site": ["A", "A", "A", "A", "B", "B", "B", "B"],
-    })
+    predictions = pd.DataFrame(
+        {
+            "y_true": [1, 1, 0, 0, 1, 1, 1, 0],
+            "p_disease": [0.9, 0.8, 0.2, 0.6, 0.7, 0.4, 0.9, 0.1],
+            "y_pred": [1, 1, 0, 1, 1, 0, 1, 0],
+            "sex": ["male", "male", "male", "male", "female", "female", "female", "female"],
+            "age": [10, 12, 30, 40, 11, 13, np.nan, 50],
+            "site": ["A", "A", "A", "A", "B", "B", "B", "B"],
+        }
+    )
     rows = fold_metrics(predictions, {"age": np.array([10, 20, 30, 40])}, ["sex", "age", "site"])
     table = {(r["metric"], r["attribute"]): r["value"] for r in rows}
     # selection rates: male 3/4, female 2/4

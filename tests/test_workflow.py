@@ -1,29 +1,57 @@
 """The Snakemake workflow itself: schema validation, dry runs of every shipped config, lint, and an
 end-to-end run on a tiny simulated cohort that produces every table, figure and the report."""
 
+import json
 
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import REPO, run_snakemake
 
 SHIPPED = sorted(p.name for p in (REPO / "config").glob("*.yaml") if p.name != "config.yaml")
+
+
+# a method that exists only in this test's config: it must train, be evaluated and reach the tables
+EXTRA_METHOD = {
+    "clip_global_half": {
+        "global_loss": "clip",
+        "global_weight": 0.5,
+        "label": "CLIP, global weight 0.5",
+        "tables": ["table1"],
+    }
+}
 
 
 def tiny_config(tmp_path, **training):
     with open(REPO / "config" / "simulated.yaml") as handle:
         dataset = yaml.safe_load(handle)["dataset"]
     dataset["n_rois"] = 20
-    dataset["simulated"].update(n_subjects=72, n_rois=20, n_disease_regions=4, n_sensitive_regions=4,
-                                disease_effect=0.5, sensitive_effect=0.5)
+    dataset["simulated"].update(
+        n_subjects=72,
+        n_rois=20,
+        n_disease_regions=4,
+        n_sensitive_regions=4,
+        disease_effect=0.5,
+        sensitive_effect=0.5,
+    )
     config = {
         "results_dir": str(tmp_path / "results"),
         "dataset": dataset,
         "cv": {"n_folds": 3, "val_fraction": 0.2, "seed": 0},
-        "model": {"d_model": 16, "n_heads": 2, "n_layers": 1, "n_clusters": 4, "embed_dim": 16, "dropout": 0.1},
+        "model": {
+            "d_model": 16,
+            "n_heads": 2,
+            "n_layers": 1,
+            "n_clusters": 4,
+            "embed_dim": 16,
+            "dropout": 0.1,
+        },
         "training": {"max_epochs": 3, "min_epochs": 1, "patience": 2, "batch_size": 16, **training},
+        "methods": EXTRA_METHOD,
     }
+    if "methods" not in training:
+        shipped = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+        config["training"]["methods"] = shipped["training"]["methods"] + list(EXTRA_METHOD)
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -59,17 +87,22 @@ def test_lint_reports_no_problem():
     assert "Congratulations" in process.stdout + process.stderr
 
 
+@pytest.mark.slow
 def test_end_to_end_outputs(tiny_run):
     results, report = tiny_run
     shipped = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     postprocessed = [f"{m}_fairthr" for m in shipped["evaluation"]["fair_thresholds"]["methods"]]
-    methods = shipped["training"]["methods"] + postprocessed
+    methods = shipped["training"]["methods"] + list(EXTRA_METHOD) + postprocessed
     for method in methods:
         for fold in range(3):
             frame = pd.read_csv(results / "predictions" / method / f"fold{fold}.csv")
-            assert {"subject_id", "fold", "y_true", "p_disease", "y_pred", "score", "sex"} <= set(frame.columns)
+            assert {"subject_id", "fold", "y_true", "p_disease", "y_pred", "score", "sex"} <= set(
+                frame.columns
+            )
             if method in postprocessed:
-                trained = pd.read_csv(results / "predictions" / method.removesuffix("_fairthr") / f"fold{fold}.csv")
+                trained = pd.read_csv(
+                    results / "predictions" / method.removesuffix("_fairthr") / f"fold{fold}.csv"
+                )
                 pd.testing.assert_series_equal(frame.p_disease, trained.p_disease)
                 assert frame.decision.notna().all()
     exclusions = pd.read_csv(results / "data" / "exclusions.tsv", sep="\t")
@@ -81,13 +114,34 @@ def test_end_to_end_outputs(tiny_run):
     for name in ("table1", "table2"):
         for suffix in ("csv", "md", "tex"):
             assert (results / "tables" / f"{name}.{suffix}").stat().st_size > 100
-    for figure in ("roc.png", "fairness_accuracy.png", "group_auc.png", "brain/neurolip_disease_attention_patient.png"):
+    for figure in (
+        "roc.png",
+        "fairness_accuracy.png",
+        "group_auc.png",
+        "brain/neurolip_disease_attention_patient.png",
+    ):
         assert (results / "figures" / figure).stat().st_size > 5000
     recovery = pd.read_csv(results / "metrics" / "attention_recovery.csv")
     assert recovery.auroc.between(0, 1).all() and len(recovery) >= 3
     assert report.stat().st_size > 100_000
 
 
+@pytest.mark.slow
+def test_a_method_defined_only_in_config_is_trained_evaluated_and_tabled(tiny_run):
+    results, _ = tiny_run
+    name, entry = next(iter(EXTRA_METHOD.items()))
+    selection = json.loads((results / "training" / name / "fold0" / "selection.json").read_text())
+    assert selection["readout"] in ("zero_shot", "linear_probe", "ensemble")
+    table1 = pd.read_csv(results / "tables" / "table1.csv", keep_default_na=False)
+    row = table1[table1.Method == entry["label"]]
+    assert len(row) == 1 and row.AUC.iloc[0].count("±") == 1
+    table2 = pd.read_csv(results / "tables" / "table2.csv", keep_default_na=False)
+    assert entry["label"] not in set(table2.Method)
+    paired = pd.read_csv(results / "metrics" / "paired_comparison.csv")
+    assert name in set(paired.baseline)
+
+
+@pytest.mark.slow
 def test_rerun_has_nothing_to_do(tiny_run):
     results, _ = tiny_run
     config = results.parents[1] / "tiny.yaml"

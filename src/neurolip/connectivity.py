@@ -39,7 +39,9 @@ class ConnectomeBuilder(TransformerMixin, BaseEstimator):
         if self.kind not in KINDS:
             raise ValueError(f"unknown connectivity kind {self.kind!r}; choose one of {KINDS}")
         use_lw = self.shrinkage == "ledoit_wolf" or (self.shrinkage == "auto" and self.kind != "correlation")
-        estimator = LedoitWolf(store_precision=False) if use_lw else EmpiricalCovariance(store_precision=False)
+        estimator = (
+            LedoitWolf(store_precision=False) if use_lw else EmpiricalCovariance(store_precision=False)
+        )
         return ConnectivityMeasure(kind=self.kind, cov_estimator=estimator, standardize="zscore_sample")
 
     @staticmethod

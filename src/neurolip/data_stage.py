@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from .progress import progress as tqdm
 
 from .connectivity import ConnectomeBuilder
 from .errors import NeuroLIPInputError
@@ -18,6 +17,7 @@ from .exclusions import COLUMNS as EXCLUSION_COLUMNS
 from .exclusions import ExclusionLog, read_exclusions
 from .folds import make_folds
 from .phenotypes import normalize_phenotypes, read_phenotypes
+from .progress import progress_bar
 from .subjects import check_subject_id, check_unique
 from .text import class_prompts, render_texts
 from .timeseries import read_roi_timeseries, validate_timeseries, zero_variance_rois
@@ -91,14 +91,23 @@ def write_roi_coordinates(dataset, raw_dir, out_path):
     table.to_csv(out_path, index=False)
 
 
-def fetch(dataset, raw_dir, manifest_path, phenotypes_raw_path, exclusions_path, coordinates_path=None,
-          ground_truth_path=None):
+def fetch(
+    dataset,
+    raw_dir,
+    manifest_path,
+    phenotypes_raw_path,
+    exclusions_path,
+    coordinates_path=None,
+    ground_truth_path=None,
+):
     source = load_source(dataset, raw_dir)
     if coordinates_path is not None:
         write_roi_coordinates(dataset, raw_dir, coordinates_path)
     if ground_truth_path is not None:
         truth = Path(raw_dir) / "ground_truth.json"
-        Path(ground_truth_path).write_text(truth.read_text() if truth.is_file() else json.dumps({"available": False}))
+        Path(ground_truth_path).write_text(
+            truth.read_text() if truth.is_file() else json.dumps({"available": False})
+        )
     manifest = source.manifest
     for sid in manifest["subject_id"]:
         check_subject_id(sid, path=source.phenotype_path or None)
@@ -132,7 +141,9 @@ def extract_timeseries(dataset, manifest_path, out_path, exclusions_path):
         extraction = dataset.get("extraction", {}) or {}
         extractor = RoiExtractor(load_atlas(options.get("atlas", {})), **extraction).fit()
     arrays = {}
-    for row in tqdm(manifest.itertuples(index=False), total=len(manifest), desc="time series", unit="subject"):
+    for row in progress_bar(
+        manifest.itertuples(index=False), total=len(manifest), desc="time series", unit="subject"
+    ):
         sid = check_subject_id(row.subject_id)
         try:
             if row.kind == "roi_text":
@@ -148,27 +159,41 @@ def extract_timeseries(dataset, manifest_path, out_path, exclusions_path):
             exclusions.add(sid, "unreadable or invalid time series", exc)
             continue
         if values.shape[0] < min_volumes:
-            exclusions.add(sid, "too few volumes", f"{values.shape[0]} < min_volumes={min_volumes} ({row.path})")
+            exclusions.add(
+                sid, "too few volumes", f"{values.shape[0]} < min_volumes={min_volumes} ({row.path})"
+            )
             continue
         arrays[sid] = values.astype(np.float32)
     if not arrays:
-        raise NeuroLIPInputError("no subject has a usable time series; see the exclusions", path=exclusions_path)
+        raise NeuroLIPInputError(
+            "no subject has a usable time series; see the exclusions", path=exclusions_path
+        )
     widths = {v.shape[1] for v in arrays.values()}
     if len(widths) > 1:
-        raise NeuroLIPInputError(f"subjects have different ROI counts {sorted(widths)}; set dataset.n_rois", path=manifest_path)
+        raise NeuroLIPInputError(
+            f"subjects have different ROI counts {sorted(widths)}; set dataset.n_rois", path=manifest_path
+        )
     np.savez(out_path, **arrays)
     exclusions.write(exclusions_path)
 
 
-def normalize(dataset, phenotypes_raw_path, out_path, exclusions_path):
+def prepare_phenotypes(dataset, phenotypes_raw_path, out_path, exclusions_path):
     raw = pd.read_csv(phenotypes_raw_path, sep="\t", dtype=str, keep_default_na=False)
     table, exclusions = normalize_phenotypes(raw, dataset["phenotypes"], path=phenotypes_raw_path)
     table.to_csv(out_path, sep="\t", index=False)
     exclusions.write(exclusions_path)
 
 
-def build_connectomes(connectivity, timeseries_path, phenotypes_path, upstream_exclusions, out_path, qc_path,
-                      exclusions_path, cohort_path):
+def build_connectomes(
+    connectivity,
+    timeseries_path,
+    phenotypes_path,
+    upstream_exclusions,
+    out_path,
+    qc_path,
+    exclusions_path,
+    cohort_path,
+):
     """Intersect subjects with a time series and a phenotype row, compute connectomes, merge exclusions."""
     phenotypes = read_phenotypes(phenotypes_path)
     series = np.load(timeseries_path)
@@ -183,7 +208,9 @@ def build_connectomes(connectivity, timeseries_path, phenotypes_path, upstream_e
         if sid not in series.files and sid not in excluded:
             exclusions.add(sid, "no time series", "phenotype row present but no time series")
     cohort = phenotypes[phenotypes["subject_id"].isin(set(series.files))].reset_index(drop=True)
-    subject_series = [series[sid] for sid in tqdm(cohort["subject_id"], desc="loading", unit="subject")]
+    subject_series = [
+        series[sid] for sid in progress_bar(cohort["subject_id"], desc="loading", unit="subject")
+    ]
     builder = ConnectomeBuilder(**connectivity)
     matrices = builder.fit(subject_series).transform(subject_series)
     qc = pd.DataFrame(
@@ -199,8 +226,12 @@ def build_connectomes(connectivity, timeseries_path, phenotypes_path, upstream_e
     cohort.to_csv(cohort_path, sep="\t", index=False)
     merged = pd.concat([upstream, exclusions.to_frame()], ignore_index=True)[EXCLUSION_COLUMNS]
     merged.to_csv(exclusions_path, sep="\t", index=False)
-    log.info("%d subjects in the cohort, %d excluded, %d with zero-variance ROIs",
-             len(cohort), len(merged), int((builder.n_zero_variance_ > 0).sum()))
+    log.info(
+        "%d subjects in the cohort, %d excluded, %d with zero-variance ROIs",
+        len(cohort),
+        len(merged),
+        int((builder.n_zero_variance_ > 0).sum()),
+    )
 
 
 def load_connectomes(path):

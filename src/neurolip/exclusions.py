@@ -17,7 +17,9 @@ class ExclusionLog:
 
     def add(self, subject_id, reason, detail=""):
         log.warning("excluding subject %s at step %s: %s %s", subject_id, self.step, reason, detail)
-        self.rows.append({"subject_id": str(subject_id), "step": self.step, "reason": reason, "detail": str(detail)})
+        self.rows.append(
+            {"subject_id": str(subject_id), "step": self.step, "reason": reason, "detail": str(detail)}
+        )
 
     def __len__(self):
         return len(self.rows)

@@ -11,7 +11,9 @@ def load_atlas(atlas_spec):
         return atlas_spec["image"]
     name = atlas_spec.get("fetcher")
     if not name:
-        raise NeuroLIPInputError("the atlas needs either 'image' (a labels NIfTI) or 'fetcher' (a nilearn atlas)")
+        raise NeuroLIPInputError(
+            "the atlas needs either 'image' (a labels NIfTI) or 'fetcher' (a nilearn atlas)"
+        )
     from nilearn import datasets
 
     fetcher = getattr(datasets, f"fetch_atlas_{name}", None)
@@ -21,15 +23,25 @@ def load_atlas(atlas_spec):
     try:
         return fetcher(**kwargs).maps
     except Exception as exc:
-        raise NeuroLIPInputError(f"could not fetch atlas {name!r} with nilearn ({exc}); set atlas.image to a local file") from exc
+        raise NeuroLIPInputError(
+            f"could not fetch atlas {name!r} with nilearn ({exc}); set atlas.image to a local file"
+        ) from exc
 
 
 class RoiExtractor:
     """Wraps :class:`nilearn.maskers.NiftiLabelsMasker`; confounds come from a plain file or, for
     fMRIPrep, from :func:`nilearn.interfaces.fmriprep.load_confounds` with the configured strategy."""
 
-    def __init__(self, atlas_image, standardize="zscore_sample", detrend=True, low_pass=None, high_pass=None,
-                 t_r=None, confound_strategy=("motion", "high_pass", "wm_csf")):
+    def __init__(
+        self,
+        atlas_image,
+        standardize="zscore_sample",
+        detrend=True,
+        low_pass=None,
+        high_pass=None,
+        t_r=None,
+        confound_strategy=("motion", "high_pass", "wm_csf"),
+    ):
         self.atlas_image = atlas_image
         self.standardize = standardize
         self.detrend = detrend
@@ -42,8 +54,12 @@ class RoiExtractor:
         from nilearn.maskers import NiftiLabelsMasker
 
         self.masker_ = NiftiLabelsMasker(
-            labels_img=self.atlas_image, standardize=self.standardize, detrend=self.detrend,
-            low_pass=self.low_pass, high_pass=self.high_pass, t_r=self.t_r,
+            labels_img=self.atlas_image,
+            standardize=self.standardize,
+            detrend=self.detrend,
+            low_pass=self.low_pass,
+            high_pass=self.high_pass,
+            t_r=self.t_r,
         ).fit()
         return self
 
@@ -55,12 +71,19 @@ class RoiExtractor:
             try:
                 confounds, sample_mask = load_confounds(image, strategy=self.confound_strategy)
             except Exception as exc:
-                raise NeuroLIPInputError(f"could not load fMRIPrep confounds ({exc})", path=image, subject=subject_id) from exc
+                raise NeuroLIPInputError(
+                    f"could not load fMRIPrep confounds ({exc})", path=image, subject=subject_id
+                ) from exc
         try:
             values = self.masker_.transform(
-                image, confounds=None if confounds is None or (isinstance(confounds, str) and not confounds) else confounds,
+                image,
+                confounds=None
+                if confounds is None or (isinstance(confounds, str) and not confounds)
+                else confounds,
                 sample_mask=sample_mask,
             )
         except Exception as exc:
-            raise NeuroLIPInputError(f"ROI extraction failed ({exc})", path=image, subject=subject_id) from exc
+            raise NeuroLIPInputError(
+                f"ROI extraction failed ({exc})", path=image, subject=subject_id
+            ) from exc
         return np.asarray(values, dtype=float)

@@ -36,8 +36,3 @@ def make_folds(phenotypes, n_folds=5, val_fraction=0.15, seed=0):
         for split, idx in (("train", fit_idx), ("val", val_idx), ("test", test_idx)):
             rows.extend({"subject_id": subject_ids[i], "fold": fold, "split": split} for i in idx)
     return pd.DataFrame(rows).sort_values(["fold", "split", "subject_id"]).reset_index(drop=True)
-
-
-def fold_subjects(folds, fold, split):
-    selected = folds[(folds["fold"] == fold) & (folds["split"] == split)]
-    return selected["subject_id"].astype(str).tolist()

@@ -30,12 +30,15 @@ def normalize_phenotypes(raw, spec, *, path=None):
     columns = spec["columns"]
     for field in REQUIRED_FIELDS:
         if field not in columns:
-            raise NeuroLIPInputError(f"the phenotype spec maps no column to required field {field!r}", path=path)
+            raise NeuroLIPInputError(
+                f"the phenotype spec maps no column to required field {field!r}", path=path
+            )
     absent = [f"{field} (column {name!r})" for field, name in columns.items() if name not in raw.columns]
     required_absent = [a for a in absent if a.split(" ")[0] in REQUIRED_FIELDS]
     if required_absent:
         raise NeuroLIPInputError(
-            "phenotype table lacks required column(s): " + ", ".join(required_absent)
+            "phenotype table lacks required column(s): "
+            + ", ".join(required_absent)
             + f"; available columns: {', '.join(map(str, raw.columns[:30]))}",
             path=path,
         )
@@ -54,13 +57,17 @@ def normalize_phenotypes(raw, spec, *, path=None):
     out["site"] = site.map(lambda v: site_codes.get(_code_key(v), _code_key(v)) if pd.notna(v) else np.nan)
 
     diagnosis_codes = {_code_key(k): int(v) for k, v in spec["diagnosis_codes"].items()}
-    out["diagnosis"] = clean(raw[columns["diagnosis"]]).map(
-        lambda v: diagnosis_codes.get(_code_key(v), np.nan) if pd.notna(v) else np.nan
-    ).astype("Float64")
+    out["diagnosis"] = (
+        clean(raw[columns["diagnosis"]])
+        .map(lambda v: diagnosis_codes.get(_code_key(v), np.nan) if pd.notna(v) else np.nan)
+        .astype("Float64")
+    )
 
     sex_codes = {_code_key(k): str(v) for k, v in (spec.get("sex_codes") or {}).items()}
     if "sex" in columns and columns["sex"] in raw.columns:
-        out["sex"] = clean(raw[columns["sex"]]).map(lambda v: sex_codes.get(_code_key(v), np.nan) if pd.notna(v) else np.nan)
+        out["sex"] = clean(raw[columns["sex"]]).map(
+            lambda v: sex_codes.get(_code_key(v), np.nan) if pd.notna(v) else np.nan
+        )
     else:
         out["sex"] = np.nan
     for field in ("age", "srs"):

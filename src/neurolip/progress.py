@@ -5,7 +5,7 @@ import sys
 from tqdm.auto import tqdm
 
 
-def progress(iterable=None, **kwargs):
+def progress_bar(iterable=None, **kwargs):
     if not sys.stderr.isatty():
         kwargs.setdefault("mininterval", 10.0)
     return tqdm(iterable, **kwargs)

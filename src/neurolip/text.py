@@ -48,7 +48,9 @@ class PhenotypeText:
 
 
 def _is_missing(value):
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT
+    return (
+        value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT
+    )
 
 
 def render_value(segment_spec, value):
@@ -58,11 +60,17 @@ def render_value(segment_spec, value):
         return missing_word
     if "values" in segment_spec:
         mapping = {str(k): v for k, v in segment_spec["values"].items()}
-        key = str(int(value)) if isinstance(value, (int, np.integer, float)) and float(value).is_integer() else str(value)
+        key = (
+            str(int(value))
+            if isinstance(value, (int, np.integer, float)) and float(value).is_integer()
+            else str(value)
+        )
         return mapping.get(key, missing_word)
     if "bins" in segment_spec:
         # bins are fixed, documented cut points (not learnt from the data), so rendering leaks nothing
-        index = int(np.searchsorted(np.asarray(segment_spec["bins"], dtype=float), float(value), side="right"))
+        index = int(
+            np.searchsorted(np.asarray(segment_spec["bins"], dtype=float), float(value), side="right")
+        )
         return segment_spec["labels"][index]
     if isinstance(value, (float, np.floating)):
         return f"{value:.{segment_spec.get('decimals', 0)}f}"

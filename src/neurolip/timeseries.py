@@ -54,13 +54,17 @@ def _read_text_timeseries(path, subject_id):
     try:
         frame = pd.read_csv(path, sep=separator, header=None, skiprows=int(has_header), engine="c")
     except pd.errors.ParserError as exc:
-        raise NeuroLIPInputError(f"rows have different numbers of columns ({exc})", path=path, subject=subject_id) from exc
+        raise NeuroLIPInputError(
+            f"rows have different numbers of columns ({exc})", path=path, subject=subject_id
+        ) from exc
     except pd.errors.EmptyDataError as exc:
         raise NeuroLIPInputError("file has a header but no data rows", path=path, subject=subject_id) from exc
     frame = frame.iloc[:, n_label_columns:]
     if has_header and n_label_columns == 0 and len(tokens) != frame.shape[1]:
         raise NeuroLIPInputError(
-            f"header names {len(tokens)} columns but the data rows have {frame.shape[1]}", path=path, subject=subject_id
+            f"header names {len(tokens)} columns but the data rows have {frame.shape[1]}",
+            path=path,
+            subject=subject_id,
         )
     numeric = frame.apply(pd.to_numeric, errors="coerce")
     bad = numeric.isna() & frame.notna()
@@ -82,13 +86,17 @@ def validate_timeseries(values, *, path=None, subject_id=None, n_rois=None):
         )
     if n_rois is not None and values.shape[1] != n_rois:
         raise NeuroLIPInputError(
-            f"wrong column count: {values.shape[1]} ROI columns, the atlas has {n_rois}", path=path, subject=subject_id
+            f"wrong column count: {values.shape[1]} ROI columns, the atlas has {n_rois}",
+            path=path,
+            subject=subject_id,
         )
     finite = np.isfinite(values)
     if not finite.all():
         row, col = np.argwhere(~finite)[0]
         raise NeuroLIPInputError(
-            f"missing, NaN or infinite value at volume {row + 1}, ROI {col + 1}", path=path, subject=subject_id
+            f"missing, NaN or infinite value at volume {row + 1}, ROI {col + 1}",
+            path=path,
+            subject=subject_id,
         )
     return values
 

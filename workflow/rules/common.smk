@@ -7,47 +7,50 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 import yaml
 from snakemake.utils import validate
 
+from neurolip.methods import MethodRegistry, registry_config
+
 if "dataset" not in config:
     # one dataset per run: its section comes whole from one file, never merged key by key with another's
     with open(config.get("default_dataset", "config/simulated.yaml")) as handle:
         config["dataset"] = yaml.safe_load(handle)["dataset"]
 
-validate(config, schema="../schemas/config.schema.yaml")
+# every default lives in the schema: after this, rules read config[...] directly
+validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
 DATASET = config["dataset"]["name"]
-RESULTS = config.get("results_dir", "results")
-DATA_DIR = f"{RESULTS}/{DATASET}/data"
-LOGS = f"{RESULTS}/{DATASET}/logs"
-BENCHMARKS = f"{RESULTS}/{DATASET}/benchmarks"
+RESULTS = config["results_dir"]
+BASE = f"{RESULTS}/{DATASET}"
+DATA_DIR = f"{BASE}/data"
+LOGS = f"{BASE}/logs"
+BENCHMARKS = f"{BASE}/benchmarks"
 
-
-METHODS = config["training"]["methods"]
-FOLDS = list(range(config["cv"]["n_folds"]))
-ATTENTION_METHODS = [
-    m for m in METHODS if config["methods"].get(m, {}).get("calt", False)
-]
-
-# group-aware decision thresholds fitted on validation (fairlearn ThresholdOptimizer), applied to the
-# test predictions of these methods; each appears in the tables as "<method>_fairthr"
-from neurolip.evaluation.tables import FAIR_THRESHOLDS_SUFFIX
-
-FAIR_THRESHOLDS = config.get("evaluation", {}).get("fair_thresholds", {})
-untrained = [m for m in FAIR_THRESHOLDS.get("methods", []) if m not in METHODS]
-if untrained:
-    raise ValueError(
-        f"evaluation.fair_thresholds.methods names {untrained}, which training.methods does not train: "
-        "list a subset of training.methods there, or [] to turn group thresholds off"
-    )
-POSTPROCESSED = {
-    f"{m}{FAIR_THRESHOLDS_SUFFIX}": m for m in FAIR_THRESHOLDS.get("methods", [])
+# each per-method, per-fold path template, written once
+PATHS = {
+    "predictions": f"{BASE}/predictions/{{method}}/fold{{fold}}.csv",
+    "selection": f"{BASE}/training/{{method}}/fold{{fold}}/selection.json",
+    "validation": f"{BASE}/training/{{method}}/fold{{fold}}/validation_predictions.csv",
+    "work_dir": f"{BASE}/training/{{method}}/fold{{fold}}",
+    "attention": f"{BASE}/attention/{{method}}/fold{{fold}}.npz",
+    "brain_patient": f"{BASE}/figures/brain/{{method}}_disease_attention_patient.png",
+    "recovery": f"{BASE}/metrics/attention_recovery_{{method}}.csv",
 }
-EVALUATED_METHODS = METHODS + list(POSTPROCESSED)
 
-unknown_methods = [m for m in METHODS if m not in config["methods"]]
-if unknown_methods:
-    raise ValueError(
-        f"training.methods names {unknown_methods}, which config 'methods' does not define"
-    )
+# methods are data: one registry built from config 'methods', read by rules, scripts and tests
+REGISTRY = MethodRegistry.from_config(config)
+REGISTRY_CONFIG = registry_config(config)
+METHODS = REGISTRY.trained
+FOLDS = list(range(config["cv"]["n_folds"]))
+ATTENTION_METHODS = REGISTRY.with_attention
+# group-aware decision thresholds fitted on validation (fairlearn ThresholdOptimizer), applied to the
+# test predictions of these methods; each is evaluated as a method of its own
+FAIR_THRESHOLDS = config["evaluation"]["fair_thresholds"]
+POSTPROCESSED = REGISTRY.postprocessed
+EVALUATED_METHODS = REGISTRY.evaluated
+SENSITIVE = config["dataset"]["sensitive_attributes"]
+# what a training job needs of config 'training' (not the method list: adding a method retrains nothing)
+TRAINER_SETTINGS = {
+    k: v for k, v in config["training"].items() if k not in ("methods", "gpu")
+}
 
 
 wildcard_constraints:
@@ -56,7 +59,7 @@ wildcard_constraints:
     fold=r"\d+",
 
 
-FMRIPREP = config.get("fmriprep_run", {"enabled": False})
+FMRIPREP = config["fmriprep_run"]
 
 
 def fmriprep_shell_command(participant):
@@ -66,21 +69,17 @@ def fmriprep_shell_command(participant):
         FMRIPREP,
         participant,
         FMRIPREP["output_dir"],
-        f"{FMRIPREP.get('work_dir', 'work/fmriprep')}/sub-{participant}",
-        FMRIPREP.get("threads", 8),
-        FMRIPREP.get("mem_mb", 16000),
+        f"{FMRIPREP['work_dir']}/sub-{participant}",
+        FMRIPREP["threads"],
+        FMRIPREP["mem_mb"],
     )
 
 
 def fmriprep_targets():
     """fMRIPrep reports the data stage waits for, when fMRIPrep runs inside the workflow."""
-    if not FMRIPREP.get("enabled", False):
+    if not FMRIPREP["enabled"]:
         return []
     return [f"{FMRIPREP['output_dir']}/sub-{p}.html" for p in FMRIPREP["participants"]]
-
-
-def method_spec(method):
-    return config["methods"][method]
 
 
 def _methods_regex(methods):
@@ -97,6 +96,21 @@ def ttca_method_pattern():
     return _methods_regex(ATTENTION_METHODS)
 
 
+def postprocessed_method_pattern():
+    return _methods_regex(list(POSTPROCESSED))
+
+
+def per_method_fold(template, methods):
+    """``template`` expanded over ``methods`` x FOLDS, method-major; see method_fold_keys."""
+    return expand(template, method=methods, fold=FOLDS)
+
+
+def method_fold_keys(methods):
+    """The (method, fold) of each path of per_method_fold(..., methods), in the same order: scripts get
+    their keys as params instead of parsing paths."""
+    return [[m, f] for m in methods for f in FOLDS]
+
+
 def data_targets():
     return [
         f"{DATA_DIR}/connectomes.npz",
@@ -107,44 +121,23 @@ def data_targets():
     ]
 
 
-def prediction_targets():
-    return expand(
-        f"{RESULTS}/{DATASET}/predictions/{{method}}/fold{{fold}}.csv",
-        method=METHODS,
-        fold=FOLDS,
-    )
-
-
-def evaluated_prediction_targets():
-    """Test predictions of every trained method and of every post-processed one."""
-    return expand(
-        f"{RESULTS}/{DATASET}/predictions/{{method}}/fold{{fold}}.csv",
-        method=EVALUATED_METHODS,
-        fold=FOLDS,
-    )
-
-
-def postprocessed_method_pattern():
-    return _methods_regex(list(POSTPROCESSED))
-
-
 def evaluation_targets():
-    base = f"{RESULTS}/{DATASET}"
     targets = [
-        f"{base}/metrics/summary.csv",
-        f"{base}/metrics/paired_comparison.csv",
-        f"{base}/tables/table1.csv",
-        f"{base}/tables/table2.csv",
-        f"{base}/figures/roc.png",
+        f"{BASE}/metrics/summary.csv",
+        f"{BASE}/metrics/paired_comparison.csv",
+        f"{BASE}/tables/table1.csv",
+        f"{BASE}/tables/table2.csv",
+        f"{BASE}/figures/roc.png",
     ]
-    targets += expand(
-        f"{base}/figures/brain/{{method}}_disease_attention_patient.png",
-        method=ATTENTION_METHODS,
-    )
+    targets += expand(PATHS["brain_patient"], method=ATTENTION_METHODS)
     if config["dataset"]["source"] == "simulated" and ATTENTION_METHODS:
-        targets.append(f"{base}/metrics/attention_recovery.csv")
+        targets.append(f"{BASE}/metrics/attention_recovery.csv")
     return targets
 
 
 def all_targets():
-    return data_targets() + prediction_targets() + evaluation_targets()
+    return (
+        data_targets()
+        + per_method_fold(PATHS["predictions"], METHODS)
+        + evaluation_targets()
+    )

@@ -7,7 +7,7 @@ rule fetch:
         exclusions=f"{DATA_DIR}/exclusions_fetch.tsv",
         coordinates=f"{DATA_DIR}/roi_coordinates.csv",
         ground_truth=f"{DATA_DIR}/ground_truth.json",
-        raw=directory(f"{RESULTS}/{DATASET}/raw"),
+        raw=directory(f"{BASE}/raw"),
     log:
         f"{LOGS}/fetch.log",
     conda:

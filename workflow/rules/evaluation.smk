@@ -1,9 +1,13 @@
 rule fair_thresholds:
     input:
-        validation=lambda wc: f"{RESULTS}/{DATASET}/training/{POSTPROCESSED[wc.method]}/fold{wc.fold}/validation_predictions.csv",
-        predictions=lambda wc: f"{RESULTS}/{DATASET}/predictions/{POSTPROCESSED[wc.method]}/fold{wc.fold}.csv",
+        validation=lambda wc: PATHS["validation"].format(
+            method=POSTPROCESSED[wc.method], fold=wc.fold
+        ),
+        predictions=lambda wc: PATHS["predictions"].format(
+            method=POSTPROCESSED[wc.method], fold=wc.fold
+        ),
     output:
-        predictions=f"{RESULTS}/{DATASET}/predictions/{{method}}/fold{{fold}}.csv",
+        predictions=PATHS["predictions"],
     log:
         f"{LOGS}/fair_thresholds/{{method}}/fold{{fold}}.log",
     wildcard_constraints:
@@ -11,9 +15,9 @@ rule fair_thresholds:
     conda:
         "../../envs/evaluation.yaml"
     params:
-        attribute=FAIR_THRESHOLDS.get("attribute", "sex"),
-        constraint=FAIR_THRESHOLDS.get("constraint", "demographic_parity"),
-        objective=FAIR_THRESHOLDS.get("objective", "balanced_accuracy_score"),
+        attribute=FAIR_THRESHOLDS["attribute"],
+        constraint=FAIR_THRESHOLDS["constraint"],
+        objective=FAIR_THRESHOLDS["objective"],
         seed=config["training"]["seed"],
     script:
         "../scripts/fair_thresholds.py"
@@ -21,24 +25,24 @@ rule fair_thresholds:
 
 rule evaluate:
     input:
-        predictions=evaluated_prediction_targets(),
+        predictions=per_method_fold(PATHS["predictions"], EVALUATED_METHODS),
         cohort=rules.connectivity.output.cohort,
         folds=rules.folds.output.folds,
     output:
         per_fold=report(
-            f"{RESULTS}/{DATASET}/metrics/per_fold.csv",
+            f"{BASE}/metrics/per_fold.csv",
             caption="../report/per_fold.rst",
             category=DATASET,
             subcategory="Metrics",
         ),
         summary=report(
-            f"{RESULTS}/{DATASET}/metrics/summary.csv",
+            f"{BASE}/metrics/summary.csv",
             caption="../report/summary.rst",
             category=DATASET,
             subcategory="Metrics",
         ),
         paired=report(
-            f"{RESULTS}/{DATASET}/metrics/paired_comparison.csv",
+            f"{BASE}/metrics/paired_comparison.csv",
             caption="../report/paired.rst",
             category=DATASET,
             subcategory="Metrics",
@@ -48,9 +52,9 @@ rule evaluate:
     conda:
         "../../envs/evaluation.yaml"
     params:
-        methods=EVALUATED_METHODS,
-        folds=FOLDS,
-        attributes=config["dataset"].get("sensitive_attributes", ["sex"]),
+        method_folds=method_fold_keys(EVALUATED_METHODS),
+        attributes=SENSITIVE,
+        reference=REGISTRY.reference or "",
     script:
         "../scripts/evaluate.py"
 
@@ -60,52 +64,53 @@ rule tables:
         summary=rules.evaluate.output.summary,
     output:
         table1=report(
-            f"{RESULTS}/{DATASET}/tables/table1.csv",
+            f"{BASE}/tables/table1.csv",
             caption="../report/table1.rst",
             category=DATASET,
             subcategory="Tables",
         ),
-        table1_md=f"{RESULTS}/{DATASET}/tables/table1.md",
-        table1_tex=f"{RESULTS}/{DATASET}/tables/table1.tex",
+        table1_md=f"{BASE}/tables/table1.md",
+        table1_tex=f"{BASE}/tables/table1.tex",
         table2=report(
-            f"{RESULTS}/{DATASET}/tables/table2.csv",
+            f"{BASE}/tables/table2.csv",
             caption="../report/table2.rst",
             category=DATASET,
             subcategory="Tables",
         ),
-        table2_md=f"{RESULTS}/{DATASET}/tables/table2.md",
-        table2_tex=f"{RESULTS}/{DATASET}/tables/table2.tex",
+        table2_md=f"{BASE}/tables/table2.md",
+        table2_tex=f"{BASE}/tables/table2.tex",
     log:
         f"{LOGS}/tables.log",
     conda:
         "../../envs/evaluation.yaml"
     params:
         dataset=DATASET,
-        paper=config.get("evaluation", {}).get("paper_reference", ""),
-        attributes=config.get("evaluation", {}).get("table_attributes", ["sex"]),
+        paper=config["evaluation"]["paper_reference"],
+        attributes=config["evaluation"]["table_attributes"],
+        registry=REGISTRY_CONFIG,
     script:
         "../scripts/tables.py"
 
 
 rule figures:
     input:
-        predictions=prediction_targets(),
+        predictions=per_method_fold(PATHS["predictions"], METHODS),
         summary=rules.evaluate.output.summary,
     output:
         roc=report(
-            f"{RESULTS}/{DATASET}/figures/roc.png",
+            f"{BASE}/figures/roc.png",
             caption="../report/roc.rst",
             category=DATASET,
             subcategory="Classification",
         ),
         tradeoff=report(
-            f"{RESULTS}/{DATASET}/figures/fairness_accuracy.png",
+            f"{BASE}/figures/fairness_accuracy.png",
             caption="../report/tradeoff.rst",
             category=DATASET,
             subcategory="Fairness",
         ),
         groups=report(
-            f"{RESULTS}/{DATASET}/figures/group_auc.png",
+            f"{BASE}/figures/group_auc.png",
             caption="../report/groups.rst",
             category=DATASET,
             subcategory="Fairness",
@@ -115,52 +120,51 @@ rule figures:
     conda:
         "../../envs/evaluation.yaml"
     params:
-        methods=METHODS,
-        attribute=config.get("evaluation", {}).get("primary_attribute", "sex"),
-        attributes=config["dataset"].get("sensitive_attributes", ["sex"]),
+        method_folds=method_fold_keys(METHODS),
+        attribute=config["evaluation"]["primary_attribute"],
+        attributes=SENSITIVE,
+        registry=REGISTRY_CONFIG,
     script:
         "../scripts/figures.py"
 
 
 rule brain_maps:
     input:
-        attention=lambda wc: expand(
-            f"{RESULTS}/{DATASET}/attention/{wc.method}/fold{{fold}}.npz", fold=FOLDS
-        ),
+        attention=lambda wc: expand(PATHS["attention"], method=wc.method, fold=FOLDS),
         coordinates=rules.fetch.output.coordinates,
     output:
         control=report(
-            f"{RESULTS}/{DATASET}/figures/brain/{{method}}_disease_attention_control.png",
+            f"{BASE}/figures/brain/{{method}}_disease_attention_control.png",
             caption="../report/brain_control.rst",
             category=DATASET,
             subcategory="{method} attention",
         ),
         patient=report(
-            f"{RESULTS}/{DATASET}/figures/brain/{{method}}_disease_attention_patient.png",
+            PATHS["brain_patient"],
             caption="../report/brain_patient.rst",
             category=DATASET,
             subcategory="{method} attention",
         ),
         html=report(
-            f"{RESULTS}/{DATASET}/figures/brain/{{method}}_disease_attention_patient.html",
+            f"{BASE}/figures/brain/{{method}}_disease_attention_patient.html",
             caption="../report/brain_html.rst",
             category=DATASET,
             subcategory="{method} attention",
         ),
         top=report(
-            f"{RESULTS}/{DATASET}/metrics/top_regions_{{method}}.csv",
+            f"{BASE}/metrics/top_regions_{{method}}.csv",
             caption="../report/top_regions.rst",
             category=DATASET,
             subcategory="{method} attention",
         ),
         stability=report(
-            f"{RESULTS}/{DATASET}/metrics/attention_stability_{{method}}.csv",
+            f"{BASE}/metrics/attention_stability_{{method}}.csv",
             caption="../report/stability_table.rst",
             category=DATASET,
             subcategory="{method} attention",
         ),
         stability_figure=report(
-            f"{RESULTS}/{DATASET}/figures/attention_stability_{{method}}.png",
+            f"{BASE}/figures/attention_stability_{{method}}.png",
             caption="../report/stability.rst",
             category=DATASET,
             subcategory="{method} attention",
@@ -170,26 +174,26 @@ rule brain_maps:
     conda:
         "../../envs/evaluation.yaml"
     params:
-        top_k=config.get("evaluation", {}).get("top_k", 10),
+        top_k=config["evaluation"]["top_k"],
+        method=lambda wc: wc.method,
+        folds=FOLDS,
     script:
         "../scripts/brain_maps.py"
 
 
 rule attention_recovery:
     input:
-        attention=lambda wc: expand(
-            f"{RESULTS}/{DATASET}/attention/{wc.method}/fold{{fold}}.npz", fold=FOLDS
-        ),
+        attention=lambda wc: expand(PATHS["attention"], method=wc.method, fold=FOLDS),
         truth=rules.fetch.output.ground_truth,
     output:
         table=report(
-            f"{RESULTS}/{DATASET}/metrics/attention_recovery_{{method}}.csv",
+            PATHS["recovery"],
             caption="../report/recovery_table.rst",
             category=DATASET,
             subcategory="{method} attention",
         ),
         figure=report(
-            f"{RESULTS}/{DATASET}/figures/attention_recovery_{{method}}.png",
+            f"{BASE}/figures/attention_recovery_{{method}}.png",
             caption="../report/recovery.rst",
             category=DATASET,
             subcategory="{method} attention",
@@ -198,19 +202,19 @@ rule attention_recovery:
         f"{LOGS}/attention_recovery_{{method}}.log",
     conda:
         "../../envs/evaluation.yaml"
+    params:
+        method=lambda wc: wc.method,
+        folds=FOLDS,
     script:
         "../scripts/attention_recovery.py"
 
 
 rule attention_recovery_summary:
     input:
-        expand(
-            f"{RESULTS}/{DATASET}/metrics/attention_recovery_{{method}}.csv",
-            method=ATTENTION_METHODS,
-        ),
+        expand(PATHS["recovery"], method=ATTENTION_METHODS),
     output:
         report(
-            f"{RESULTS}/{DATASET}/metrics/attention_recovery.csv",
+            f"{BASE}/metrics/attention_recovery.csv",
             caption="../report/recovery_summary.rst",
             category=DATASET,
             subcategory="Metrics",

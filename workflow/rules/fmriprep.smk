@@ -2,7 +2,7 @@
 # The command is built by neurolip.fmriprep and quoted there: no config value reaches the shell unquoted.
 
 
-if FMRIPREP.get("enabled", False):
+if FMRIPREP["enabled"]:
 
     rule fmriprep:
         input:
@@ -10,12 +10,12 @@ if FMRIPREP.get("enabled", False):
         output:
             report=f"{FMRIPREP['output_dir']}/sub-{{participant}}.html",
         log:
-            f"{RESULTS}/{DATASET}/logs/fmriprep/sub-{{participant}}.log",
-        threads: FMRIPREP.get("threads", 8)
+            f"{LOGS}/fmriprep/sub-{{participant}}.log",
+        threads: FMRIPREP["threads"]
         resources:
-            mem_mb=FMRIPREP.get("mem_mb", 16000),
-            runtime=FMRIPREP.get("runtime", 1440),
+            mem_mb=FMRIPREP["mem_mb"],
+            runtime=FMRIPREP["runtime"],
         params:
             command=lambda wc: fmriprep_shell_command(wc.participant),
         shell:
-            "({params.command}) > {log} 2>&1"
+            "({params.command}) > {log:q} 2>&1"

@@ -23,9 +23,9 @@ rule train:
         folds=rules.folds.output.folds,
         text_features=rules.text_features.output.features,
     output:
-        predictions=f"{RESULTS}/{DATASET}/predictions/{{method}}/fold{{fold}}.csv",
-        selection=f"{RESULTS}/{DATASET}/training/{{method}}/fold{{fold}}/selection.json",
-        validation=f"{RESULTS}/{DATASET}/training/{{method}}/fold{{fold}}/validation_predictions.csv",
+        predictions=PATHS["predictions"],
+        selection=PATHS["selection"],
+        validation=PATHS["validation"],
     log:
         f"{LOGS}/train/{{method}}/fold{{fold}}.log",
     benchmark:
@@ -34,30 +34,29 @@ rule train:
         method=plain_method_pattern(),
     conda:
         "../../envs/training.yaml"
-    threads: config["training"].get("threads", 2)
+    threads: config["training"]["threads"]
     resources:
-        gpu=1 if config["training"].get("gpu", False) else 0,
+        gpu=1 if config["training"]["gpu"] else 0,
         mem_mb=4000,
     params:
-        method_spec=lambda wc: method_spec(wc.method),
-        training={
-            **config["training"],
-            "text_model": config["text_encoder"]["name"],
-            "text_finetune": config["text_encoder"].get("finetune", False),
-        },
+        method=lambda wc: wc.method,
+        fold=lambda wc: int(wc.fold),
+        method_spec=lambda wc: dict(REGISTRY[wc.method].spec),  # not its label: relabelling retrains nothing
+        training=TRAINER_SETTINGS,
         model=config["model"],
-        sensitive=config["dataset"].get("sensitive_attributes", ["sex"]),
-        work_dir=lambda wc: f"{RESULTS}/{DATASET}/training/{wc.method}/fold{wc.fold}",
+        text_encoder=config["text_encoder"],
+        sensitive=SENSITIVE,
+        work_dir=lambda wc: PATHS["work_dir"].format(method=wc.method, fold=wc.fold),
     script:
         "../scripts/train.py"
 
 
-# NeuroLIP and its ablations also write the TTCA attention maps of their test subjects.
+# Methods with TTCA (calt: true) also write the attention maps of their test subjects.
 use rule train as train_ttca with:
     output:
-        predictions=f"{RESULTS}/{DATASET}/predictions/{{method}}/fold{{fold}}.csv",
-        selection=f"{RESULTS}/{DATASET}/training/{{method}}/fold{{fold}}/selection.json",
-        validation=f"{RESULTS}/{DATASET}/training/{{method}}/fold{{fold}}/validation_predictions.csv",
-        attention=f"{RESULTS}/{DATASET}/attention/{{method}}/fold{{fold}}.npz",
+        predictions=PATHS["predictions"],
+        selection=PATHS["selection"],
+        validation=PATHS["validation"],
+        attention=PATHS["attention"],
     wildcard_constraints:
         method=ttca_method_pattern(),

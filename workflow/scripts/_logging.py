@@ -15,7 +15,10 @@ def log_to_file(snakemake):
     handle = open(snakemake.log[0], "a", buffering=1)
     sys.stderr = handle
     logging.basicConfig(
-        stream=handle, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+        stream=handle,
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
     )
     logging.captureWarnings(True)
     return handle

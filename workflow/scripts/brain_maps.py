@@ -2,15 +2,19 @@ from _logging import log_to_file
 
 log_to_file(snakemake)
 
-import re
-
 import pandas as pd
 
 from neurolip.errors import NeuroLIPInputError
-from neurolip.evaluation.brainmaps import fold_maps, load_attention, pooled_reading_weight, stability, top_regions
+from neurolip.evaluation.brainmaps import (
+    fold_maps,
+    load_attention,
+    pooled_reading_weight,
+    stability,
+    top_regions,
+)
 from neurolip.evaluation.figures import brain_map_figure, stability_figure
 
-paths = {int(re.search(r"fold(\d+)\.npz$", p).group(1)): p for p in snakemake.input.attention}
+paths = dict(zip(snakemake.params.folds, snakemake.input.attention, strict=True))
 attention = load_attention(paths)
 coordinates = pd.read_csv(snakemake.input.coordinates)
 n_rois = attention[attention["fields"][0]].shape[1]
@@ -19,13 +23,15 @@ if len(coordinates) != n_rois:
         f"{len(coordinates)} ROI coordinates for {n_rois} regions: set dataset.roi_coordinates to the atlas centroids",
         path=snakemake.input.coordinates,
     )
-method = snakemake.wildcards.method
+method = snakemake.params.method
 class_fold_maps = {cls: fold_maps(attention, cls=cls) for cls in (0, 1)}
 for cls, path in ((0, snakemake.output.control), (1, snakemake.output.patient)):
     title = f"{method}: disease-token reading weight |A - 1/N|, {'patients' if cls else 'controls'}"
     weight = pooled_reading_weight(class_fold_maps[cls])
     brain_map_figure(weight, coordinates, title, path, snakemake.output.html if cls else None)
-top_regions(class_fold_maps[1], coordinates, k=snakemake.params.top_k).to_csv(snakemake.output.top, index=False)
+top_regions(class_fold_maps[1], coordinates, k=snakemake.params.top_k).to_csv(
+    snakemake.output.top, index=False
+)
 per_fold = fold_maps(attention)
 table = stability(per_fold, k=snakemake.params.top_k)
 table.to_csv(snakemake.output.stability, index=False)

@@ -2,19 +2,18 @@ from _logging import log_to_file
 
 log_to_file(snakemake)
 
-import re
-
 import pandas as pd
 
 from neurolip.evaluation.figures import fairness_accuracy_figure, group_bars_figure, roc_figure
+from neurolip.methods import MethodRegistry
 
+registry = MethodRegistry.from_config(snakemake.params.registry)
 by_method = {}
-for path in snakemake.input.predictions:
-    method = re.search(r"predictions/([^/]+)/fold\d+\.csv$", path).group(1)
+for (method, _fold), path in zip(snakemake.params.method_folds, snakemake.input.predictions, strict=True):
     by_method.setdefault(method, []).append(pd.read_csv(path, dtype={"subject_id": str}))
-predictions = {m: pd.concat(by_method[m], ignore_index=True) for m in snakemake.params.methods if m in by_method}
+predictions = {m: pd.concat(frames, ignore_index=True) for m, frames in by_method.items()}
 summary = pd.read_csv(snakemake.input.summary, keep_default_na=False, na_values=[""])
 summary["attribute"] = summary["attribute"].fillna("")
-roc_figure(predictions, snakemake.output.roc)
-fairness_accuracy_figure(summary, snakemake.params.attribute, snakemake.output.tradeoff)
-group_bars_figure(summary, snakemake.params.attributes, snakemake.output.groups)
+roc_figure(predictions, snakemake.output.roc, registry)
+fairness_accuracy_figure(summary, snakemake.params.attribute, snakemake.output.tradeoff, registry)
+group_bars_figure(summary, snakemake.params.attributes, snakemake.output.groups, registry)

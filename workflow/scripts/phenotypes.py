@@ -2,9 +2,9 @@ from _logging import log_to_file
 
 log_to_file(snakemake)
 
-from neurolip.data_stage import normalize
+from neurolip.data_stage import prepare_phenotypes
 
-normalize(
+prepare_phenotypes(
     snakemake.params.dataset,
     snakemake.input.raw,
     snakemake.output.phenotypes,

@@ -2,21 +2,28 @@ from _logging import log_to_file
 
 log_to_file(snakemake)
 
-from neurolip.training.trainer import train_fold
+from pathlib import Path
+
+from neurolip.methods import Method
+from neurolip.training.trainer import FoldInputs, FoldOutputs, train_fold
 
 train_fold(
-    snakemake.wildcards.method,
-    snakemake.params.method_spec,
-    {**snakemake.params.training, "threads": snakemake.threads},
-    snakemake.params.model,
-    snakemake.input.connectomes,
-    snakemake.input.text_features,
-    snakemake.input.folds,
-    snakemake.input.cohort,
-    int(snakemake.wildcards.fold),
-    snakemake.params.work_dir,
-    snakemake.output.predictions,
-    snakemake.output.get("attention"),
-    snakemake.params.sensitive,
-    snakemake.output.validation,
+    method=Method.from_entry(snakemake.params.method, snakemake.params.method_spec),
+    fold=snakemake.params.fold,
+    training={**snakemake.params.training, "threads": snakemake.threads},
+    model=snakemake.params.model,
+    text_encoder=snakemake.params.text_encoder,
+    inputs=FoldInputs(
+        connectomes=Path(snakemake.input.connectomes),
+        text_features=Path(snakemake.input.text_features),
+        folds=Path(snakemake.input.folds),
+        cohort=Path(snakemake.input.cohort),
+    ),
+    outputs=FoldOutputs(
+        work_dir=Path(snakemake.params.work_dir),
+        predictions=Path(snakemake.output.predictions),
+        validation=Path(snakemake.output.validation),
+        attention=Path(snakemake.output.attention) if "attention" in snakemake.output.keys() else None,
+    ),
+    sensitive_attributes=snakemake.params.sensitive,
 )

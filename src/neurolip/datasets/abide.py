@@ -27,7 +27,9 @@ def load_abide(
     from nilearn.datasets import fetch_abide_pcp
 
     if not derivative.startswith("rois_"):
-        raise NeuroLIPInputError(f"ABIDE derivative {derivative!r} is not a ROI time-series derivative (rois_*)")
+        raise NeuroLIPInputError(
+            f"ABIDE derivative {derivative!r} is not a ROI time-series derivative (rois_*)"
+        )
     try:
         bunch = fetch_abide_pcp(
             data_dir=data_dir,
@@ -49,12 +51,21 @@ def load_abide(
     # time-series step reads (and validates) each one and names it in any error
     from nilearn.datasets import get_data_dirs
 
-    strategy = ("filt_" if band_pass_filtering else "nofilt_") + ("global" if global_signal_regression else "noglobal")
+    strategy = ("filt_" if band_pass_filtering else "nofilt_") + (
+        "global" if global_signal_regression else "noglobal"
+    )
     roots = [Path(d) / "ABIDE_pcp" for d in get_data_dirs(data_dir)]
     root = next((r for r in roots if (r / PHENOTYPE_FILE).is_file()), roots[0])
-    files = [str(root / pipeline / strategy / f"{file_id}_{derivative}.1D") for file_id in phenotypes["FILE_ID"]]
+    files = [
+        str(root / pipeline / strategy / f"{file_id}_{derivative}.1D") for file_id in phenotypes["FILE_ID"]
+    ]
     manifest = pd.DataFrame(
-        {"subject_id": phenotypes["SUB_ID"].astype(int).astype(str), "kind": "roi_text", "path": files, "confounds": ""},
+        {
+            "subject_id": phenotypes["SUB_ID"].astype(int).astype(str),
+            "kind": "roi_text",
+            "path": files,
+            "confounds": "",
+        },
         columns=MANIFEST_COLUMNS,
     )
     missing = []
@@ -71,7 +82,11 @@ def load_abide(
             if str(row.get("FILE_ID")) == "no_filename":
                 missing.append((sid, "no file", "FILE_ID is no_filename in the release's phenotype table"))
             elif quality_checked:
-                missing.append((sid, "failed quality check", "excluded by fetch_abide_pcp(quality_checked=True)"))
+                missing.append(
+                    (sid, "failed quality check", "excluded by fetch_abide_pcp(quality_checked=True)")
+                )
             else:
-                missing.append((sid, "no file", f"not returned by fetch_abide_pcp (FILE_ID={row.get('FILE_ID')})"))
+                missing.append(
+                    (sid, "no file", f"not returned by fetch_abide_pcp (FILE_ID={row.get('FILE_ID')})")
+                )
     return SourceData(manifest, phenotypes, phenotype_path, missing)

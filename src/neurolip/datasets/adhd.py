@@ -8,8 +8,19 @@ import pandas as pd
 from ..errors import NeuroLIPInputError
 from .base import MANIFEST_COLUMNS, SourceData
 
-ATHENA_SITES = {1: "Peking", 2: "Brown", 3: "KKI", 4: "NeuroIMAGE", 5: "NYU", 6: "OHSU", 7: "Pittsburgh", 8: "WashU"}
-_ATHENA_FILE = re.compile(r"^sfnwmrda(?P<scan>\d+)_session_(?P<session>\d+)_rest_(?P<run>\d+)_(?P<atlas>.+)_TCs\.1D$")
+ATHENA_SITES = {
+    1: "Peking",
+    2: "Brown",
+    3: "KKI",
+    4: "NeuroIMAGE",
+    5: "NYU",
+    6: "OHSU",
+    7: "Pittsburgh",
+    8: "WashU",
+}
+_ATHENA_FILE = re.compile(
+    r"^sfnwmrda(?P<scan>\d+)_session_(?P<session>\d+)_rest_(?P<run>\d+)_(?P<atlas>.+)_TCs\.1D$"
+)
 
 
 def load_adhd_athena(root, phenotype_file=None, atlas="cc200", session=1, run=1):
@@ -31,7 +42,12 @@ def load_adhd_athena(root, phenotype_file=None, atlas="cc200", session=1, run=1)
     files = {}
     for path in sorted(root.glob(f"*/*/sfnwmrda*_{atlas}_TCs.1D")):
         match = _ATHENA_FILE.match(path.name)
-        if match and int(match["session"]) == session and int(match["run"]) == run and match["atlas"] == atlas:
+        if (
+            match
+            and int(match["session"]) == session
+            and int(match["run"]) == run
+            and match["atlas"] == atlas
+        ):
             files[int(match["scan"])] = path
     manifest, missing = [], []
     listed = set()
@@ -39,15 +55,21 @@ def load_adhd_athena(root, phenotype_file=None, atlas="cc200", session=1, run=1)
         scan = int(raw_id)
         listed.add(scan)
         if scan in files:
-            manifest.append({"subject_id": raw_id.strip(), "kind": "roi_text", "path": str(files[scan]), "confounds": ""})
+            manifest.append(
+                {"subject_id": raw_id.strip(), "kind": "roi_text", "path": str(files[scan]), "confounds": ""}
+            )
         else:
-            missing.append((raw_id.strip(), "no file", f"no {atlas} time courses for session {session} run {run}"))
+            missing.append(
+                (raw_id.strip(), "no file", f"no {atlas} time courses for session {session} run {run}")
+            )
     for scan, path in files.items():
         if scan not in listed:
             missing.append((str(scan), "no phenotype row", f"{path} has no row in {phenotype_path.name}"))
     if not manifest:
         raise NeuroLIPInputError(f"no '*_{atlas}_TCs.1D' files matched any phenotype row", path=root)
-    return SourceData(pd.DataFrame(manifest, columns=MANIFEST_COLUMNS), phenotypes, str(phenotype_path), missing)
+    return SourceData(
+        pd.DataFrame(manifest, columns=MANIFEST_COLUMNS), phenotypes, str(phenotype_path), missing
+    )
 
 
 def load_adhd_nilearn(n_subjects=None, data_dir=None, verbose=0):
@@ -77,5 +99,4 @@ def load_adhd_nilearn(n_subjects=None, data_dir=None, verbose=0):
         rows.append({"subject_id": subject, "kind": "nifti", "path": func, "confounds": confounds})
     phenotypes = phenotypes.iloc[keep].reset_index(drop=True)
     phenotypes["Subject"] = [row["subject_id"] for row in rows]
-    return SourceData(pd.DataFrame(rows, columns=MANIFEST_COLUMNS), phenotypes,
-                      str(phenotype_path), missing)
+    return SourceData(pd.DataFrame(rows, columns=MANIFEST_COLUMNS), phenotypes, str(phenotype_path), missing)

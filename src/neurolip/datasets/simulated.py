@@ -63,16 +63,18 @@ def simulate_cohort(
         site = int(rng.integers(n_sites))
         diagnosis = int(rng.random() < 0.5)
         male = rng.random() < (p_male_given_disease if diagnosis else p_male_given_control)
-        n_volumes = short_scan_volumes if index in short_subjects else int(site_lengths[site] + rng.integers(-4, 5))
+        n_volumes = (
+            short_scan_volumes if index in short_subjects else int(site_lengths[site] + rng.integers(-4, 5))
+        )
         base_loading = rng.uniform(0.45, 0.75, size=n_rois)
         latent = rng.standard_normal((n_volumes, n_networks + 3))
         signal = latent[:, networks] * base_loading
         signal += site_global[site] * latent[:, [n_networks]]  # site-specific global signal
         if diagnosis:
             # planted disease regions decouple from their networks and couple among themselves
-            signal[:, disease_regions] = (
-                (1 - disease_effect) * signal[:, disease_regions] + disease_effect * 1.4 * latent[:, [n_networks + 1]]
-            )
+            signal[:, disease_regions] = (1 - disease_effect) * signal[
+                :, disease_regions
+            ] + disease_effect * 1.4 * latent[:, [n_networks + 1]]
         if not male:
             signal[:, sensitive_regions] += sensitive_effect * 1.4 * latent[:, [n_networks + 2]]
         values = signal + site_noise[site] * rng.standard_normal((n_volumes, n_rois))
@@ -97,7 +99,21 @@ def simulate_cohort(
     table.loc[rng.choice(n_subjects, size=max(1, n_subjects // 40), replace=False), "age"] = "N/A"
     table.loc[int(rng.integers(n_subjects)), "dx"] = -9999
     table = pd.concat(
-        [table, pd.DataFrame([{"participant_id": "sim9999", "site": site_names[0], "dx": 1, "sex": "M", "age": 20.0, "srs": 80}])],
+        [
+            table,
+            pd.DataFrame(
+                [
+                    {
+                        "participant_id": "sim9999",
+                        "site": site_names[0],
+                        "dx": 1,
+                        "sex": "M",
+                        "age": 20.0,
+                        "srs": 80,
+                    }
+                ]
+            ),
+        ],
         ignore_index=True,
     )
     table.to_csv(out_dir / "participants.tsv", sep="\t", index=False)
@@ -129,7 +145,14 @@ def load_simulated(raw_dir):
     for subject_id in phenotypes["participant_id"]:
         path = raw_dir / "timeseries" / f"{subject_id}_rois.1D"
         if path.exists():
-            manifest.append({"subject_id": subject_id, "kind": "roi_text", "path": str(path), "confounds": ""})
+            manifest.append(
+                {"subject_id": subject_id, "kind": "roi_text", "path": str(path), "confounds": ""}
+            )
         else:
             missing.append((subject_id, "no file", f"expected {path}"))
-    return SourceData(pd.DataFrame(manifest, columns=MANIFEST_COLUMNS), phenotypes, str(raw_dir / "participants.tsv"), missing)
+    return SourceData(
+        pd.DataFrame(manifest, columns=MANIFEST_COLUMNS),
+        phenotypes,
+        str(raw_dir / "participants.tsv"),
+        missing,
+    )

@@ -18,8 +18,15 @@ def load_attention(paths):
             roles = [str(r) for r in data["segment_roles"]]
             n_rows = len(data["subject_ids"])
             seed = data["seed"] if "seed" in data.files else np.zeros(n_rows, dtype=int)
-            parts.append({"fold": np.full(n_rows, fold), "seed": seed, "subject_ids": data["subject_ids"].astype(str),
-                          "y_true": data["y_true"], **{f: data[f] for f in fields}})
+            parts.append(
+                {
+                    "fold": np.full(n_rows, fold),
+                    "seed": seed,
+                    "subject_ids": data["subject_ids"].astype(str),
+                    "y_true": data["y_true"],
+                    **{f: data[f] for f in fields},
+                }
+            )
     merged = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     merged["fields"], merged["roles"] = fields, roles
     return merged
@@ -40,8 +47,12 @@ def fold_maps(attention, field=None, cls=None):
     seeds = attention.get("seed", np.zeros(len(attention["fold"]), dtype=int))
     models = sorted({(int(f), int(s)) for f, s in zip(attention["fold"][keep], seeds[keep])})
     several = len({s for _, s in models}) > 1
-    return {(f"fold{f}-seed{s}" if several else f): attention[field][keep & (attention["fold"] == f) & (seeds == s)].mean(0)
-            for f, s in models}
+    return {
+        (f"fold{f}-seed{s}" if several else f): attention[field][
+            keep & (attention["fold"] == f) & (seeds == s)
+        ].mean(0)
+        for f, s in models
+    }
 
 
 def reading_weight(attention):
@@ -73,7 +84,9 @@ def top_regions(maps, coordinates, k=10, labels=None):
     table.insert(0, "rank", np.arange(1, len(order) + 1))
     table["reading_weight_ratio_to_uniform"] = weight[order] * n_rois
     table["attention_ratio_to_uniform"] = stacked.mean(0)[order] * n_rois
-    table["folds_above_uniform"] = [f"{int((stacked[:, i] > 1.0 / n_rois).sum())}/{len(stacked)}" for i in order]
+    table["folds_above_uniform"] = [
+        f"{int((stacked[:, i] > 1.0 / n_rois).sum())}/{len(stacked)}" for i in order
+    ]
     table["label"] = [labels[i] for i in order] if labels is not None else ""
     return table.reset_index(drop=True)
 
@@ -84,8 +97,15 @@ def stability(maps, k=10):
     for (fa, a), (fb, b) in itertools.combinations(sorted(maps.items()), 2):
         a, b = reading_weight(a), reading_weight(b)
         top_a, top_b = set(np.argsort(a)[::-1][:k]), set(np.argsort(b)[::-1][:k])
-        rows.append({"fold_a": fa, "fold_b": fb, "jaccard_top_k": len(top_a & top_b) / len(top_a | top_b),
-                     "spearman": spearmanr(a, b).statistic, "k": k})
+        rows.append(
+            {
+                "fold_a": fa,
+                "fold_b": fb,
+                "jaccard_top_k": len(top_a & top_b) / len(top_a | top_b),
+                "spearman": spearmanr(a, b).statistic,
+                "k": k,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -96,6 +116,12 @@ def recovery(maps, planted_regions, n_rois):
     mask[list(planted_regions)] = 1
     rows = []
     for fold, values in sorted(maps.items()):
-        rows.append({"fold": fold, "measure": "reading weight |A - 1/N|", "auroc": roc_auc_score(mask, reading_weight(values))})
+        rows.append(
+            {
+                "fold": fold,
+                "measure": "reading weight |A - 1/N|",
+                "auroc": roc_auc_score(mask, reading_weight(values)),
+            }
+        )
         rows.append({"fold": fold, "measure": "attention A", "auroc": roc_auc_score(mask, values)})
     return pd.DataFrame(rows)

@@ -8,7 +8,6 @@ import numpy as np  # noqa: E402
 from sklearn.metrics import roc_curve  # noqa: E402
 
 from .brainmaps import reading_weight  # noqa: E402
-from .tables import FAIR_THRESHOLDS_SUFFIX, method_label  # noqa: E402
 
 
 def _save(fig, path):
@@ -17,8 +16,9 @@ def _save(fig, path):
     plt.close(fig)
 
 
-def roc_figure(predictions, path):
-    """``predictions``: {method: DataFrame of all folds' test predictions}."""
+def roc_figure(predictions, path, registry):
+    """``predictions``: {method: DataFrame of all folds' test predictions}; the reference method is drawn
+    thicker."""
     fig, ax = plt.subplots(figsize=(5.5, 5))
     from sklearn.metrics import roc_auc_score
 
@@ -26,39 +26,56 @@ def roc_figure(predictions, path):
         score = frame["score"] if "score" in frame.columns else frame["p_disease"]  # see metrics.fold_metrics
         fpr, tpr, _ = roc_curve(frame["y_true"], score)
         auc = roc_auc_score(frame["y_true"], score)
-        ax.plot(fpr, tpr, label=f"{method_label(method)} (pooled AUC {auc:.3f})",
-                lw=2.2 if method == "neurolip" else 1.2)
+        ax.plot(
+            fpr,
+            tpr,
+            label=f"{registry.label(method)} (pooled AUC {auc:.3f})",
+            lw=2.2 if method == registry.reference else 1.2,
+        )
     ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=0.8)
     ax.set(xlabel="False positive rate", ylabel="True positive rate", title="ROC, test folds pooled")
     ax.legend(fontsize=7, loc="lower right")
     _save(fig, path)
 
 
-def fairness_accuracy_figure(summary, attribute, path):
+def fairness_accuracy_figure(summary, attribute, path, registry):
     """AUC against DPD per method; an arrow joins a method to its group-threshold version (same AUC)."""
     fig, ax = plt.subplots(figsize=(6, 4.5))
     points = {}
     for method in summary["method"].unique():
         auc = summary[(summary.method == method) & (summary.metric == "auc") & (summary.attribute == "")]
-        dpd = summary[(summary.method == method) & (summary.metric == "dpd") & (summary.attribute == attribute)]
+        dpd = summary[
+            (summary.method == method) & (summary.metric == "dpd") & (summary.attribute == attribute)
+        ]
         if auc.empty or dpd.empty:
             continue
         points[method] = (dpd["mean"].iloc[0], auc["mean"].iloc[0])
-        ax.errorbar(*points[method], xerr=dpd["std"].iloc[0], yerr=auc["std"].iloc[0],
-                    fmt="D" if method.endswith(FAIR_THRESHOLDS_SUFFIX) else "o", capsize=3, label=method_label(method))
+        ax.errorbar(
+            *points[method],
+            xerr=dpd["std"].iloc[0],
+            yerr=auc["std"].iloc[0],
+            fmt="D" if method in registry.postprocessed else "o",
+            capsize=3,
+            label=registry.label(method),
+        )
     for method, end in points.items():
-        start = points.get(method[: -len(FAIR_THRESHOLDS_SUFFIX)]) if method.endswith(FAIR_THRESHOLDS_SUFFIX) else None
+        start = points.get(registry.postprocessed[method]) if method in registry.postprocessed else None
         if start is not None:
             ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "->", "color": "grey", "lw": 0.8})
-    ax.set(xlabel=f"DPD ({attribute}) — lower is fairer", ylabel="AUC — higher is better",
-           title=f"Accuracy vs fairness ({attribute}), mean ± std over folds")
+    ax.set(
+        xlabel=f"DPD ({attribute}) — lower is fairer",
+        ylabel="AUC — higher is better",
+        title=f"Accuracy vs fairness ({attribute}), mean ± std over folds",
+    )
     ax.legend(fontsize=7)
     _save(fig, path)
 
 
-def group_bars_figure(summary, attributes, path):
+def group_bars_figure(summary, attributes, path, registry):
     rows = summary[summary.metric.str.startswith("auc[") & summary.attribute.isin(attributes)]
-    fig, axes = plt.subplots(1, max(1, len(attributes)), figsize=(4.5 * max(1, len(attributes)), 4), squeeze=False)
+    fig, axes = plt.subplots(
+        1, max(1, len(attributes)), figsize=(4.5 * max(1, len(attributes)), 4), squeeze=False
+    )
     for ax, attribute in zip(axes[0], attributes):
         part = rows[rows.attribute == attribute]
         if part.empty:
@@ -66,7 +83,7 @@ def group_bars_figure(summary, attributes, path):
             continue
         wide = part.pivot_table(index="method", columns="metric", values="mean")
         errors = part.pivot_table(index="method", columns="metric", values="std")
-        wide.index = [method_label(m) for m in wide.index]
+        wide.index = [registry.label(m) for m in wide.index]
         errors.index = wide.index
         wide.plot.bar(ax=ax, yerr=errors, capsize=2, rot=45)
         ax.set(title=f"AUC per {attribute} group", ylabel="AUC", ylim=(0, 1))
@@ -85,14 +102,28 @@ def brain_map_figure(weight, coordinates, title, path, html_path=None):
     ratio = weight * len(weight)
     top = max(1e-6, float(ratio.max()))
     sizes = 8 + 70 * ratio / top
-    display = plotting.plot_markers(ratio, coords, node_size=sizes, node_cmap="magma_r", node_vmin=0.0, node_vmax=top,
-                                    title=title, display_mode="lzr", colorbar=True, alpha=0.85)
+    display = plotting.plot_markers(
+        ratio,
+        coords,
+        node_size=sizes,
+        node_cmap="magma_r",
+        node_vmin=0.0,
+        node_vmax=top,
+        title=title,
+        display_mode="lzr",
+        colorbar=True,
+        alpha=0.85,
+    )
     display.savefig(path, dpi=130)
     display.close()
     if html_path:
-        view = plotting.view_markers(coords, marker_color=plt.cm.magma_r(ratio / top), marker_size=sizes / 6,
-                                     marker_labels=[f"ROI {r}: {v:.2f}" for r, v in zip(coordinates["roi"], ratio)],
-                                     title=title)
+        view = plotting.view_markers(
+            coords,
+            marker_color=plt.cm.magma_r(ratio / top),
+            marker_size=sizes / 6,
+            marker_labels=[f"ROI {r}: {v:.2f}" for r, v in zip(coordinates["roi"], ratio)],
+            title=title,
+        )
         view.save_as_html(html_path)
 
 
@@ -101,11 +132,23 @@ def stability_figure(table, maps, path):
     matrix = np.corrcoef(np.array([reading_weight(maps[f]) for f in folds]))
     fig, axes = plt.subplots(1, 2, figsize=(9, 4))
     image = axes[0].imshow(matrix, vmin=-1, vmax=1, cmap="RdBu_r")
-    axes[0].set(xticks=range(len(folds)), yticks=range(len(folds)), xticklabels=folds, yticklabels=folds,
-                title="Pearson r between fold maps\n(reading weight |A - 1/N|)", xlabel="fold", ylabel="fold")
+    axes[0].set(
+        xticks=range(len(folds)),
+        yticks=range(len(folds)),
+        xticklabels=folds,
+        yticklabels=folds,
+        title="Pearson r between fold maps\n(reading weight |A - 1/N|)",
+        xlabel="fold",
+        ylabel="fold",
+    )
     fig.colorbar(image, ax=axes[0])
-    axes[1].bar(["Jaccard top-k", "Spearman"], [table["jaccard_top_k"].mean(), table["spearman"].mean()],
-                yerr=[table["jaccard_top_k"].std(), table["spearman"].std()], capsize=4, color=["#4c72b0", "#dd8452"])
+    axes[1].bar(
+        ["Jaccard top-k", "Spearman"],
+        [table["jaccard_top_k"].mean(), table["spearman"].mean()],
+        yerr=[table["jaccard_top_k"].std(), table["spearman"].std()],
+        capsize=4,
+        color=["#4c72b0", "#dd8452"],
+    )
     axes[1].set(ylim=(min(0, table["spearman"].min()), 1), title="Mean over fold pairs")
     _save(fig, path)
 

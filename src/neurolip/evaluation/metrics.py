@@ -14,16 +14,12 @@ import numpy as np
 import pandas as pd
 from fairlearn.metrics import MetricFrame, demographic_parity_difference, equalized_odds_difference
 from scipy import stats
-from sklearn.metrics import accuracy_score, recall_score, roc_auc_score
+from sklearn.metrics import accuracy_score, recall_score
+
+from ..stats import safe_auc
 
 log = logging.getLogger(__name__)
 CONTINUOUS = ("age", "srs")
-
-
-def safe_auc(y_true, y_score):
-    if len(np.unique(y_true)) < 2:
-        return float("nan")
-    return roc_auc_score(y_true, y_score)
 
 
 def specificity(y_true, y_pred):
@@ -45,7 +41,9 @@ def attribute_groups(attribute, test_values, train_values):
         numeric = pd.to_numeric(test_values, errors="coerce")
         threshold = training_median(train_values)
         # stable names across folds (each fold has its own median, recorded as metric "split_value")
-        labels = np.where(numeric.isna(), None, np.where(numeric > threshold, "above median", "at or below median"))
+        labels = np.where(
+            numeric.isna(), None, np.where(numeric > threshold, "above median", "at or below median")
+        )
         return pd.Series(labels, dtype=object)
     return test_values.astype(object).where(test_values.notna(), None)
 
@@ -64,7 +62,9 @@ def fairness_metrics(attribute, y_true, p, y_pred, groups):
     known = groups.notna().to_numpy()
     y_true, p, y_pred, groups = y_true[known], p[known], y_pred[known], groups[known].astype(str).to_numpy()
     if len(np.unique(groups)) < 2:
-        log.warning("attribute %s has fewer than two groups among the test subjects: no fairness metrics", attribute)
+        log.warning(
+            "attribute %s has fewer than two groups among the test subjects: no fairness metrics", attribute
+        )
         return [("dpd", np.nan), ("deodds", np.nan), ("es_auc", np.nan)]
     auc_frame = MetricFrame(metrics=safe_auc, y_true=y_true, y_pred=p, sensitive_features=groups)
     by_group = auc_frame.by_group
@@ -96,8 +96,13 @@ def fold_metrics(predictions, training_values, attributes):
             continue
         groups = attribute_groups(attribute, predictions[attribute], training_values.get(attribute, []))
         if attribute in CONTINUOUS:
-            rows.append({"metric": "split_value", "attribute": attribute,
-                         "value": training_median(training_values.get(attribute, []))})
+            rows.append(
+                {
+                    "metric": "split_value",
+                    "attribute": attribute,
+                    "value": training_median(training_values.get(attribute, [])),
+                }
+            )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=UserWarning)
             for metric, value in fairness_metrics(attribute, y_true, p, y_pred, groups):
@@ -125,9 +130,12 @@ def summarize(per_fold):
     return summary
 
 
-def paired_comparison(per_fold, reference="neurolip", metrics=(("auc", ""), ("dpd", "sex")), confidence=0.95):
-    """Per-fold differences reference - baseline: mean, t-interval over folds, and the paired t-test p-value."""
+def paired_comparison(per_fold, reference, metrics=(("auc", ""), ("dpd", "sex")), confidence=0.95):
+    """Per-fold differences reference - baseline: mean, t-interval over folds, and the paired t-test p-value.
+    ``reference``: the registry's reference method (None: no comparison, an empty table)."""
     rows = []
+    if reference is None:
+        return pd.DataFrame(rows)
     for metric, attribute in metrics:
         table = per_fold[(per_fold["metric"] == metric) & (per_fold["attribute"] == attribute)]
         wide = table.pivot_table(index="fold", columns="method", values="value")
@@ -141,10 +149,22 @@ def paired_comparison(per_fold, reference="neurolip", metrics=(("auc", ""), ("dp
             mean = diff.mean() if n else np.nan
             if n > 1:
                 half = stats.t.ppf(0.5 + confidence / 2, n - 1) * diff.std(ddof=1) / np.sqrt(n)
-                p_value = stats.ttest_rel(wide.loc[diff.index, reference], wide.loc[diff.index, baseline]).pvalue
+                p_value = stats.ttest_rel(
+                    wide.loc[diff.index, reference], wide.loc[diff.index, baseline]
+                ).pvalue
             else:
                 half, p_value = np.nan, np.nan
-            rows.append({"metric": metric, "attribute": attribute, "reference": reference, "baseline": baseline,
-                         "mean_difference": mean, "ci_low": mean - half, "ci_high": mean + half,
-                         "p_value": p_value, "n_folds": n})
+            rows.append(
+                {
+                    "metric": metric,
+                    "attribute": attribute,
+                    "reference": reference,
+                    "baseline": baseline,
+                    "mean_difference": mean,
+                    "ci_low": mean - half,
+                    "ci_high": mean + half,
+                    "p_value": p_value,
+                    "n_folds": n,
+                }
+            )
     return pd.DataFrame(rows)

@@ -15,7 +15,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 log = logging.getLogger(__name__)
 
-CONSTRAINTS = ("demographic_parity", "equalized_odds", "true_positive_rate_parity", "false_positive_rate_parity")
+CONSTRAINTS = (
+    "demographic_parity",
+    "equalized_odds",
+    "true_positive_rate_parity",
+    "false_positive_rate_parity",
+)
 
 
 class _FixedProbabilities(ClassifierMixin, BaseEstimator):
@@ -41,18 +46,30 @@ class DegenerateGroupError(ValueError):
     """A group of the validation split holds a single class: fairlearn cannot fit its threshold."""
 
 
-def fit_group_thresholds(validation, attribute, constraint="demographic_parity", objective="balanced_accuracy_score",
-                         source="validation predictions"):
+def fit_group_thresholds(
+    validation,
+    attribute,
+    constraint="demographic_parity",
+    objective="balanced_accuracy_score",
+    source="validation predictions",
+):
     """Fit a ``ThresholdOptimizer`` on ``validation`` (columns y_true, p_disease, <attribute>).
 
     Subjects whose attribute is unknown are left out of the fit (and counted in the log)."""
     if constraint not in CONSTRAINTS:
-        raise ValueError(f"fairness post-processing constraint must be one of {CONSTRAINTS}, not {constraint!r}")
+        raise ValueError(
+            f"fairness post-processing constraint must be one of {CONSTRAINTS}, not {constraint!r}"
+        )
     if attribute not in validation.columns:
         raise ValueError(f"{source} have no column {attribute!r}: add it to dataset.sensitive_attributes")
     known = validation[attribute].notna()
     if (~known).any():
-        log.warning("%s: %d subjects with unknown %s left out of the threshold fit", source, int((~known).sum()), attribute)
+        log.warning(
+            "%s: %d subjects with unknown %s left out of the threshold fit",
+            source,
+            int((~known).sum()),
+            attribute,
+        )
     fit_rows = validation[known]
     groups = fit_rows[attribute].astype(str)
     for group, rows in fit_rows.groupby(groups):
@@ -61,9 +78,18 @@ def fit_group_thresholds(validation, attribute, constraint="demographic_parity",
             error = DegenerateGroupError(f"{source}: {reason}; group thresholds cannot be fitted")
             error.reason = reason
             raise error
-    optimizer = ThresholdOptimizer(estimator=_FixedProbabilities(), constraints=constraint, objective=objective,
-                                   prefit=True, predict_method="predict_proba")
-    optimizer.fit(fit_rows[["p_disease"]].to_numpy(dtype=float), fit_rows["y_true"].to_numpy(), sensitive_features=groups.to_numpy())
+    optimizer = ThresholdOptimizer(
+        estimator=_FixedProbabilities(),
+        constraints=constraint,
+        objective=objective,
+        prefit=True,
+        predict_method="predict_proba",
+    )
+    optimizer.fit(
+        fit_rows[["p_disease"]].to_numpy(dtype=float),
+        fit_rows["y_true"].to_numpy(),
+        sensitive_features=groups.to_numpy(),
+    )
     return optimizer
 
 
@@ -74,15 +100,23 @@ def apply_group_thresholds(optimizer, predictions, attribute, seed=0, source="te
     out = predictions.copy()
     values = out[attribute]
     known = values.notna() & values.astype(str).isin(_fitted_groups(optimizer))
-    out["decision"] = np.where(known, "group thresholds", f"calibrated 0.5 ({attribute} unknown or not in validation)")
+    out["decision"] = np.where(
+        known, "group thresholds", f"calibrated 0.5 ({attribute} unknown or not in validation)"
+    )
     if (~known).any():
-        log.warning("%s: %d subjects keep the calibrated decision (%s unknown or not in the validation split)",
-                    source, int((~known).sum()), attribute)
+        log.warning(
+            "%s: %d subjects keep the calibrated decision (%s unknown or not in the validation split)",
+            source,
+            int((~known).sum()),
+            attribute,
+        )
     if known.any():
         rows = out[known]
-        out.loc[known, "y_pred"] = optimizer.predict(rows[["p_disease"]].to_numpy(dtype=float),
-                                                     sensitive_features=rows[attribute].astype(str).to_numpy(),
-                                                     random_state=seed).astype(int)
+        out.loc[known, "y_pred"] = optimizer.predict(
+            rows[["p_disease"]].to_numpy(dtype=float),
+            sensitive_features=rows[attribute].astype(str).to_numpy(),
+            random_state=seed,
+        ).astype(int)
     out["y_pred"] = out["y_pred"].astype(int)
     return out
 
@@ -98,7 +132,9 @@ def postprocess_fold(validation_path, test_path, attribute, constraint, objectiv
     validation = pd.read_csv(validation_path, dtype={attribute: str})
     test = pd.read_csv(test_path, dtype={attribute: str})
     try:
-        optimizer = fit_group_thresholds(validation, attribute, constraint, objective, source=str(validation_path))
+        optimizer = fit_group_thresholds(
+            validation, attribute, constraint, objective, source=str(validation_path)
+        )
     except DegenerateGroupError as error:
         log.warning("%s; %s keeps its calibrated decisions", error, test_path)
         return test.assign(decision=f"calibrated 0.5 (not fitted: {error.reason})")

@@ -1,41 +1,18 @@
 """The paper's Table 1 (methods x metrics) and Table 2 (ablations), as CSV, Markdown and LaTeX,
-with the published numbers in labelled rows beside ours (values in percent, mean ± std over folds)."""
+with the published numbers in labelled rows beside ours (values in percent, mean ± std over folds).
+Which methods a table lists, their labels and published numbers come from the method registry."""
 
 import numpy as np
 import pandas as pd
-
-# Published NeuroLIP figures (arXiv 2503.21964; METHOD.md section 7), in percent.
-PAPER = {
-    "abide": {"neurolip": {"AUC": 72.43, "DPD": 7.92},
-              "neurolip_no_attn": {"DPD": 11.60}, "neurolip_no_neggrad": {"DPD": 9.36}},
-    "adhd200": {"neurolip": {"AUC": 62.74, "DPD": 8.59}},
-}
-# a method's test predictions re-decided by group thresholds fitted on its validation split
-# (evaluation.fair_thresholds; see postprocessing.py) are evaluated as "<method>_fairthr"
-FAIR_THRESHOLDS_SUFFIX = "_fairthr"
-TRAINED_TABLE1 = ["linear_fc", "brainnettf", "clip", "siglip", "fairclip", "neurolip"]
-TABLE1_METHODS = TRAINED_TABLE1 + [m + FAIR_THRESHOLDS_SUFFIX for m in TRAINED_TABLE1]
-TABLE2_METHODS = ["neurolip", "neurolip_no_attn", "neurolip_no_neggrad"]
-LABELS = {
-    "linear_fc": "Logistic regression on FC", "brainnettf": "BrainNetTF", "clip": "CLIP", "siglip": "SigLIP",
-    "fairclip": "FairCLIP", "neurolip": "NeuroLIP", "neurolip_no_attn": "NeuroLIP − L_attn",
-    "neurolip_no_neggrad": "NeuroLIP − negative gradient",
-}
-
-
-def method_label(method):
-    if method.endswith(FAIR_THRESHOLDS_SUFFIX):
-        base = method[: -len(FAIR_THRESHOLDS_SUFFIX)]
-        return f"{LABELS.get(base, base)} + group thresholds"
-    return LABELS.get(method, method)
-
 
 OVERALL = [("auc", "AUC"), ("accuracy", "ACC"), ("sensitivity", "SEN"), ("specificity", "SPE")]
 FAIRNESS = [("dpd", "DPD"), ("deodds", "DEOdds"), ("es_auc", "ES-AUC")]
 
 
 def _cell(summary, method, metric, attribute):
-    row = summary[(summary["method"] == method) & (summary["metric"] == metric) & (summary["attribute"] == attribute)]
+    row = summary[
+        (summary["method"] == method) & (summary["metric"] == metric) & (summary["attribute"] == attribute)
+    ]
     if row.empty or np.isnan(row["mean"].iloc[0]):
         return ""
     mean, std = 100 * row["mean"].iloc[0], 100 * row["std"].iloc[0]
@@ -43,22 +20,30 @@ def _cell(summary, method, metric, attribute):
 
 
 def build_table(summary, methods, attributes, paper_key=None, fairness_only=False):
-    """One row per method (ours), then the paper's published rows, labelled as such."""
+    """One row per method (ours), then the published rows of those methods, labelled as such.
+
+    ``methods``: :class:`~neurolip.methods.Method` objects (``MethodRegistry.table(...)``); each carries its
+    label and published numbers (``paper``, per ``paper_key``)."""
     columns = [] if fairness_only else list(OVERALL)
     columns = [(m, label, "") for m, label in columns]
     for attribute in attributes:
         columns += [(m, f"{label} ({attribute})", attribute) for m, label in FAIRNESS]
-    present = [m for m in methods if m in set(summary["method"])]
+    present = set(summary["method"])
     rows = []
-    for method in present:
-        row = {"Method": method_label(method), "Source": "this run"}
-        row.update({label: _cell(summary, method, metric, attribute) for metric, label, attribute in columns})
-        rows.append(row)
-    for method, values in (PAPER.get(paper_key, {}) if paper_key else {}).items():
-        if method not in methods:
+    for method in methods:
+        if method.name not in present:
             continue
-        row = {"Method": LABELS.get(method, method), "Source": "paper (published)"}
-        for metric, label, attribute in columns:
+        row = {"Method": method.label, "Source": "this run"}
+        row.update(
+            {label: _cell(summary, method.name, metric, attribute) for metric, label, attribute in columns}
+        )
+        rows.append(row)
+    for method in methods:
+        values = method.paper.get(paper_key, {}) if paper_key else {}
+        if not values:
+            continue
+        row = {"Method": method.label, "Source": "paper (published)"}
+        for _metric, label, attribute in columns:
             short = label.split(" (")[0]
             # the paper reports one DPD, for its own sensitive attribute: put it under the first attribute
             first_attribute = attributes[0] if attributes else ""

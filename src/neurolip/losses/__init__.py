@@ -6,4 +6,11 @@ from .clip import clip_loss
 from .fairclip import fairclip_sinkhorn
 from .siglip import siglip_loss
 
-__all__ = ["attention_distance", "calt_loss", "reverse_gradient", "clip_loss", "fairclip_sinkhorn", "siglip_loss"]
+__all__ = [
+    "attention_distance",
+    "calt_loss",
+    "reverse_gradient",
+    "clip_loss",
+    "fairclip_sinkhorn",
+    "siglip_loss",
+]

@@ -2,11 +2,12 @@
 
 import torch
 
+from ..models.pooling import masked_mean
+
 
 def segment_attention(attention, mask):
-    """Average the (B, S, N) TTCA attention rows over a segment's tokens -> (B, N)."""
-    weights = mask.to(attention.dtype)
-    return (attention * weights.unsqueeze(-1)).sum(1) / weights.sum(1, keepdim=True).clamp_min(1.0)
+    """Average the (B, S, N) TTCA attention rows over a segment's tokens (``mask`` (B, S)) -> (B, N)."""
+    return masked_mean(attention, mask)
 
 
 def attention_distance(attention, disease_mask, sensitive_mask):

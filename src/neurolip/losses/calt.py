@@ -12,8 +12,8 @@ attention find the regions that separate images of one value from the others.
 
 Sensitive attributes enter the total loss with sign -1 (the paper's negative gradient). A negated loss is
 unbounded below, so the sensitive term is bounded: each pair's loss is clamped at its chance value log 2
-(logit 0), which stops the push once the pair is no better than chance [METHOD.md section 4]. The other
-bound METHOD.md names is a gradient-reversal layer (``reverse_gradient``): the sensitive words keep learning
+(logit 0), which stops the push once the pair is no better than chance [docs/method.md, CALT]. The other
+bound the method names is a gradient-reversal layer (``reverse_gradient``): the sensitive words keep learning
 to read the attribute from the regions while the fMRI encoder, through the reversed gradient, learns region
 tokens from which it cannot be read.
 """
@@ -40,12 +40,6 @@ class _ReverseGradient(torch.autograd.Function):
 def reverse_gradient(x, scale=1.0):
     """Identity forward; the gradient flowing back through it is multiplied by ``-scale``."""
     return _ReverseGradient.apply(x, scale)
-
-
-def segment_mean(tokens, mask):
-    """Average ``tokens`` (..., S, E) over the positions where ``mask`` (..., S) is true."""
-    weights = mask.to(tokens.dtype)
-    return (tokens * weights.unsqueeze(-1)).sum(-2) / weights.sum(-1, keepdim=True).clamp_min(1.0)
 
 
 def calt_logits(ttca_segment, text_segment, logit_scale, logit_bias):

@@ -11,7 +11,9 @@ import torch
 
 def fairclip_sinkhorn(similarities, groups, reg=0.1, n_iterations=50):
     """``similarities``: (B,) cosine of each image with its own text; ``groups``: (B,) group ids (-1: unknown)."""
-    from ot.bregman import empirical_sinkhorn_divergence  # imported here: POT is slow to import, only FairCLIP needs it
+    from ot.bregman import (
+        empirical_sinkhorn_divergence,  # imported here: POT is slow to import, only FairCLIP needs it
+    )
 
     total = similarities.new_zeros(())
     batch = similarities[:, None]

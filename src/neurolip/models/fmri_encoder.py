@@ -13,7 +13,9 @@ class OrthonormalClusterReadout(nn.Module):
     def __init__(self, dim, n_clusters, seed=0):
         super().__init__()
         generator = torch.Generator().manual_seed(seed)
-        centres = torch.linalg.qr(torch.randn(dim, max(dim, n_clusters), generator=generator))[0][:, :n_clusters]
+        centres = torch.linalg.qr(torch.randn(dim, max(dim, n_clusters), generator=generator))[0][
+            :, :n_clusters
+        ]
         self.register_buffer("centres", centres.T.contiguous())  # (M, d), rows orthonormal
 
     def forward(self, h):
@@ -25,12 +27,23 @@ class BrainNetEncoder(nn.Module):
     """Region embeddings h (B, N, d) and a global embedding v_g (B, E) from connectivity (B, N, N).
 
     The region embeddings projected to E are the local image tokens for TTCA, so attention maps land on
-    the N atlas regions: after self-attention (``local_tokens="transformer"``, METHOD.md) or before it
+    the N atlas regions: after self-attention (``local_tokens="transformer"``, docs/method.md) or before it
     (``"input"``: the projected connectivity row of each region).
     """
 
-    def __init__(self, n_rois, d_model=64, n_heads=4, n_layers=1, n_clusters=8, embed_dim=64, dropout=0.1, seed=0,
-                 local_tokens="transformer", linear_path=False):
+    def __init__(
+        self,
+        n_rois,
+        d_model=64,
+        n_heads=4,
+        n_layers=1,
+        n_clusters=8,
+        embed_dim=64,
+        dropout=0.1,
+        seed=0,
+        local_tokens="transformer",
+        linear_path=False,
+    ):
         super().__init__()
         if local_tokens not in ("transformer", "input"):
             raise ValueError(f"local_tokens must be 'transformer' or 'input', not {local_tokens!r}")
@@ -45,7 +58,10 @@ class BrainNetEncoder(nn.Module):
         self.transformer = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
         self.readout = OrthonormalClusterReadout(d_model, n_clusters, seed=seed)
         self.global_head = nn.Sequential(
-            nn.Flatten(), nn.Linear(n_clusters * d_model, 2 * embed_dim), nn.GELU(), nn.Dropout(dropout),
+            nn.Flatten(),
+            nn.Linear(n_clusters * d_model, 2 * embed_dim),
+            nn.GELU(),
+            nn.Dropout(dropout),
             nn.Linear(2 * embed_dim, embed_dim),
         )
         self.local_head = nn.Linear(d_model, embed_dim)
@@ -63,7 +79,9 @@ class BrainNetEncoder(nn.Module):
         h = self.transformer(h0)
         global_embedding = self.global_head(self.readout(h))
         if self.linear_path is not None:
-            global_embedding = global_embedding + self.linear_path(connectivity[:, self.triu_rows, self.triu_cols])
+            global_embedding = global_embedding + self.linear_path(
+                connectivity[:, self.triu_rows, self.triu_cols]
+            )
         # "input": each region token is its own connectivity profile, untouched by self-attention, so an
         # attention weight on region n speaks about region n only (sharper, more local maps)
         return global_embedding, self.local_head(h0 if self.local_tokens == "input" else h)

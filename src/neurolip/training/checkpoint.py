@@ -1,11 +1,43 @@
-"""Checkpoints in safetensors plus a small JSON state: no pickle is ever loaded."""
+"""Checkpoints in safetensors plus a small JSON state: no pickle is ever loaded.
 
+Each checkpoint records the fingerprint of what made it (method, model, training settings, text encoder,
+the fold's subjects, digests of the inputs): a checkpoint made by anything else is never resumed.
+"""
+
+import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
+
+log = logging.getLogger(__name__)
+
+
+def file_digest(path, chunk=1 << 20) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fingerprint_digest(fingerprint) -> str:
+    """A short, stable digest of a JSON-serialisable fingerprint."""
+    return hashlib.sha256(json.dumps(fingerprint, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _differences(stored, wanted, prefix=""):
+    """Keys whose values differ between two fingerprints (for the log)."""
+    if not isinstance(stored, dict) or not isinstance(wanted, dict):
+        return [prefix or "fingerprint"] if stored != wanted else []
+    out = []
+    for key in sorted(set(stored) | set(wanted), key=str):
+        out += _differences(stored.get(key), wanted.get(key), f"{prefix}.{key}" if prefix else str(key))
+    return out
 
 
 def _atomic_write(path, write):
@@ -14,8 +46,9 @@ def _atomic_write(path, write):
     os.replace(tmp, path)  # a job killed mid-write leaves the previous checkpoint intact
 
 
-def save_checkpoint(directory, model, optimizer, state):
-    """Write ``last.safetensors`` (model + optimizer tensors) then ``last.json`` (epoch, counters, param groups)."""
+def save_checkpoint(directory, model, optimizer, state, fingerprint=None):
+    """Write ``last.safetensors`` (model + optimizer tensors) then ``last.json`` (epoch, counters, param
+    groups, fingerprint)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -24,18 +57,28 @@ def save_checkpoint(directory, model, optimizer, state):
         for key, value in values.items():
             tensors[f"optim.{index}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
     _atomic_write(directory / "last.safetensors", lambda p: save_file(tensors, str(p)))
-    payload = {**state, "param_groups": optim_state["param_groups"]}
+    payload = {**state, "param_groups": optim_state["param_groups"], "fingerprint": fingerprint}
     _atomic_write(directory / "last.json", lambda p: p.write_text(json.dumps(payload, indent=1)))
 
 
-def load_checkpoint(directory, model, optimizer):
-    """Restore model and optimizer from ``last.*``; return the JSON state, or None when there is none."""
+def load_checkpoint(directory, model, optimizer, fingerprint=None):
+    """Restore model and optimizer from ``last.*``; return the JSON state, or None when there is none or
+    when it was made by anything other than ``fingerprint`` (logged with the keys that differ)."""
     directory = Path(directory)
     if not (directory / "last.json").is_file() or not (directory / "last.safetensors").is_file():
         return None
     state = json.loads((directory / "last.json").read_text())
+    stored = state.pop("fingerprint", None)
+    if stored != json.loads(json.dumps(fingerprint, default=str)):
+        changed = _differences(stored, json.loads(json.dumps(fingerprint, default=str)))
+        log.warning(
+            "checkpoint %s was made by other settings (%s): starting fresh",
+            directory,
+            ", ".join(changed[:8]) + (" ..." if len(changed) > 8 else ""),
+        )
+        return None
     tensors = load_file(str(directory / "last.safetensors"))
-    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    model.load_state_dict({k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")})
     optim_state = {"state": {}, "param_groups": state.pop("param_groups")}
     for key, value in tensors.items():
         if key.startswith("optim."):
@@ -47,7 +90,12 @@ def load_checkpoint(directory, model, optimizer):
 
 def save_weights(path, model):
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(Path(path), lambda p: save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(p)))
+    _atomic_write(
+        Path(path),
+        lambda p: save_file(
+            {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(p)
+        ),
+    )
 
 
 def load_weights(path, model):

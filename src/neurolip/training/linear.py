@@ -6,22 +6,13 @@ The inverse regularisation strength C is chosen on the inner validation split, n
 import numpy as np
 from scipy import special
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from ..connectivity import upper_triangle
+from ..stats import safe_auc
+
 C_GRID = (0.001, 0.01, 0.1, 1.0)
-
-
-def safe_auc(y, p):
-    return roc_auc_score(y, p) if len(np.unique(y)) == 2 else float("nan")
-
-
-def auc_standard_error(auc, n_positive, n_negative):
-    """Hanley & McNeil (1982) standard error of an AUC estimated from n_positive and n_negative subjects."""
-    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
-    variance = (auc * (1 - auc) + (n_positive - 1) * (q1 - auc**2) + (n_negative - 1) * (q2 - auc**2))
-    return float(np.sqrt(max(variance, 0.0) / (n_positive * n_negative)))
 
 
 def fit_logistic_on_val(x_train, y_train, x_val, y_val, c_grid=C_GRID, seed=0):
@@ -34,6 +25,17 @@ def fit_logistic_on_val(x_train, y_train, x_val, y_val, c_grid=C_GRID, seed=0):
         if auc > best[2] or best[0] is None:
             best = (model, c, auc)
     return best
+
+
+def fit_linear_baseline(data, seed=0):
+    """Logistic regression on the vectorised connectome (upper triangle), C chosen on validation.
+    Returns ({split: P(disease)} for val and test, selection info)."""
+    features = {s: upper_triangle(data.x[s].numpy()) for s in data.x}
+    model, c, val_auc = fit_logistic_on_val(
+        features["train"], data.y["train"], features["val"], data.y["val"], seed=seed
+    )
+    scores = {s: model.predict_proba(features[s])[:, 1] for s in ("val", "test")}
+    return scores, {"readout": "logistic_regression", "C": c, "val_auc": val_auc}
 
 
 class PlattCalibration:

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from ..models.text_encoder import HFTextEncoder
+from ..models.text_encoder import HFTextEncoder, TokenBatch
 
 
 def compute_text_features(texts, prompts, out_path, model_name, max_length=48, batch_size=64):
@@ -58,11 +58,9 @@ def compute_text_features(texts, prompts, out_path, model_name, max_length=48, b
 
 
 class TextFeatures:
-    """Loaded cache: per-subject token states (expanded lazily from distinct texts) and segment masks.
-
-    With a backbone attached (:meth:`attach_backbone`, for ``text_encoder.finetune``), states are recomputed
-    from the stored token ids by the trainable encoder instead of read from the frozen cache.
-    """
+    """Loaded cache: per-subject token states (expanded lazily from distinct texts), segment masks and the
+    class prompts. A fine-tuned text encoder belongs to the model (``NeuroLIP.attach_text_backbone``); it
+    reads the token ids stored here."""
 
     def __init__(self, path):
         from safetensors import safe_open
@@ -73,31 +71,25 @@ class TextFeatures:
         self.subject_ids = json.loads(metadata["subject_ids"])
         self.segment_fields = json.loads(metadata["segment_fields"])
         self.segment_roles = json.loads(metadata["segment_roles"])
+        self.model_name = metadata.get("model", "")
         self.distinct_states = tensors["states"].float()
         self.distinct_mask = tensors["mask"].bool()
         self.distinct_segment_masks = tensors["segment_masks"].bool()
         self.rows = tensors["rows"]
         self.segment_value_ids = tensors["segment_value_ids"]
-        self.prompt_mask = tensors["prompt_mask"].bool()
-        self.prompt_segment_mask = tensors["prompt_segment_mask"].bool()
         self.input_ids = tensors.get("input_ids")
-        self.prompt_input_ids = tensors.get("prompt_input_ids")
         self.hidden_size = self.distinct_states.shape[-1]
-        self.backbone = None
-        self._cached_prompt_states = tensors["prompt_states"].float()
+        self._prompts = TokenBatch(
+            tensors["prompt_states"].float(),
+            tensors["prompt_mask"].bool(),
+            tensors["prompt_segment_mask"].bool(),
+            tensors.get("prompt_input_ids"),
+        )
         self.index = {sid: i for i, sid in enumerate(self.subject_ids)}
 
-    def attach_backbone(self, backbone):
-        if self.input_ids is None:
-            raise ValueError("this text-feature cache has no token ids; rebuild it to fine-tune the text encoder")
-        self.backbone = backbone
-
-    @property
-    def prompt_states(self):
-        if self.backbone is None:
-            return self._cached_prompt_states
-        device = next(self.backbone.parameters()).device
-        return self.backbone(self.prompt_input_ids.to(device), self.prompt_mask.to(device)).float().cpu()
+    def prompts(self) -> TokenBatch:
+        """The class prompts (one per diagnosis), their diagnosis words as ``segment_masks``."""
+        return self._prompts
 
     def positions(self, subject_ids):
         missing = [s for s in subject_ids if s not in self.index]
@@ -105,16 +97,14 @@ class TextFeatures:
             raise KeyError(f"no text features for subjects {missing[:5]}")
         return torch.tensor([self.index[s] for s in subject_ids])
 
-    def batch(self, positions):
-        """States, mask and segment masks of these subjects, cut to the longest real text of the batch."""
+    def batch(self, positions) -> TokenBatch:
+        """These subjects' texts, cut to the longest real text of the batch."""
         rows = self.rows[positions]
         length = int(self.distinct_mask[rows].sum(1).max())
-        mask, segment_masks = self.distinct_mask[rows, :length], self.distinct_segment_masks[rows, :, :length]
-        if self.backbone is None:
-            return self.distinct_states[rows, :length], mask, segment_masks
-        device = next(self.backbone.parameters()).device
-        states = self.backbone(self.input_ids[rows, :length].to(device), mask.to(device))
-        return states, mask, segment_masks
-
-    def segments_with_role(self, role):
-        return [k for k, r in enumerate(self.segment_roles) if r == role]
+        input_ids = self.input_ids[rows, :length] if self.input_ids is not None else None
+        return TokenBatch(
+            self.distinct_states[rows, :length],
+            self.distinct_mask[rows, :length],
+            self.distinct_segment_masks[rows, :, :length],
+            input_ids,
+        )

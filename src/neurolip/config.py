@@ -1,0 +1,62 @@
+"""The workflow's configuration schema as the one source of defaults, for code run outside Snakemake.
+
+The workflow validates its config with ``snakemake.utils.validate(config, schema, set_default=True)``;
+tests, benchmarks and notebooks call :func:`with_defaults` on the same schema file, so a default is
+written once, in ``workflow/schemas/config.schema.yaml``.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator, validators
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def load_schema() -> dict:
+    if not SCHEMA_PATH.is_file():
+        raise FileNotFoundError(
+            f"the configuration schema {SCHEMA_PATH} is missing: neurolip is meant to be used from a "
+            "checkout of the workflow (pip install -e .)"
+        )
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def _defaulting_validator():
+    """A Draft 2020-12 validator that fills in ``default`` values as it validates (jsonschema's FAQ)."""
+    validate_properties = Draft202012Validator.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema:
+                    instance.setdefault(name, copy.deepcopy(subschema["default"]))
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return validators.extend(Draft202012Validator, {"properties": set_defaults})
+
+
+def section_defaults(section: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``values`` for config section ``section`` (``training``, ``model``, ...), completed and validated by
+    the schema. Unknown keys are an error, as in the workflow."""
+    schema = load_schema()
+    subschema = {**schema["properties"][section], "definitions": schema.get("definitions", {})}
+    instance = copy.deepcopy(values or {})
+    _defaulting_validator()(subschema).validate(instance)
+    return instance
+
+
+def method_defaults(values: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One ``methods.<name>`` entry completed by the schema's defaults."""
+    schema = load_schema()
+    entry = {
+        **schema["properties"]["methods"]["additionalProperties"],
+        "definitions": schema.get("definitions", {}),
+    }
+    instance = copy.deepcopy(values or {})
+    _defaulting_validator()(entry).validate(instance)
+    return instance

@@ -1,0 +1,143 @@
+"""The method registry: every method is one object built from its ``methods:`` config entry.
+
+A :class:`Method` knows what it optimises (its :class:`~neurolip.losses.objectives.Objective`, which also
+names its read-out candidates) and how it is shown (label, tables, published numbers, whether it is the
+reference of the paired comparison). Tables, figures, paired comparisons, the workflow and the tests read
+methods from a :class:`MethodRegistry`; no method name is written anywhere else in the code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import method_defaults
+from .losses.objectives import Objective, build_objective
+
+# a method's test predictions re-decided by group thresholds fitted on its validation split
+# (evaluation.fair_thresholds) are evaluated as a method of their own, "<method><suffix>"
+GROUP_THRESHOLDS_SUFFIX = "_fairthr"
+
+
+@dataclass(frozen=True)
+class Method:
+    """One trained method, or one post-processed version of a trained method (``base`` set)."""
+
+    name: str
+    spec: Mapping[str, Any] = field(default_factory=dict)
+    label: str = ""
+    tables: tuple[str, ...] = ()
+    paper: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    reference: bool = False
+    base: str | None = None
+
+    @classmethod
+    def from_entry(cls, name: str, entry: Mapping[str, Any]) -> Method:
+        values = method_defaults(dict(entry))
+        display = {key: values.pop(key) for key in ("tables", "paper", "reference")}
+        label = values.pop("label", name)
+        return cls(
+            name=name,
+            spec=values,
+            label=label,
+            tables=tuple(display["tables"]),
+            paper=display["paper"],
+            reference=display["reference"],
+        )
+
+    @property
+    def objective(self) -> Objective:
+        if self.base is not None:
+            raise ValueError(f"{self.name} is post-processed from {self.base}; it is not trained itself")
+        return build_objective(self.spec)
+
+    @property
+    def writes_attention(self) -> bool:
+        """Methods with TTCA (``calt: true``) also export attention maps of their test subjects."""
+        return self.base is None and bool(self.spec.get("calt", False))
+
+
+class MethodRegistry:
+    """The methods of one run, in config order: trained (``training.methods``) and post-processed."""
+
+    def __init__(self, methods: Mapping[str, Method], trained: list[str], postprocessed: Mapping[str, str]):
+        self._methods = dict(methods)
+        self.trained = list(trained)
+        self.postprocessed = dict(postprocessed)  # "<method>_fairthr" -> "<method>"
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> MethodRegistry:
+        """From a workflow config (or any mapping with ``methods``, ``training.methods`` and optionally
+        ``evaluation.fair_thresholds``)."""
+        entries = config["methods"]
+        methods = {name: Method.from_entry(name, entry) for name, entry in entries.items()}
+        trained = list(config["training"]["methods"])
+        unknown = [m for m in trained if m not in methods]
+        if unknown:
+            raise ValueError(f"training.methods names {unknown}, which config 'methods' does not define")
+        references = [m for m in trained if methods[m].reference]
+        if len(references) > 1:
+            raise ValueError(
+                f"methods {references} all set reference: true; at most one method is the reference"
+            )
+        thresholds = config.get("evaluation", {}).get("fair_thresholds", {})
+        untrained = [m for m in thresholds.get("methods", []) if m not in trained]
+        if untrained:
+            raise ValueError(
+                f"evaluation.fair_thresholds.methods names {untrained}, which training.methods does not train: "
+                "list a subset of training.methods there, or [] to turn group thresholds off"
+            )
+        postprocessed = {}
+        for base in thresholds.get("methods", []):
+            name = f"{base}{GROUP_THRESHOLDS_SUFFIX}"
+            if name in methods:
+                raise ValueError(
+                    f"method {name!r} clashes with the group-threshold version of {base!r}; rename it"
+                )
+            methods[name] = Method(
+                name=name,
+                label=f"{methods[base].label} + group thresholds",
+                tables=tuple(thresholds.get("tables", ["table1"])),
+                base=base,
+            )
+            postprocessed[name] = base
+        return cls(methods, trained, postprocessed)
+
+    def __getitem__(self, name: str) -> Method:
+        return self._methods[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._methods
+
+    @property
+    def evaluated(self) -> list[str]:
+        """Every method with test predictions: the trained ones, then the post-processed ones."""
+        return self.trained + list(self.postprocessed)
+
+    @property
+    def with_attention(self) -> list[str]:
+        return [m for m in self.trained if self._methods[m].writes_attention]
+
+    @property
+    def reference(self) -> str | None:
+        """The trained method the paired comparison measures every other against, if one is marked."""
+        return next((m for m in self.trained if self._methods[m].reference), None)
+
+    def label(self, name: str) -> str:
+        return self._methods[name].label if name in self._methods else name
+
+    def table(self, table: str) -> list[Method]:
+        """Methods listed in ``table`` (``table1``/``table2``): trained ones in config order, then the
+        post-processed ones."""
+        return [self._methods[m] for m in self.evaluated if table in self._methods[m].tables]
+
+
+def registry_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a workflow config the registry is built from: what a rule passes to its script as
+    ``params`` (so a changed label or published number re-runs the tables)."""
+    return {
+        "methods": config["methods"],
+        "training": {"methods": config["training"]["methods"]},
+        "evaluation": {"fair_thresholds": config.get("evaluation", {}).get("fair_thresholds", {})},
+    }

@@ -1,0 +1,73 @@
+"""Reading one cross-validation fold and writing what training produced for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..data_stage import load_connectomes
+from ..phenotypes import read_phenotypes
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class FoldData:
+    """One fold's subjects per split, their connectomes and diagnoses, and the cohort table."""
+
+    subject_ids: dict[str, list[str]]  # split -> ids
+    x: dict[str, torch.Tensor]  # split -> (n, N, N) float
+    y: dict[str, np.ndarray]  # split -> (n,) int
+    cohort: pd.DataFrame  # indexed by subject_id
+
+
+def load_fold(connectomes_path, folds_path, cohort_path, fold: int) -> FoldData:
+    ids, matrices = load_connectomes(connectomes_path)
+    position = {s: i for i, s in enumerate(ids)}
+    folds = pd.read_csv(folds_path, sep="\t", dtype={"subject_id": str})
+    cohort = read_phenotypes(cohort_path)
+    diagnosis = dict(zip(cohort["subject_id"], cohort["diagnosis"].astype(int), strict=True))
+    part = folds[folds["fold"] == fold]
+    if part.empty:
+        raise ValueError(f"fold {fold} is not in {folds_path}")
+    subject_ids, x, y = {}, {}, {}
+    for split in SPLITS:
+        sids = part.loc[part["split"] == split, "subject_id"].tolist()
+        subject_ids[split] = sids
+        x[split] = torch.from_numpy(matrices[[position[s] for s in sids]]).float()
+        y[split] = np.array([diagnosis[s] for s in sids])
+    return FoldData(subject_ids, x, y, cohort.set_index("subject_id"))
+
+
+def predictions_frame(data: FoldData, fold: int, split: str, probabilities, scores, sensitive_attributes):
+    """Calibrated P(disease), the decision at 0.5 (the calibration put the threshold where validation says)
+    and the read-out's raw score for the subjects of ``split``, with their sensitive attributes."""
+    subject_ids = data.subject_ids[split]
+    frame = pd.DataFrame(
+        {
+            "subject_id": subject_ids,
+            "fold": fold,
+            "y_true": data.y[split],
+            "p_disease": probabilities.astype(float),
+            "y_pred": (probabilities >= 0.5).astype(int),
+            "score": scores.astype(float),
+        }
+    )
+    for attribute in sensitive_attributes:
+        if attribute in data.cohort.columns:
+            frame[attribute] = data.cohort.loc[subject_ids, attribute].to_numpy()
+    return frame
+
+
+def write_csv(frame: pd.DataFrame, path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)
+
+
+def write_attention(attention: dict, path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **attention)

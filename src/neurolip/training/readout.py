@@ -1,0 +1,101 @@
+"""Read-outs: P(disease) of a trained model without any subject text, the choice among candidates on the
+validation split, and Platt calibration there. The test split never shapes a choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..stats import auc_standard_error, safe_auc
+from .linear import fit_logistic_on_val, logit_ensemble
+
+ENSEMBLE = "ensemble"
+
+
+@torch.no_grad()
+def embed(model, x, device, batch_size=256) -> torch.Tensor:
+    """Global fMRI embeddings v_g of connectomes ``x``."""
+    model.eval()
+    chunks = [
+        model.encode_image(x[i : i + batch_size].to(device))[0].float().cpu()
+        for i in range(0, len(x), batch_size)
+    ]
+    return torch.cat(chunks)
+
+
+@torch.no_grad()
+def probabilities(model, x, kind, prompts, device, batch_size=256) -> np.ndarray:
+    """P(disease) of read-out ``kind``: ``head`` (supervised classifier), ``zero_shot`` (class prompts'
+    global embeddings) or ``ttca`` (the class prompts' diagnosis words querying the regions)."""
+    model.eval()
+    if kind != "head":
+        prompts = prompts.to(device)
+        prompt_states = model.token_states(prompts)
+    out = []
+    for i in range(0, len(x), batch_size):
+        xb = x[i : i + batch_size].to(device)
+        if kind == "head":
+            logits = model.classifier(model.encode_image(xb)[0])
+        elif kind == "ttca":
+            logits = model.ttca_logits(xb, prompt_states, prompts.mask, prompts.segment_masks)
+        else:
+            logits = model.zero_shot_logits(xb, prompt_states, prompts.mask)
+        # double precision: confident read-outs stay distinct instead of rounding to exactly 0 or 1
+        out.append(torch.softmax(logits.double(), dim=-1)[:, 1].cpu())
+    return torch.cat(out).numpy()
+
+
+def candidate_probabilities(model, data, prompts, readouts, device, seed):
+    """P(disease) of every read-out candidate on the validation and test splits; ``linear_probe`` is a
+    logistic regression on the embeddings whose C is chosen on validation.
+    Returns ({kind: {split: probabilities}}, probe C)."""
+    scores = {}
+    for kind in readouts:
+        if kind != "linear_probe":
+            scores[kind] = {
+                s: probabilities(model, data.x[s], kind, prompts, device) for s in ("val", "test")
+            }
+    probe_c = None
+    if "linear_probe" in readouts:
+        embeddings = {s: embed(model, data.x[s], device).numpy() for s in ("train", "val", "test")}
+        probe, probe_c, _ = fit_logistic_on_val(
+            embeddings["train"], data.y["train"], embeddings["val"], data.y["val"], seed=seed
+        )
+        scores["linear_probe"] = {s: probe.predict_proba(embeddings[s])[:, 1] for s in ("val", "test")}
+    return scores, probe_c
+
+
+def average_seeds(per_seed: list[dict]) -> tuple[dict, dict]:
+    """Each candidate's probabilities averaged over the seeds' models, plus the standardised-logit
+    ``ensemble`` of the candidates (scaled by their validation scores, labels unused).
+    ``per_seed``: [{kind: {split: probabilities}}]. Returns (validation, test), each {kind: probabilities}."""
+    kinds = list(per_seed[0])
+    validation = {k: np.mean([s[k]["val"] for s in per_seed], axis=0) for k in kinds}
+    test = {k: np.mean([s[k]["test"] for s in per_seed], axis=0) for k in kinds}
+    references = [validation[k] for k in kinds]
+    validation[ENSEMBLE] = logit_ensemble([validation[k] for k in kinds], references)
+    test[ENSEMBLE] = logit_ensemble([test[k] for k in kinds], references)
+    return validation, test
+
+
+def choose_readout(setting: str, validation: dict, y_val, direct: str) -> tuple[str, dict]:
+    """The read-out to report, from validation scores only: ``training.readout``, where ``zero_shot`` means
+    the method's direct read-out, and ``auto`` the one-standard-error rule. Returns (choice, validation AUCs)."""
+    val_auc = {k: safe_auc(y_val, v) for k, v in validation.items()}
+    if setting == "auto":
+        return one_standard_error_choice(val_auc, y_val), val_auc
+    return (direct if setting == "zero_shot" else setting), val_auc
+
+
+def one_standard_error_choice(val_auc: dict, y_val) -> str:
+    """The best validation AUC, unless it beats the ensemble by no more than its own standard error: on
+    a small validation split the single best read-out is often best by chance, and the average of the
+    candidates is the lower-variance choice (the one-standard-error rule)."""
+    scores = {k: np.nan_to_num(v, nan=-1.0) for k, v in val_auc.items()}
+    best = max(scores, key=scores.get)
+    if best == ENSEMBLE or ENSEMBLE not in scores:
+        return best
+    n_positive, n_negative = int((y_val == 1).sum()), int((y_val == 0).sum())
+    if scores[best] - scores[ENSEMBLE] <= auc_standard_error(scores[best], n_positive, n_negative):
+        return ENSEMBLE
+    return best

@@ -1,0 +1,75 @@
+"""The method registry: methods are data, read from config 'methods' by everything that needs them."""
+
+import re
+
+import pytest
+import yaml
+from cohort import REPO
+
+from neurolip.config import method_defaults, section_defaults
+from neurolip.methods import GROUP_THRESHOLDS_SUFFIX, MethodRegistry
+
+SHIPPED = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+# global_loss values that happen to share a method's name: a loss is not a method
+LOSS_NAMES = {"clip", "siglip"}
+
+
+def test_registry_reads_tables_labels_reference_and_published_numbers_from_config():
+    registry = MethodRegistry.from_config(SHIPPED)
+    assert registry.trained == SHIPPED["training"]["methods"]
+    assert registry.reference == next(m for m, e in SHIPPED["methods"].items() if e.get("reference"))
+    for name, entry in SHIPPED["methods"].items():
+        assert registry[name].label == entry.get("label", name)
+        for table in ("table1", "table2"):
+            assert (registry[name] in registry.table(table)) == (table in entry.get("tables", []))
+    for base in SHIPPED["evaluation"]["fair_thresholds"]["methods"]:
+        variant = registry[base + GROUP_THRESHOLDS_SUFFIX]
+        assert variant.base == base and variant.label == registry[base].label + " + group thresholds"
+        assert variant in registry.table("table1") and variant not in registry.table("table2")
+    assert registry.with_attention == [m for m in registry.trained if SHIPPED["methods"][m].get("calt")]
+
+
+def test_objective_terms_and_readouts_follow_the_entry():
+    registry = MethodRegistry.from_config(SHIPPED)
+    for name in registry.trained:
+        objective = registry[name].objective
+        assert objective.readouts, name
+        if registry[name].writes_attention:
+            assert objective.readouts[0] == "ttca"
+
+
+def test_two_references_are_refused():
+    config = {
+        "methods": {"a": {"reference": True}, "b": {"reference": True}},
+        "training": {"methods": ["a", "b"]},
+    }
+    with pytest.raises(ValueError, match="at most one method is the reference"):
+        MethodRegistry.from_config(config)
+
+
+def test_unknown_method_key_is_refused():
+    from jsonschema import ValidationError
+
+    with pytest.raises(ValidationError, match="global_wieght"):
+        method_defaults({"global_wieght": 0.5})
+
+
+def test_schema_defaults_match_the_shipped_config():
+    """config/config.yaml spells out the defaults; the schema holds them: the two never disagree."""
+    for section in ("connectivity", "cv", "text_encoder", "model", "training"):
+        assert section_defaults(section) == SHIPPED[section], section
+
+
+def test_no_method_name_is_written_in_the_code():
+    """Method names live in config/, the registry, tests and docs: never in the library or the workflow."""
+    names = set(SHIPPED["methods"]) | set(SHIPPED["training"]["methods"])
+    offenders = []
+    files = [*(REPO / "src").rglob("*.py"), *(REPO / "workflow").rglob("*.py"), *(REPO / "workflow").rglob("*.smk")]
+    files.append(REPO / "Snakefile")
+    for path in files:
+        literals = set(re.findall(r"[\"']([A-Za-z0-9_]+)[\"']", path.read_text()))
+        found = literals & names
+        if path.name == "objectives.py":
+            found -= LOSS_NAMES
+        offenders += [f"{path.relative_to(REPO)}: {name}" for name in sorted(found)]
+    assert not offenders, offenders
