@@ -111,4 +111,8 @@ def test_region_keys_give_every_subject_the_same_map_but_read_its_own_regions():
     # ... but what it reads does: each subject's own region tokens
     assert not torch.allclose(out["ttca"][0], out["ttca"][1])
     with pytest.raises(ValueError, match="ttca_keys"):
-        NeuroLIP(ModelConfig.from_dict({**section_defaults("model"), "ttca_keys": "subject"}, n_rois=6, text_hidden=8))
+        NeuroLIP(
+            ModelConfig.from_dict(
+                {**section_defaults("model"), "ttca_keys": "subject"}, n_rois=6, text_hidden=8
+            )
+        )

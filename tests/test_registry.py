@@ -64,7 +64,11 @@ def test_no_method_name_is_written_in_the_code():
     """Method names live in config/, the registry, tests and docs: never in the library or the workflow."""
     names = set(SHIPPED["methods"]) | set(SHIPPED["training"]["methods"])
     offenders = []
-    files = [*(REPO / "src").rglob("*.py"), *(REPO / "workflow").rglob("*.py"), *(REPO / "workflow").rglob("*.smk")]
+    files = [
+        *(REPO / "src").rglob("*.py"),
+        *(REPO / "workflow").rglob("*.py"),
+        *(REPO / "workflow").rglob("*.smk"),
+    ]
     files.append(REPO / "Snakefile")
     for path in files:
         literals = set(re.findall(r"[\"']([A-Za-z0-9_]+)[\"']", path.read_text()))
