@@ -64,7 +64,7 @@ def write_abide_cache(root, rng, n=6, n_rois=200):
                 "DX_GROUP": 1 + i % 2,
                 "SEX": 1,
                 "AGE_AT_SCAN": 20.0,
-                "SRS_RAW_TOTAL": -9999,
+                "SRS_RAW_TOTAL": 40 + i if i % 2 else -9999,  # missing for some, as in the release
             }
         )
         if file_id != "no_filename":
@@ -137,16 +137,17 @@ def test_adhd_athena_layout(tmp_path, rng):
     subject_ids, matrices, exclusions = run_data_stage(
         dataset_config("adhd200", root=str(tmp_path)), tmp_path / "out"
     )
-    assert sorted(subject_ids) == ["0010001", "0010002", "1000804", "1018959"]
+    # IDs are normalised once: folder 0010001 and table row 10001 are subject 10001
+    assert sorted(subject_ids) == ["10001", "10002", "1000804", "1018959"]
     reasons = dict(zip(exclusions.subject_id, exclusions.reason))
-    assert reasons["0010004"] == "no file"
+    assert reasons["10004"] == "no file"
     assert reasons["2026113"] == "no phenotype row"
-    assert reasons["0010003"] == "no diagnosis"
+    assert reasons["10003"] == "no diagnosis"
     cohort = pd.read_csv(tmp_path / "out" / "cohort.tsv", sep="\t", dtype={"subject_id": str}).set_index(
         "subject_id"
     )
-    assert cohort.loc["0010002", "diagnosis"] == 1 and cohort.loc["1018959", "site"] == "KKI"
-    assert cohort.loc["0010001", "sex"] == "female" and pd.isna(cohort.loc["1000804", "sex"])
+    assert cohort.loc["10002", "diagnosis"] == 1 and cohort.loc["1018959", "site"] == "KKI"
+    assert cohort.loc["10001", "sex"] == "female" and pd.isna(cohort.loc["1000804", "sex"])
     qc = pd.read_csv(tmp_path / "out" / "qc.tsv", sep="\t", dtype={"subject_id": str}).set_index("subject_id")
     assert qc.loc["1000804", "n_zero_variance_rois"] == 1
 

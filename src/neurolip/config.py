@@ -60,3 +60,25 @@ def method_defaults(values: dict[str, Any] | None = None) -> dict[str, Any]:
     instance = copy.deepcopy(values or {})
     _defaulting_validator()(entry).validate(instance)
     return instance
+
+
+def check_consistency(config: dict[str, Any]) -> None:
+    """Cross-key checks the schema cannot express, run when the workflow is parsed (before any job):
+    the attributes that evaluation and methods name must be among the dataset's sensitive attributes."""
+    sensitive = config["dataset"].get("sensitive_attributes", ["sex"])
+    evaluation = config.get("evaluation", {})
+    problems = []
+    if evaluation.get("primary_attribute", "sex") not in sensitive:
+        problems.append(f"evaluation.primary_attribute {evaluation.get('primary_attribute', 'sex')!r}")
+    thresholds = evaluation.get("fair_thresholds", {})
+    if thresholds.get("methods") and thresholds.get("attribute", "sex") not in sensitive:
+        problems.append(f"evaluation.fair_thresholds.attribute {thresholds.get('attribute', 'sex')!r}")
+    for name in config.get("training", {}).get("methods", []):
+        entry = config.get("methods", {}).get(name, {})
+        if entry.get("fairclip_weight", 0) > 0 and entry.get("fairclip_attribute", "sex") not in sensitive:
+            problems.append(f"methods.{name}.fairclip_attribute {entry.get('fairclip_attribute', 'sex')!r}")
+    if problems:
+        raise ValueError(
+            f"{'; '.join(problems)} not among dataset.sensitive_attributes {sensitive}: add it there "
+            "(its column must be in the phenotype table) or choose one of those"
+        )

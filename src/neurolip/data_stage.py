@@ -15,11 +15,11 @@ from .connectivity import ConnectomeBuilder
 from .errors import NeuroLIPInputError
 from .exclusions import COLUMNS as EXCLUSION_COLUMNS
 from .exclusions import ExclusionLog, read_exclusions
-from .folds import make_folds
-from .phenotypes import normalize_phenotypes, read_phenotypes
+from .folds import check_group_thresholds_feasible, make_folds
+from .phenotypes import normalize_phenotypes, phenotype_qc, read_phenotypes
 from .progress import progress_bar
 from .subjects import check_subject_id, check_unique
-from .text import class_prompts, render_texts
+from .text import check_segments, class_prompts, render_texts
 from .timeseries import read_roi_timeseries, validate_timeseries, zero_variance_rois
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def atlas_centroids(image):
     import nibabel as nib
     from scipy import ndimage
 
-    img = nib.load(image)
+    img = image if hasattr(image, "affine") else nib.load(image)
     labels = np.asarray(img.dataobj).astype(int)
     values = np.unique(labels[labels != 0])
     voxels = np.array(ndimage.center_of_mass(np.ones_like(labels), labels, values))
@@ -66,27 +66,44 @@ def atlas_centroids(image):
     return pd.DataFrame({"roi": values, "x_mni": world[:, 0], "y_mni": world[:, 1], "z_mni": world[:, 2]})
 
 
+def release_atlas(dataset):
+    """The atlas name a release's ROI files are named by (ABIDE ``rois_<name>``, Athena ``atlas``), or None."""
+    options = dataset.get(dataset["source"], {}) or {}
+    if dataset["source"] == "abide":
+        return options.get("derivative", "rois_cc200").removeprefix("rois_")
+    if dataset["source"] == "adhd_athena":
+        return options.get("atlas")
+    return None
+
+
 def write_roi_coordinates(dataset, raw_dir, out_path):
-    """ROI centroids for brain maps: a configured CSV, the simulated cohort's, CC200 for ABIDE's rois_cc200,
-    or the centroids of the configured atlas image; otherwise an empty table (brain maps then explain)."""
-    from .datasets.base import roi_coordinates
+    """ROI centroids for brain maps, first found of: a configured CSV, the simulated cohort's, a table shipped
+    for the release's atlas (CC200, AAL-116), the centroids of the configured atlas image (or of the nilearn
+    atlas fetcher's image). Otherwise an empty table: brain maps then fall back to region-index tables."""
+    from .datasets.base import SHIPPED_CENTROIDS, roi_coordinates
+    from .extraction import load_atlas
 
     configured = dataset.get("roi_coordinates")
     source = dataset["source"]
     options = dataset.get(source, {}) or {}
+    atlas = release_atlas(dataset)
     if configured:
-        table = pd.read_csv(configured)
+        table = pd.read_csv(configured, comment="#")
         missing = {"roi", "x_mni", "y_mni", "z_mni"} - set(table.columns)
         if missing:
             raise NeuroLIPInputError(f"ROI coordinate table lacks columns {sorted(missing)}", path=configured)
     elif source == "simulated":
         table = pd.read_csv(Path(raw_dir) / "roi_coordinates.csv")
-    elif source == "abide" and options.get("derivative", "rois_cc200") == "rois_cc200":
-        table = roi_coordinates()
-    elif isinstance(options.get("atlas"), dict) and options["atlas"].get("image"):
-        table = atlas_centroids(options["atlas"]["image"])
+    elif atlas in SHIPPED_CENTROIDS:
+        table = roi_coordinates(atlas=atlas)
+    elif isinstance(options.get("atlas"), dict):
+        table = atlas_centroids(load_atlas(options["atlas"]))
     else:
-        log.warning("no ROI coordinates for this dataset: set dataset.roi_coordinates to draw brain maps")
+        log.warning(
+            "no ROI coordinates for atlas %r: brain maps will be region-index tables; set dataset.roi_coordinates "
+            "to a CSV roi,x_mni,y_mni,z_mni to draw them on a brain",
+            atlas,
+        )
         table = pd.DataFrame(columns=["roi", "x_mni", "y_mni", "z_mni"])
     table.to_csv(out_path, index=False)
 
@@ -177,9 +194,25 @@ def extract_timeseries(dataset, manifest_path, out_path, exclusions_path):
     exclusions.write(exclusions_path)
 
 
-def prepare_phenotypes(dataset, phenotypes_raw_path, out_path, exclusions_path):
+def prepare_phenotypes(dataset, phenotypes_raw_path, out_path, exclusions_path, qc_path=None):
+    """Normalise the raw phenotype table; write it, its exclusions and (``qc_path``) per-field missingness.
+    A sensitive attribute or text field with no known value for any subject is an error, here, before any
+    training job starts."""
     raw = pd.read_csv(phenotypes_raw_path, sep="\t", dtype=str, keep_default_na=False)
     table, exclusions = normalize_phenotypes(raw, dataset["phenotypes"], path=phenotypes_raw_path)
+    qc = phenotype_qc(raw, table, dataset["phenotypes"])
+    if qc_path is not None:
+        qc.to_csv(qc_path, sep="\t", index=False)
+    for attribute in dataset.get("sensitive_attributes", ["sex"]):
+        if attribute not in table.columns or table[attribute].isna().all():
+            column = dataset["phenotypes"]["columns"].get(attribute)
+            raise NeuroLIPInputError(
+                f"sensitive attribute {attribute!r} (column {column!r}) is known for none of the {len(table)} "
+                "subjects: map its column under dataset.phenotypes.columns (and its codes), or remove it from "
+                "dataset.sensitive_attributes",
+                path=phenotypes_raw_path,
+            )
+    check_segments(dataset["text"]["segments"], table, path=phenotypes_raw_path)
     table.to_csv(out_path, sep="\t", index=False)
     exclusions.write(exclusions_path)
 
@@ -241,7 +274,7 @@ def load_connectomes(path):
 
 def write_texts(text_spec, cohort_path, out_path, prompts_path):
     cohort = read_phenotypes(cohort_path)
-    texts = render_texts(cohort, text_spec["segments"])
+    texts = render_texts(cohort, text_spec["segments"], path=cohort_path)
     with open(out_path, "w") as handle:
         for item in texts:
             handle.write(json.dumps(item.to_record()) + "\n")
@@ -256,7 +289,14 @@ def read_texts(path):
         return [PhenotypeText.from_record(json.loads(line)) for line in handle if line.strip()]
 
 
-def write_folds(cv, cohort_path, out_path):
+def write_folds(cv, cohort_path, out_path, group_thresholds_attribute=None):
+    """Cross-validation folds; with ``group_thresholds_attribute``, first check that group thresholds can
+    be fitted on it (two groups holding both diagnoses), so a misconfigured run stops before training."""
     cohort = read_phenotypes(cohort_path)
+    if group_thresholds_attribute:
+        try:
+            check_group_thresholds_feasible(cohort, group_thresholds_attribute)
+        except ValueError as exc:
+            raise NeuroLIPInputError(str(exc), path=cohort_path) from exc
     folds = make_folds(cohort, n_folds=cv["n_folds"], val_fraction=cv["val_fraction"], seed=cv["seed"])
     folds.to_csv(out_path, sep="\t", index=False)

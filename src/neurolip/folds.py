@@ -25,6 +25,12 @@ def make_folds(phenotypes, n_folds=5, val_fraction=0.15, seed=0):
     site = phenotypes["site"].astype(str).to_numpy()
     if len(subject_ids) < 2 * n_folds:
         raise ValueError(f"{len(subject_ids)} subjects are too few for {n_folds}-fold cross-validation")
+    smallest = int(np.bincount(diagnosis, minlength=2).min())
+    if smallest < n_folds:
+        raise ValueError(
+            f"the smaller diagnosis class has {smallest} subjects, fewer than cv.n_folds={n_folds}: every test fold "
+            "needs both classes; lower cv.n_folds or add subjects"
+        )
     strata = _strata(diagnosis, site, n_folds)
     outer = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     rows = []
@@ -36,3 +42,17 @@ def make_folds(phenotypes, n_folds=5, val_fraction=0.15, seed=0):
         for split, idx in (("train", fit_idx), ("val", val_idx), ("test", test_idx)):
             rows.extend({"subject_id": subject_ids[i], "fold": fold, "split": split} for i in idx)
     return pd.DataFrame(rows).sort_values(["fold", "split", "subject_id"]).reset_index(drop=True)
+
+
+def check_group_thresholds_feasible(phenotypes, attribute):
+    """Group thresholds need at least two groups of ``attribute`` that each hold both diagnoses."""
+    if attribute not in phenotypes.columns:
+        raise ValueError(f"evaluation.fair_thresholds.attribute {attribute!r} is not a phenotype field")
+    known = phenotypes.dropna(subset=[attribute])
+    groups = known.groupby(known[attribute].astype(str))["diagnosis"].nunique()
+    usable = sorted(groups[groups == 2].index)
+    if len(usable) < 2:
+        raise ValueError(
+            f"group thresholds on {attribute!r} need two groups holding both diagnoses; groups with both: {usable} "
+            f"(of {sorted(groups.index)}): set evaluation.fair_thresholds.methods: [] or another attribute"
+        )

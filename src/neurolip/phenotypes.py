@@ -1,5 +1,7 @@
 """Normalising a dataset's phenotype table to ``subject_id, site, diagnosis, sex, age, srs`` (+ raw columns)."""
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -11,11 +13,64 @@ NORMALIZED_COLUMNS = ["subject_id", "site", "diagnosis", "sex", "age", "srs"]
 REQUIRED_FIELDS = ("subject_id", "site", "diagnosis")
 
 
-def _code_key(value):
-    """Codes in the config are written as strings or numbers; compare them as normalised strings."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
+def code_key(value):
+    """Codes in the config and in tables are written as strings or numbers, and a table's integer column
+    comes back as ``1.0`` once it holds a blank: compare them as normalised strings, so ``1``, ``"1"``,
+    ``1.0`` and ``"1.0"`` are one code."""
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if math.isfinite(number) and number.is_integer():
+        return str(int(number))
+    return text
+
+
+def _mapped(values, codes, map_name, column, path):
+    """``values`` through a code map; a map that matches none of the column's known values is an error
+    naming the column, the values seen and the map (e.g. codes written 0/1 against a column of 0.0/1.0)."""
+    mapped = values.map(lambda v: codes.get(code_key(v), np.nan) if pd.notna(v) else np.nan)
+    known = values.dropna()
+    if len(known) and mapped.notna().sum() == 0:
+        seen = sorted({code_key(v) for v in known})[:12]
+        raise NeuroLIPInputError(
+            f"phenotypes.{map_name} {dict(codes)} matches none of the values of column {column!r} "
+            f"(values seen: {seen}): fix the map or the column",
+            path=path,
+        )
+    return mapped
+
+
+def phenotype_qc(raw, table, spec):
+    """Per normalised field: its raw column, subjects with a known value, missing, and raw values that no
+    code map matched (they count as missing)."""
+    columns = spec["columns"]
+    maps = {"diagnosis": spec.get("diagnosis_codes") or {}, "sex": spec.get("sex_codes") or {}}
+    missing_codes = {code_key(v) for v in spec.get("missing_values", [])}
+    rows = []
+    for field in NORMALIZED_COLUMNS[1:]:
+        column = columns.get(field, "")
+        present = bool(column) and column in raw.columns
+        known = int(table[field].notna().sum()) if field in table else 0
+        unmatched = ""
+        if present and field in maps and maps[field]:
+            keys = {code_key(k) for k in maps[field]}
+            raw_keys = raw[column].map(code_key)
+            unmatched = ", ".join(
+                sorted({k for k in raw_keys if k and k not in keys and k not in missing_codes})
+            )
+        rows.append(
+            {
+                "field": field,
+                "column": column if present else f"{column} (absent)" if column else "(not configured)",
+                "n_subjects": len(table),
+                "n_known": known,
+                "n_missing": len(table) - known,
+                "unmatched_codes": unmatched,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def normalize_phenotypes(raw, spec, *, path=None):
@@ -42,10 +97,10 @@ def normalize_phenotypes(raw, spec, *, path=None):
             + f"; available columns: {', '.join(map(str, raw.columns[:30]))}",
             path=path,
         )
-    missing_codes = {_code_key(v) for v in spec.get("missing_values", [])}
+    missing_codes = {code_key(v) for v in spec.get("missing_values", [])}
 
     def clean(series):
-        keys = series.map(_code_key)
+        keys = series.map(code_key)
         return series.where(~(series.isna() | keys.isin(missing_codes) | (keys == "")))
 
     out = pd.DataFrame(index=raw.index)
@@ -53,21 +108,17 @@ def normalize_phenotypes(raw, spec, *, path=None):
     check_unique(out["subject_id"], path=path)
 
     site = clean(raw[columns["site"]])
-    site_codes = {_code_key(k): str(v) for k, v in (spec.get("site_codes") or {}).items()}
-    out["site"] = site.map(lambda v: site_codes.get(_code_key(v), _code_key(v)) if pd.notna(v) else np.nan)
+    site_codes = {code_key(k): str(v) for k, v in (spec.get("site_codes") or {}).items()}
+    out["site"] = site.map(lambda v: site_codes.get(code_key(v), code_key(v)) if pd.notna(v) else np.nan)
 
-    diagnosis_codes = {_code_key(k): int(v) for k, v in spec["diagnosis_codes"].items()}
-    out["diagnosis"] = (
-        clean(raw[columns["diagnosis"]])
-        .map(lambda v: diagnosis_codes.get(_code_key(v), np.nan) if pd.notna(v) else np.nan)
-        .astype("Float64")
-    )
+    diagnosis_codes = {code_key(k): int(v) for k, v in spec["diagnosis_codes"].items()}
+    out["diagnosis"] = _mapped(
+        clean(raw[columns["diagnosis"]]), diagnosis_codes, "diagnosis_codes", columns["diagnosis"], path
+    ).astype("Float64")
 
-    sex_codes = {_code_key(k): str(v) for k, v in (spec.get("sex_codes") or {}).items()}
+    sex_codes = {code_key(k): str(v) for k, v in (spec.get("sex_codes") or {}).items()}
     if "sex" in columns and columns["sex"] in raw.columns:
-        out["sex"] = clean(raw[columns["sex"]]).map(
-            lambda v: sex_codes.get(_code_key(v), np.nan) if pd.notna(v) else np.nan
-        )
+        out["sex"] = _mapped(clean(raw[columns["sex"]]), sex_codes, "sex_codes", columns["sex"], path)
     else:
         out["sex"] = np.nan
     for field in ("age", "srs"):
@@ -75,6 +126,10 @@ def normalize_phenotypes(raw, spec, *, path=None):
             out[field] = pd.to_numeric(clean(raw[columns[field]]), errors="coerce")
         else:
             out[field] = np.nan
+    # further fields (e.g. a subtype, handedness) are copied as cleaned codes, for text segments and attributes
+    for field, column in columns.items():
+        if field not in NORMALIZED_COLUMNS and column in raw.columns:
+            out[field] = clean(raw[column]).map(lambda v: code_key(v) if pd.notna(v) else np.nan)
 
     exclusions = ExclusionLog("phenotypes")
     keep = np.ones(len(out), dtype=bool)

@@ -9,6 +9,7 @@ segment's role span is always defined; the diagnosis can never be missing (such 
 """
 
 import math
+import string
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,13 +60,10 @@ def render_value(segment_spec, value):
     if _is_missing(value):
         return missing_word
     if "values" in segment_spec:
-        mapping = {str(k): v for k, v in segment_spec["values"].items()}
-        key = (
-            str(int(value))
-            if isinstance(value, (int, np.integer, float)) and float(value).is_integer()
-            else str(value)
-        )
-        return mapping.get(key, missing_word)
+        from .phenotypes import code_key
+
+        mapping = {code_key(k): v for k, v in segment_spec["values"].items()}
+        return mapping.get(code_key(value), missing_word)
     if "bins" in segment_spec:
         # bins are fixed, documented cut points (not learnt from the data), so rendering leaks nothing
         index = int(
@@ -96,7 +94,37 @@ def render_text(subject_id, row, segment_specs, separator=" "):
     return PhenotypeText(str(subject_id), text, segments)
 
 
-def render_texts(phenotypes, segment_specs):
+def check_segments(segment_specs, phenotypes, *, path=None):
+    """Every segment's template holds exactly one plain ``{value}``, and its field is a phenotype column with
+    a known value for at least one subject: otherwise every text would silently say "unknown"."""
+    from .errors import NeuroLIPInputError
+
+    for spec in segment_specs:
+        fields = list(string.Formatter().parse(spec["template"]))
+        placeholders = [(name, fmt, conv) for _, name, fmt, conv in fields if name is not None]
+        if placeholders != [("value", "", None)]:
+            raise NeuroLIPInputError(
+                f"text segment {spec['field']!r}: template {spec['template']!r} must hold exactly one plain "
+                "'{value}' (no other placeholder, format spec or conversion)",
+                path=path,
+            )
+        if spec["field"] not in phenotypes.columns:
+            shown = ", ".join(c for c in phenotypes.columns if not c.startswith("raw_"))
+            raise NeuroLIPInputError(
+                f"text segment field {spec['field']!r} is not a phenotype field (fields: {shown}; map a raw "
+                "column to it under dataset.phenotypes.columns)",
+                path=path,
+            )
+        if phenotypes[spec["field"]].isna().all():
+            raise NeuroLIPInputError(
+                f"text segment field {spec['field']!r} is missing for all {len(phenotypes)} subjects: every text "
+                "would say it is unknown; check dataset.phenotypes.columns and its code map",
+                path=path,
+            )
+
+
+def render_texts(phenotypes, segment_specs, *, path=None):
+    check_segments(segment_specs, phenotypes, path=path)
     return [render_text(row["subject_id"], row, segment_specs) for row in phenotypes.to_dict("records")]
 
 

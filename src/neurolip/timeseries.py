@@ -59,6 +59,8 @@ def _read_text_timeseries(path, subject_id):
         ) from exc
     except pd.errors.EmptyDataError as exc:
         raise NeuroLIPInputError("file has a header but no data rows", path=path, subject=subject_id) from exc
+    except UnicodeDecodeError as exc:  # a corrupt byte anywhere, not only in the first line
+        raise NeuroLIPInputError(f"not a UTF-8 text file ({exc})", path=path, subject=subject_id) from exc
     frame = frame.iloc[:, n_label_columns:]
     if has_header and n_label_columns == 0 and len(tokens) != frame.shape[1]:
         raise NeuroLIPInputError(

@@ -7,6 +7,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 import yaml
 from snakemake.utils import validate
 
+from neurolip.config import check_consistency
 from neurolip.methods import MethodRegistry, registry_config
 
 if "dataset" not in config:
@@ -16,6 +17,7 @@ if "dataset" not in config:
 
 # every default lives in the schema: after this, rules read config[...] directly
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
+check_consistency(config)
 
 DATASET = config["dataset"]["name"]
 RESULTS = config["results_dir"]

@@ -42,6 +42,12 @@ rule phenotypes:
     output:
         phenotypes=f"{DATA_DIR}/phenotypes.tsv",
         exclusions=f"{DATA_DIR}/exclusions_phenotypes.tsv",
+        qc=report(
+            f"{DATA_DIR}/phenotype_qc.tsv",
+            caption="../report/phenotype_qc.rst",
+            category=DATASET,
+            subcategory="Data",
+        ),
     log:
         f"{LOGS}/phenotypes.log",
     conda:
@@ -105,5 +111,8 @@ rule folds:
         "../../envs/data.yaml"
     params:
         cv=config["cv"],
+        group_thresholds_attribute=(
+            FAIR_THRESHOLDS["attribute"] if FAIR_THRESHOLDS["methods"] else None
+        ),
     script:
         "../scripts/folds.py"

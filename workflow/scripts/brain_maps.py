@@ -2,9 +2,10 @@ from _logging import log_to_file
 
 log_to_file(snakemake)
 
+import logging
+
 import pandas as pd
 
-from neurolip.errors import NeuroLIPInputError
 from neurolip.evaluation.brainmaps import (
     fold_maps,
     load_attention,
@@ -12,23 +13,30 @@ from neurolip.evaluation.brainmaps import (
     stability,
     top_regions,
 )
-from neurolip.evaluation.figures import brain_map_figure, stability_figure
+from neurolip.evaluation.figures import brain_map_figure, region_index_figure, stability_figure
 
 paths = dict(zip(snakemake.params.folds, snakemake.input.attention, strict=True))
 attention = load_attention(paths)
 coordinates = pd.read_csv(snakemake.input.coordinates)
 n_rois = attention[attention["fields"][0]].shape[1]
+note = ""
 if len(coordinates) != n_rois:
-    raise NeuroLIPInputError(
-        f"{len(coordinates)} ROI coordinates for {n_rois} regions: set dataset.roi_coordinates to the atlas centroids",
-        path=snakemake.input.coordinates,
+    note = (
+        f"{len(coordinates)} ROI coordinates for {n_rois} regions ({snakemake.input.coordinates}): regions are shown "
+        "by index; set dataset.roi_coordinates to the atlas centroids to draw them on a brain"
     )
+    logging.warning(note)
+    coordinates = None
 method = snakemake.params.method
 class_fold_maps = {cls: fold_maps(attention, cls=cls) for cls in (0, 1)}
 for cls, path in ((0, snakemake.output.control), (1, snakemake.output.patient)):
     title = f"{method}: disease-token reading weight |A - 1/N|, {'patients' if cls else 'controls'}"
     weight = pooled_reading_weight(class_fold_maps[cls])
-    brain_map_figure(weight, coordinates, title, path, snakemake.output.html if cls else None)
+    html = snakemake.output.html if cls else None
+    if coordinates is None:
+        region_index_figure(weight, title, path, html, k=snakemake.params.top_k, note=note)
+    else:
+        brain_map_figure(weight, coordinates, title, path, html)
 top_regions(class_fold_maps[1], coordinates, k=snakemake.params.top_k).to_csv(
     snakemake.output.top, index=False
 )

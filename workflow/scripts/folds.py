@@ -4,4 +4,9 @@ log_to_file(snakemake)
 
 from neurolip.data_stage import write_folds
 
-write_folds(snakemake.params.cv, snakemake.input.cohort, snakemake.output.folds)
+write_folds(
+    snakemake.params.cv,
+    snakemake.input.cohort,
+    snakemake.output.folds,
+    snakemake.params.group_thresholds_attribute,
+)

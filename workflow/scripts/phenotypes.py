@@ -9,4 +9,5 @@ prepare_phenotypes(
     snakemake.input.raw,
     snakemake.output.phenotypes,
     snakemake.output.exclusions,
+    snakemake.output.qc,
 )

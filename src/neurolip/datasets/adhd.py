@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import NeuroLIPInputError
-from .base import MANIFEST_COLUMNS, SourceData
+from .base import MANIFEST_COLUMNS, SourceData, read_table
 
 ATHENA_SITES = {
     1: "Peking",
@@ -36,7 +36,7 @@ def load_adhd_athena(root, phenotype_file=None, atlas="cc200", session=1, run=1)
     phenotype_path = Path(phenotype_file) if phenotype_file else root / "adhd200_preprocessed_phenotypics.tsv"
     if not phenotype_path.is_file():
         raise NeuroLIPInputError("ADHD-200 phenotype table not found", path=phenotype_path)
-    phenotypes = pd.read_csv(phenotype_path, sep="\t", dtype=str, keep_default_na=False)
+    phenotypes = read_table(phenotype_path, sep="\t", dtype=str, keep_default_na=False)
     if "ScanDir ID" not in phenotypes.columns:
         raise NeuroLIPInputError("phenotype table lacks required column 'ScanDir ID'", path=phenotype_path)
     files = {}
@@ -49,19 +49,32 @@ def load_adhd_athena(root, phenotype_file=None, atlas="cc200", session=1, run=1)
             and match["atlas"] == atlas
         ):
             files[int(match["scan"])] = path
+    # IDs normalised once (no leading zeros: folders say 0010001, tables 10001), duplicates checked after
+    scans = [
+        _scan_number(raw_id, row, phenotype_path)
+        for row, raw_id in enumerate(phenotypes["ScanDir ID"], start=2)
+    ]
+    first_row = {}
+    for row, scan in enumerate(scans, start=2):
+        if scan in first_row:
+            raise NeuroLIPInputError(
+                f"ScanDir ID {phenotypes['ScanDir ID'].iloc[row - 2]!r} (row {row}) and "
+                f"{phenotypes['ScanDir ID'].iloc[first_row[scan] - 2]!r} (row {first_row[scan]}) are the same "
+                f"subject {scan} once leading zeros are dropped: one scan cannot have two phenotype rows",
+                path=phenotype_path,
+            )
+        first_row[scan] = row
+    phenotypes = phenotypes.assign(**{"ScanDir ID": [str(scan) for scan in scans]})
     manifest, missing = [], []
     listed = set()
-    for raw_id in phenotypes["ScanDir ID"]:
-        scan = int(raw_id)
+    for scan in scans:
         listed.add(scan)
         if scan in files:
             manifest.append(
-                {"subject_id": raw_id.strip(), "kind": "roi_text", "path": str(files[scan]), "confounds": ""}
+                {"subject_id": str(scan), "kind": "roi_text", "path": str(files[scan]), "confounds": ""}
             )
         else:
-            missing.append(
-                (raw_id.strip(), "no file", f"no {atlas} time courses for session {session} run {run}")
-            )
+            missing.append((str(scan), "no file", f"no {atlas} time courses for session {session} run {run}"))
     for scan, path in files.items():
         if scan not in listed:
             missing.append((str(scan), "no phenotype row", f"{path} has no row in {phenotype_path.name}"))
@@ -70,6 +83,17 @@ def load_adhd_athena(root, phenotype_file=None, atlas="cc200", session=1, run=1)
     return SourceData(
         pd.DataFrame(manifest, columns=MANIFEST_COLUMNS), phenotypes, str(phenotype_path), missing
     )
+
+
+def _scan_number(raw_id, row, path):
+    """The ScanDir ID of table row ``row`` as a number, or a clear error naming the row."""
+    text = str(raw_id).strip()
+    if not text.isdigit():
+        raise NeuroLIPInputError(
+            f"row {row}: ScanDir ID {raw_id!r} is not a number (Athena IDs are digits, e.g. 0010001)",
+            path=path,
+        )
+    return int(text)
 
 
 def load_adhd_nilearn(n_subjects=None, data_dir=None, verbose=0):

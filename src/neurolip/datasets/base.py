@@ -24,8 +24,28 @@ class SourceData:
     missing: list = field(default_factory=list)
 
 
-def roi_coordinates(n_rois=None):
-    """CC200 ROI centroids (MNI mm) shipped with the package, first ``n_rois`` rows."""
-    with resources.files("neurolip.data").joinpath("cc200_roi_centroids.csv").open() as handle:
-        table = pd.read_csv(handle)
+def read_table(path, **kwargs):
+    """``pandas.read_csv`` of a release's table, with a clear error naming the file when it is not UTF-8
+    text or its rows are ragged."""
+    from ..errors import NeuroLIPInputError
+
+    try:
+        return pd.read_csv(path, **kwargs)
+    except UnicodeDecodeError as exc:
+        raise NeuroLIPInputError(f"not a UTF-8 text table ({exc})", path=path) from exc
+    except pd.errors.ParserError as exc:
+        raise NeuroLIPInputError(f"malformed table ({exc})", path=path) from exc
+
+
+# ROI centroid tables shipped as package data, by the atlas name releases use (ABIDE PCP ``rois_<name>``,
+# Athena ``<name>_TCs``); each file's header cites its source
+SHIPPED_CENTROIDS = {"cc200": "cc200_roi_centroids.csv", "aal": "aal116_roi_centroids.csv"}
+
+
+def roi_coordinates(n_rois=None, atlas="cc200"):
+    """ROI centroids (MNI mm) of a shipped atlas table (``SHIPPED_CENTROIDS``), first ``n_rois`` rows."""
+    if atlas not in SHIPPED_CENTROIDS:
+        raise KeyError(f"no shipped ROI centroids for atlas {atlas!r}; shipped: {sorted(SHIPPED_CENTROIDS)}")
+    with resources.files("neurolip.data").joinpath(SHIPPED_CENTROIDS[atlas]).open() as handle:
+        table = pd.read_csv(handle, comment="#")
     return table if n_rois is None else table.iloc[:n_rois].reset_index(drop=True)

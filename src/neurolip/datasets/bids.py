@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import NeuroLIPInputError
-from .base import MANIFEST_COLUMNS, SourceData
+from .base import MANIFEST_COLUMNS, SourceData, read_table
 
 
 def load_fmriprep(derivatives_dir, participants_file=None, task="rest", space="MNI152NLin2009cAsym"):
@@ -29,7 +29,7 @@ def load_fmriprep(derivatives_dir, participants_file=None, task="rest", space="M
         raise NeuroLIPInputError(
             "participants.tsv not found (set dataset.fmriprep.participants_file)", path=participants_file
         )
-    phenotypes = pd.read_csv(participants_file, sep="\t", dtype=str, keep_default_na=False)
+    phenotypes = read_table(participants_file, sep="\t", dtype=str, keep_default_na=False)
     if "participant_id" not in phenotypes.columns:
         raise NeuroLIPInputError(
             "participants.tsv lacks required column 'participant_id'", path=participants_file

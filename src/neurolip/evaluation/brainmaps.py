@@ -80,6 +80,13 @@ def top_regions(maps, coordinates, k=10, labels=None):
     stacked = np.array(list(maps.values()))
     n_rois = stacked.shape[1]
     order = np.argsort(weight)[::-1][:k]
+    if coordinates is None or len(coordinates) != n_rois:
+        # no atlas coordinates: regions by their 1-based column index in the ROI time series
+        coordinates = pd.DataFrame(
+            {"roi": np.arange(1, n_rois + 1), "x_mni": np.nan, "y_mni": np.nan, "z_mni": np.nan}
+        )
+    if labels is None and "label" in coordinates.columns:
+        labels = coordinates["label"].tolist()
     table = coordinates.iloc[order][["roi", "x_mni", "y_mni", "z_mni"]].copy()
     table.insert(0, "rank", np.arange(1, len(order) + 1))
     table["reading_weight_ratio_to_uniform"] = weight[order] * n_rois

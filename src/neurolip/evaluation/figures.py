@@ -1,5 +1,7 @@
 """Figures: ROC curves, fairness-accuracy trade-off, per-group bars, brain maps, stability, recovery."""
 
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -125,6 +127,26 @@ def brain_map_figure(weight, coordinates, title, path, html_path=None):
             title=title,
         )
         view.save_as_html(html_path)
+
+
+def region_index_figure(weight, title, path, html_path=None, k=20, note=""):
+    """Without atlas coordinates: the ``k`` regions of largest reading weight by their index, as bars
+    (and the same as an HTML table), with ``note`` saying why there is no brain."""
+    ratio = weight * len(weight)
+    order = np.argsort(ratio)[::-1][:k]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.bar([str(i + 1) for i in order], ratio[order], color="#7b3294")
+    ax.axhline(0, c="grey", lw=0.8)
+    ax.set(xlabel="region (column index of the ROI time series)", ylabel="N·|A − 1/N|", title=title)
+    ax.text(0.99, 0.97, note, transform=ax.transAxes, ha="right", va="top", fontsize=7, wrap=True)
+    plt.setp(ax.get_xticklabels(), rotation=90, fontsize=7)
+    _save(fig, path)
+    if html_path:
+        rows = "".join(f"<tr><td>{i + 1}</td><td>{ratio[i]:.3f}</td></tr>" for i in order)
+        Path(html_path).write_text(
+            f"<html><body><h3>{title}</h3><p>{note}</p><table><tr><th>region</th><th>N·|A − 1/N|</th></tr>"
+            f"{rows}</table></body></html>"
+        )
 
 
 def stability_figure(table, maps, path):

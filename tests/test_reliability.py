@@ -1,0 +1,311 @@
+"""No silent wrong results: each case of docs/reliability.md builds its own bad input here."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from cohort import build_tiny_cohort, train
+from conftest import REPO, run_snakemake
+from test_sources import dataset_config, run_data_stage, write_abide_cache, write_athena
+
+from neurolip import data_stage
+from neurolip.errors import NeuroLIPInputError
+from neurolip.phenotypes import normalize_phenotypes
+
+TRAINING = {"max_epochs": 4, "min_epochs": 4, "patience": 4, "batch_size": 16, "lr": 0.002}
+MODEL = {"d_model": 16, "n_heads": 2, "n_clusters": 4, "embed_dim": 16}
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    return build_tiny_cohort(tmp_path_factory.mktemp("reliability_cohort"))
+
+
+# 1 ------------------------------------------------------------------ a changed config never resumes
+@pytest.mark.parametrize("change", [{"training": {"lr": 0.01}}, {"model": {"d_model": 8}}])
+def test_a_changed_setting_trains_afresh_instead_of_resuming(cohort, tmp_path, change):
+    train(cohort, "clip", tmp_path / "run", training=TRAINING, model=MODEL)
+    training = {**TRAINING, **change.get("training", {})}
+    model = {**MODEL, **change.get("model", {})}
+    rerun = train(cohort, "clip", tmp_path / "run", training=training, model=model)
+    fresh = train(cohort, "clip", tmp_path / "fresh", training=training, model=model)
+    pd.testing.assert_frame_equal(rerun, fresh)
+    epochs = pd.read_csv(tmp_path / "run" / "work" / "seed0" / "epochs.csv")
+    assert epochs.epoch.tolist() == [1, 2, 3, 4]  # the old run's epochs are gone, not appended to
+
+
+def test_an_unchanged_setting_resumes(cohort, tmp_path, caplog):
+    first = train(cohort, "clip", tmp_path / "run", training=TRAINING, model=MODEL)
+    with caplog.at_level("INFO"):
+        again = train(cohort, "clip", tmp_path / "run", training=TRAINING, model=MODEL)
+    assert "resuming" in caplog.text and "other settings" not in caplog.text
+    pd.testing.assert_frame_equal(first, again)
+
+
+# 2 ------------------------------------------------------------------ codes, fields and attributes
+SPEC = {
+    "columns": {"subject_id": "ID", "site": "Site", "diagnosis": "DX", "sex": "Gender"},
+    "missing_values": [""],
+    "diagnosis_codes": {0: 0, 1: 1},
+    "sex_codes": {0: "female", 1: "male"},
+}
+
+
+def test_float_written_codes_match_integer_code_maps():
+    # pandas writes an integer column that holds one blank as 0.0 / 1.0
+    raw = pd.DataFrame(
+        {
+            "ID": ["a", "b", "c", "d"],
+            "Site": ["1.0"] * 4,
+            "DX": ["0.0", "1.0", "1", "0"],
+            "Gender": ["0.0", "1.0", "", "1"],
+        }
+    )
+    table, _ = normalize_phenotypes(raw, SPEC)
+    assert table.sex.tolist()[:2] == ["female", "male"] and pd.isna(table.sex[2]) and table.sex[3] == "male"
+    assert table.diagnosis.tolist() == [0, 1, 1, 0]
+    assert table.site.tolist() == ["1"] * 4
+
+
+def test_a_code_map_that_matches_nothing_names_column_values_and_map():
+    raw = pd.DataFrame({"ID": ["a", "b"], "Site": ["x", "x"], "DX": ["0", "1"], "Gender": ["F", "M"]})
+    with pytest.raises(
+        NeuroLIPInputError, match=r"sex_codes .* matches none of the values of column 'Gender'.*'F'"
+    ):
+        normalize_phenotypes(raw, SPEC)
+
+
+def phenotype_files(tmp_path, segments=None, sensitive=("sex",), gender=("0", "1", "1", "0")):
+    raw = pd.DataFrame(
+        {"ID": list("abcd"), "Site": ["s"] * 4, "DX": ["0", "1", "0", "1"], "Gender": list(gender)}
+    )
+    raw.to_csv(tmp_path / "raw.tsv", sep="\t", index=False)
+    dataset = {
+        "phenotypes": SPEC,
+        "sensitive_attributes": list(sensitive),
+        "text": {
+            "segments": segments or [{"field": "diagnosis", "role": "disease", "template": "Dx: {value}."}]
+        },
+    }
+    return dataset, [tmp_path / "raw.tsv", tmp_path / "ph.tsv", tmp_path / "ex.tsv", tmp_path / "qc.tsv"]
+
+
+def test_a_text_field_absent_from_the_data_is_an_error(tmp_path):
+    segments = [
+        {"field": "diagnosis", "role": "disease", "template": "Dx: {value}."},
+        {"field": "hand", "role": "other", "template": "Hand: {value}."},
+    ]
+    dataset, paths = phenotype_files(tmp_path, segments)
+    with pytest.raises(NeuroLIPInputError, match="text segment field 'hand' is not a phenotype field"):
+        data_stage.prepare_phenotypes(dataset, *paths)
+
+
+def test_a_template_with_another_placeholder_is_an_error(tmp_path):
+    for template in ("Dx: {value} {other}.", "Dx: {value:99999999999}."):
+        dataset, paths = phenotype_files(
+            tmp_path, [{"field": "diagnosis", "role": "disease", "template": template}]
+        )
+        with pytest.raises(NeuroLIPInputError, match="exactly one plain"):
+            data_stage.prepare_phenotypes(dataset, *paths)
+
+
+def test_a_sensitive_attribute_without_data_is_an_error_and_qc_lists_missingness(tmp_path):
+    dataset, paths = phenotype_files(tmp_path, sensitive=("sex", "age"))
+    with pytest.raises(NeuroLIPInputError, match="sensitive attribute 'age'.*known for none"):
+        data_stage.prepare_phenotypes(dataset, *paths)
+    dataset, paths = phenotype_files(tmp_path, gender=("0", "1", "", "7"))
+    data_stage.prepare_phenotypes(dataset, *paths)
+    qc = pd.read_csv(paths[3], sep="\t", keep_default_na=False).set_index("field")
+    assert int(qc.loc["sex", "n_known"]) == 2 and int(qc.loc["sex", "n_missing"]) == 2
+    assert qc.loc["sex", "unmatched_codes"] == "7"
+
+
+# 3 ------------------------------------------------------------------ IDs normalised once
+def test_leading_zeros_do_not_bind_two_rows_to_one_scan(tmp_path, rng):
+    write_athena(tmp_path, rng)
+    table = pd.read_csv(tmp_path / "adhd200_preprocessed_phenotypics.tsv", sep="\t", dtype=str)
+    extra = table.iloc[[1]].assign(**{"ScanDir ID": "10001", "DX": "0"})
+    pd.concat([table, extra]).to_csv(tmp_path / "adhd200_preprocessed_phenotypics.tsv", sep="\t", index=False)
+    with pytest.raises(
+        NeuroLIPInputError, match=r"'10001' \(row 8\) and '0010001' \(row 3\) are the same subject"
+    ):
+        run_data_stage(dataset_config("adhd200", root=str(tmp_path)), tmp_path / "out")
+
+
+@pytest.mark.parametrize("bad_id", ["../1018959", "KKI/1018959", "abc", ""])
+def test_an_unusable_scan_id_names_its_row(tmp_path, rng, bad_id):
+    write_athena(tmp_path, rng)
+    table = pd.read_csv(
+        tmp_path / "adhd200_preprocessed_phenotypics.tsv", sep="\t", dtype=str, keep_default_na=False
+    )
+    table.loc[2, "ScanDir ID"] = bad_id
+    table.to_csv(tmp_path / "adhd200_preprocessed_phenotypics.tsv", sep="\t", index=False)
+    with pytest.raises(NeuroLIPInputError, match="row 4: ScanDir ID .* is not a number"):
+        run_data_stage(dataset_config("adhd200", root=str(tmp_path)), tmp_path / "out")
+
+
+# 4 ------------------------------------------------------------------ failing before training
+def small_config(tmp_path, **overrides):
+    with open(REPO / "config" / "simulated.yaml") as handle:
+        dataset = yaml.safe_load(handle)["dataset"]
+    config = {"results_dir": str(tmp_path / "results"), "dataset": dataset, **overrides}
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True))
+    return path
+
+
+@pytest.mark.parametrize(
+    "evaluation, message",
+    [
+        ({"primary_attribute": "srs"}, "evaluation.primary_attribute 'srs'"),
+        ({"fair_thresholds": {"attribute": "srs"}}, "evaluation.fair_thresholds.attribute 'srs'"),
+    ],
+)
+def test_attributes_named_by_evaluation_must_be_sensitive_attributes(tmp_path, evaluation, message):
+    config = small_config(tmp_path, evaluation=evaluation)
+    process = run_snakemake(
+        ["-n", "--configfile", str(config), "--config", "dataset={sensitive_attributes: [sex]}"], check=False
+    )
+    output = process.stdout + process.stderr
+    assert (
+        process.returncode != 0 and message in output and "not among dataset.sensitive_attributes" in output
+    )
+
+
+def test_group_thresholds_that_cannot_be_fitted_stop_the_data_stage(tmp_path):
+    from neurolip.folds import check_group_thresholds_feasible
+
+    cohort = pd.DataFrame(
+        {
+            "subject_id": list("abcdef"),
+            "diagnosis": [0, 1, 0, 1, 1, 1],
+            "sex": ["male", "male", "male", "male", "female", "female"],
+        }
+    )
+    with pytest.raises(ValueError, match="two groups holding both diagnoses; groups with both: \\['male'\\]"):
+        check_group_thresholds_feasible(cohort, "sex")
+
+
+def test_more_folds_than_the_smaller_class_is_an_error():
+    from neurolip.folds import make_folds
+
+    cohort = pd.DataFrame(
+        {"subject_id": [str(i) for i in range(20)], "diagnosis": [1] * 3 + [0] * 17, "site": "s"}
+    )
+    with pytest.raises(ValueError, match="smaller diagnosis class has 3 subjects, fewer than cv.n_folds=5"):
+        make_folds(cohort, n_folds=5)
+
+
+# 5 ------------------------------------------------------------------ brain maps for any atlas
+def test_abide_aal_gets_the_shipped_aal_centroids(tmp_path, rng, monkeypatch):
+    write_abide_cache(tmp_path / "nilearn_data", rng, n_rois=116)
+    for path in (tmp_path / "nilearn_data").rglob("*_rois_cc200.1D"):
+        path.rename(str(path).replace("rois_cc200", "rois_aal"))
+    monkeypatch.setenv("NILEARN_DATA", str(tmp_path / "nilearn_data"))
+    dataset = dataset_config("abide", derivative="rois_aal")
+    dataset["n_rois"] = 116
+    run_data_stage(dataset, tmp_path / "out")
+    coordinates = pd.read_csv(tmp_path / "out" / "coords.csv")
+    assert len(coordinates) == 116 and coordinates.label.iloc[0] == "PreCG.L"
+
+
+def test_brain_maps_without_coordinates_fall_back_to_region_index_tables(tmp_path):
+    from neurolip.evaluation.brainmaps import top_regions
+    from neurolip.evaluation.figures import region_index_figure
+
+    rng = np.random.default_rng(0)
+    maps = {f"fold{i}": rng.dirichlet(np.ones(12)) for i in range(3)}
+    table = top_regions(maps, None, k=4)
+    assert table.roi.between(1, 12).all() and table.x_mni.isna().all() and len(table) == 4
+    region_index_figure(maps["fold0"], "t", tmp_path / "map.png", tmp_path / "map.html", k=4, note="no atlas")
+    assert (tmp_path / "map.png").stat().st_size > 1000 and "no atlas" in (tmp_path / "map.html").read_text()
+
+
+# 6 ------------------------------------------------------------------ corrupt files
+def test_a_non_utf8_byte_deep_in_a_time_series_file_is_excluded_with_its_name(tmp_path, rng):
+    write_athena(tmp_path, rng)
+    path = next(tmp_path.rglob("sfnwmrda0010001_*_TCs.1D"))
+    data = path.read_bytes()
+    assert len(data) > 9000
+    path.write_bytes(data[:9000] + b"\xff\xfe" + data[9000:])
+    _, _, exclusions = run_data_stage(dataset_config("adhd200", root=str(tmp_path)), tmp_path / "out")
+    row = exclusions[exclusions.subject_id == "10001"]
+    assert row.reason.iloc[0] == "unreadable or invalid time series" and "not a UTF-8" in row.detail.iloc[0]
+    assert str(path) in row.detail.iloc[0]
+
+
+def test_a_non_utf8_phenotype_table_names_the_file(tmp_path, rng):
+    write_athena(tmp_path, rng)
+    table = tmp_path / "adhd200_preprocessed_phenotypics.tsv"
+    table.write_bytes(table.read_bytes() + b"9999\t5\t\xff\t1\t0\n")
+    with pytest.raises(NeuroLIPInputError, match="adhd200_preprocessed_phenotypics.tsv.*not a UTF-8"):
+        run_data_stage(dataset_config("adhd200", root=str(tmp_path)), tmp_path / "out")
+
+
+def test_one_garbage_file_in_the_abide_cache_is_excluded_not_fatal(tmp_path, rng, monkeypatch):
+    write_abide_cache(tmp_path / "nilearn_data", rng)
+    garbage = next((tmp_path / "nilearn_data").rglob("SITEX_0050001_rois_cc200.1D"))
+    garbage.write_text("#1\t#2\nnot\tnumbers\tat all\n")
+    monkeypatch.setenv("NILEARN_DATA", str(tmp_path / "nilearn_data"))
+    subject_ids, _, exclusions = run_data_stage(dataset_config("abide"), tmp_path / "out")
+    assert "50001" not in subject_ids and "50000" in subject_ids
+    row = exclusions[exclusions.subject_id == "50001"]
+    assert row.reason.iloc[0] == "unreadable or invalid time series" and str(garbage) in row.detail.iloc[0]
+
+
+def test_an_abide_file_id_never_reads_outside_the_cache(tmp_path, rng, monkeypatch):
+    write_abide_cache(tmp_path / "nilearn_data", rng)
+    table_path = tmp_path / "nilearn_data" / "ABIDE_pcp" / "Phenotypic_V1_0b_preprocessed1.csv"
+    table = pd.read_csv(table_path, index_col=0)
+    table.loc[0, "FILE_ID"] = "../../../outside/evil"
+    table.to_csv(table_path)
+    monkeypatch.setenv("NILEARN_DATA", str(tmp_path / "nilearn_data"))
+    with pytest.raises(NeuroLIPInputError, match="FILE_ID '../../../outside/evil' is not a safe file name"):
+        run_data_stage(dataset_config("abide"), tmp_path / "out")
+
+
+# 7, 8 ------------------------------------------------------------------ unsafe paths and config holes
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"resluts_dir": "x"}, "Additional properties are not allowed ('resluts_dir'"),
+        ({"results_dir": ""}, "should be non-empty"),
+        ({"methods": {"../../../x": {"label": "x"}}}, "does not match"),
+    ],
+)
+def test_config_holes_are_refused_by_the_schema(tmp_path, override, message):
+    config = small_config(tmp_path, **override)
+    process = run_snakemake(["-n", "--configfile", str(config)], check=False)
+    assert process.returncode != 0 and message in process.stdout + process.stderr
+
+
+def test_a_dataset_key_typo_and_a_name_with_a_newline_are_refused(tmp_path):
+    with open(REPO / "config" / "simulated.yaml") as handle:
+        dataset = yaml.safe_load(handle)["dataset"]
+    for bad, message in (
+        ({"nmae": "x"}, "'nmae' was unexpected"),
+        ({"name": "sim\n"}, "should not be valid"),
+    ):
+        path = tmp_path / "c.yaml"
+        path.write_text(yaml.safe_dump({"results_dir": str(tmp_path), "dataset": {**dataset, **bad}}))
+        process = run_snakemake(["-n", "--configfile", str(path)], check=False)
+        assert process.returncode != 0 and message in process.stdout + process.stderr, bad
+
+
+def test_a_hostile_results_dir_reaches_the_fmriprep_shell_quoted(tmp_path):
+    hostile = str(tmp_path / "r; touch PWNED $(touch PWNED2)")
+    config = yaml.safe_load((REPO / "config" / "fmriprep.yaml").read_text())
+    config["fmriprep_run"].update(
+        enabled=True,
+        bids_dir=str(tmp_path),
+        output_dir=str(tmp_path / "out"),
+        participants=["01"],
+        fs_license=str(tmp_path / "license.txt"),
+    )
+    config["results_dir"] = hostile
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(config))
+    process = run_snakemake(["-n", "-p", "--configfile", str(path)], cwd=REPO)
+    line = next(x for x in process.stdout.splitlines() if "fmriprep-docker " in x)
+    assert "> '" in line and "PWNED $(touch PWNED2)/" in line  # the log path is one quoted word
+    assert not (REPO / "PWNED").exists() and not (REPO / "PWNED2").exists()
