@@ -309,3 +309,16 @@ def test_a_hostile_results_dir_reaches_the_fmriprep_shell_quoted(tmp_path):
     line = next(x for x in process.stdout.splitlines() if "fmriprep-docker " in x)
     assert "> '" in line and "PWNED $(touch PWNED2)/" in line  # the log path is one quoted word
     assert not (REPO / "PWNED").exists() and not (REPO / "PWNED2").exists()
+
+
+def test_numeric_command_line_overrides_are_accepted(tmp_path):
+    from neurolip.config import coerce_command_line_types
+
+    config = {"training": {"max_epochs": "2", "lr": "0.01", "gpu": "true"}, "cv": {"n_folds": "3"}}
+    assert coerce_command_line_types(config) == {
+        "training": {"max_epochs": 2, "lr": 0.01, "gpu": True},
+        "cv": {"n_folds": 3},
+    }
+    process = run_snakemake(["-n", "--configfile", str(small_config(tmp_path)), "--config",
+                             "training={max_epochs: 2}"], check=False)
+    assert process.returncode == 0, process.stderr[-2000:]

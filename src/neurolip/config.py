@@ -82,3 +82,37 @@ def check_consistency(config: dict[str, Any]) -> None:
             f"{'; '.join(problems)} not among dataset.sensitive_attributes {sensitive}: add it there "
             "(its column must be in the phenotype table) or choose one of those"
         )
+
+
+def _coerce(value, schema):
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if isinstance(value, str):
+        text = value.strip()
+        if "boolean" in types and text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        if "integer" in types:
+            try:
+                return int(text)
+            except ValueError:
+                pass
+        if "number" in types:
+            try:
+                return float(text)
+            except ValueError:
+                pass
+        return value
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        for key, item in value.items():
+            sub = properties.get(key, extra if isinstance(extra, dict) else None)
+            if sub is not None:
+                value[key] = _coerce(item, sub)
+    return value
+
+
+def coerce_command_line_types(config: dict[str, Any]) -> dict[str, Any]:
+    """Snakemake's ``--config 'training={max_epochs: 2}'`` delivers nested values as strings: turn those the
+    schema types as integer, number or boolean into that type (in place), so the documented form works."""
+    return _coerce(config, load_schema())

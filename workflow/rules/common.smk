@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 import yaml
 from snakemake.utils import validate
 
-from neurolip.config import check_consistency
+from neurolip.config import check_consistency, coerce_command_line_types
 from neurolip.methods import MethodRegistry, registry_config
 
 if "dataset" not in config:
@@ -15,6 +15,7 @@ if "dataset" not in config:
     with open(config.get("default_dataset", "config/simulated.yaml")) as handle:
         config["dataset"] = yaml.safe_load(handle)["dataset"]
 
+coerce_command_line_types(config)
 # every default lives in the schema: after this, rules read config[...] directly
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 check_consistency(config)
