@@ -319,6 +319,8 @@ def test_numeric_command_line_overrides_are_accepted(tmp_path):
         "training": {"max_epochs": 2, "lr": 0.01, "gpu": True},
         "cv": {"n_folds": 3},
     }
-    process = run_snakemake(["-n", "--configfile", str(small_config(tmp_path)), "--config",
-                             "training={max_epochs: 2}"], check=False)
+    process = run_snakemake(
+        ["-n", "--configfile", str(small_config(tmp_path)), "--config", "training={max_epochs: 2}"],
+        check=False,
+    )
     assert process.returncode == 0, process.stderr[-2000:]

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import method_defaults
-from .losses.objectives import Objective, build_objective
 
 # a method's test predictions re-decided by group thresholds fitted on its validation split
 # (evaluation.fair_thresholds) are evaluated as a method of their own, "<method><suffix>"
@@ -47,7 +46,11 @@ class Method:
         )
 
     @property
-    def objective(self) -> Objective:
+    def objective(self):
+        """The :class:`~neurolip.losses.objectives.Objective` this method trains (imported here: tables and
+        figures read the registry without needing PyTorch)."""
+        from .losses.objectives import build_objective
+
         if self.base is not None:
             raise ValueError(f"{self.name} is post-processed from {self.base}; it is not trained itself")
         return build_objective(self.spec)

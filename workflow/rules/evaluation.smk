@@ -95,7 +95,7 @@ rule tables:
 rule figures:
     input:
         predictions=per_method_fold(PATHS["predictions"], METHODS),
-        summary=rules.evaluate.output.summary,
+        per_fold=rules.evaluate.output.per_fold,
     output:
         roc=report(
             f"{BASE}/figures/roc.png",
@@ -114,6 +114,18 @@ rule figures:
             caption="../report/groups.rst",
             category=DATASET,
             subcategory="Fairness",
+        ),
+        fold_auc=report(
+            f"{BASE}/figures/fold_auc.png",
+            caption="../report/fold_auc.rst",
+            category=DATASET,
+            subcategory="Classification",
+        ),
+        calibration=report(
+            f"{BASE}/figures/calibration.png",
+            caption="../report/calibration.rst",
+            category=DATASET,
+            subcategory="Classification",
         ),
     log:
         f"{LOGS}/figures.log",

@@ -4,7 +4,13 @@ log_to_file(snakemake)
 
 import pandas as pd
 
-from neurolip.evaluation.figures import fairness_accuracy_figure, group_bars_figure, roc_figure
+from neurolip.evaluation.figures import (
+    calibration_figure,
+    fairness_accuracy_figure,
+    fold_auc_figure,
+    group_bars_figure,
+    roc_figure,
+)
 from neurolip.methods import MethodRegistry
 
 registry = MethodRegistry.from_config(snakemake.params.registry)
@@ -12,8 +18,10 @@ by_method = {}
 for (method, _fold), path in zip(snakemake.params.method_folds, snakemake.input.predictions, strict=True):
     by_method.setdefault(method, []).append(pd.read_csv(path, dtype={"subject_id": str}))
 predictions = {m: pd.concat(frames, ignore_index=True) for m, frames in by_method.items()}
-summary = pd.read_csv(snakemake.input.summary, keep_default_na=False, na_values=[""])
-summary["attribute"] = summary["attribute"].fillna("")
+per_fold = pd.read_csv(snakemake.input.per_fold, keep_default_na=False, na_values=[""])
+per_fold["attribute"] = per_fold["attribute"].fillna("")
 roc_figure(predictions, snakemake.output.roc, registry)
-fairness_accuracy_figure(summary, snakemake.params.attribute, snakemake.output.tradeoff, registry)
-group_bars_figure(summary, snakemake.params.attributes, snakemake.output.groups, registry)
+calibration_figure(predictions, snakemake.output.calibration, registry)
+fairness_accuracy_figure(per_fold, snakemake.params.attribute, snakemake.output.tradeoff, registry)
+group_bars_figure(per_fold, snakemake.params.attributes, snakemake.output.groups, registry)
+fold_auc_figure(per_fold, snakemake.output.fold_auc, registry)

@@ -40,59 +40,231 @@ def roc_figure(predictions, path, registry):
     _save(fig, path)
 
 
-def fairness_accuracy_figure(summary, attribute, path, registry):
-    """AUC against DPD per method; an arrow joins a method to its group-threshold version (same AUC)."""
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    points = {}
-    for method in summary["method"].unique():
-        auc = summary[(summary.method == method) & (summary.metric == "auc") & (summary.attribute == "")]
-        dpd = summary[
-            (summary.method == method) & (summary.metric == "dpd") & (summary.attribute == attribute)
-        ]
-        if auc.empty or dpd.empty:
-            continue
-        points[method] = (dpd["mean"].iloc[0], auc["mean"].iloc[0])
-        ax.errorbar(
-            *points[method],
-            xerr=dpd["std"].iloc[0],
-            yerr=auc["std"].iloc[0],
-            fmt="D" if method in registry.postprocessed else "o",
-            capsize=3,
-            label=registry.label(method),
-        )
-    for method, end in points.items():
-        start = points.get(registry.postprocessed[method]) if method in registry.postprocessed else None
-        if start is not None:
-            ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "->", "color": "grey", "lw": 0.8})
-    ax.set(
-        xlabel=f"DPD ({attribute}) — lower is fairer",
-        ylabel="AUC — higher is better",
-        title=f"Accuracy vs fairness ({attribute}), mean ± std over folds",
-    )
-    ax.legend(fontsize=7)
-    _save(fig, path)
+def _method_frame(per_fold, registry, metric, attribute=""):
+    """Per-fold values of one metric, one row per (method, fold), with display columns: the method's label
+    and its decision rule (calibrated threshold, or group thresholds for post-processed versions)."""
+    rows = per_fold[(per_fold.metric == metric) & (per_fold.attribute.fillna("") == attribute)].copy()
+    rows["label"] = [registry.label(m) for m in rows.method]
+    rows["decisions"] = [
+        "group thresholds" if m in registry.postprocessed else "calibrated threshold" for m in rows.method
+    ]
+    return rows
 
 
-def group_bars_figure(summary, attributes, path, registry):
-    rows = summary[summary.metric.str.startswith("auc[") & summary.attribute.isin(attributes)]
-    fig, axes = plt.subplots(
-        1, max(1, len(attributes)), figsize=(4.5 * max(1, len(attributes)), 4), squeeze=False
-    )
-    for ax, attribute in zip(axes[0], attributes):
-        part = rows[rows.attribute == attribute]
-        if part.empty:
+def _label_order(per_fold, registry):
+    """Methods by mean AUC (best first), each group-threshold version right under its base method."""
+    auc = per_fold[(per_fold.metric == "auc") & (per_fold.attribute.fillna("") == "")]
+    means = auc.groupby("method")["value"].mean()
+    trained = [m for m in means.sort_values(ascending=False).index if m not in registry.postprocessed]
+    order = []
+    for method in trained:
+        order.append(method)
+        order += [v for v, base in registry.postprocessed.items() if base == method and v in means.index]
+    return [registry.label(m) for m in order]
+
+
+def fairness_accuracy_figure(per_fold, attribute, path, registry):
+    """Accuracy and fairness side by side, one row per method (mean ± SD over folds, folds as dots): AUC
+    (higher is better) and DPD on ``attribute`` (lower is fairer); group-threshold versions in their own
+    colour under their base method. Readable with many methods, unlike one scatter of error bars."""
+    import seaborn as sns
+
+    order = _label_order(per_fold, registry)
+    panels = [
+        ("auc", "", "AUC (higher is better)"),
+        ("dpd", attribute, f"DPD, {attribute} (lower is fairer)"),
+        ("deodds", attribute, f"DEOdds, {attribute} (lower is fairer)"),
+    ]
+    sns.set_theme(style="whitegrid", context="paper")
+    fig, axes = plt.subplots(1, len(panels), figsize=(11, 0.45 * len(order) + 1.6), sharey=True)
+    palette = {"calibrated threshold": "#1f77b4", "group thresholds": "#d62728"}
+    for ax, (metric, attr, title) in zip(axes, panels):
+        frame = _method_frame(per_fold, registry, metric, attr)
+        if frame.empty:
             ax.set_visible(False)
             continue
-        wide = part.pivot_table(index="method", columns="metric", values="mean")
-        errors = part.pivot_table(index="method", columns="metric", values="std")
-        wide.index = [registry.label(m) for m in wide.index]
-        errors.index = wide.index
-        wide.plot.bar(ax=ax, yerr=errors, capsize=2, rot=45)
-        ax.set(title=f"AUC per {attribute} group", ylabel="AUC", ylim=(0, 1))
-        ax.axhline(0.5, ls="--", c="grey", lw=0.8)
-        ax.legend(fontsize=6, ncol=1 + len(wide.columns) // 6, loc="lower left")
-        plt.setp(ax.get_xticklabels(), ha="right", fontsize=7)
+        sns.stripplot(
+            data=frame,
+            x="value",
+            y="label",
+            hue="decisions",
+            order=order,
+            palette=palette,
+            ax=ax,
+            size=3,
+            alpha=0.45,
+            legend=False,
+            jitter=0.15,
+        )
+        sns.pointplot(
+            data=frame,
+            x="value",
+            y="label",
+            hue="decisions",
+            order=order,
+            palette=palette,
+            ax=ax,
+            errorbar="sd",
+            linestyle="none",
+            markers="D",
+            markersize=5,
+            capsize=0.2,
+            err_kws={"linewidth": 1},
+        )
+        ax.set(title=title, xlabel="", ylabel="")
+        if ax is not axes[-1] and ax.get_legend() is not None:
+            ax.get_legend().remove()
+    legend = axes[-1].get_legend()
+    if legend is not None:
+        handles, labels = axes[-1].get_legend_handles_labels()
+        legend.remove()
+        fig.legend(
+            handles,
+            labels,
+            title="decisions",
+            fontsize=7,
+            title_fontsize=7,
+            loc="lower center",
+            ncol=2,
+            bbox_to_anchor=(0.5, 0.0),
+        )
+    fig.suptitle(
+        f"Accuracy and fairness ({attribute}) per method: mean ± SD over folds, dots are folds", fontsize=9
+    )
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    sns.reset_orig()
+
+
+def group_bars_figure(per_fold, attributes, path, registry):
+    """AUC within each group of every sensitive attribute, per method (mean ± SD over folds)."""
+    import seaborn as sns
+
+    order = _label_order(per_fold, registry)
+    rows = per_fold[per_fold.metric.str.startswith("auc[") & per_fold.attribute.isin(attributes)].copy()
+    present = [a for a in attributes if a in set(rows.attribute)]
+    sns.set_theme(style="whitegrid", context="paper")
+    fig, axes = plt.subplots(
+        1,
+        max(1, len(present)),
+        figsize=(4.2 * max(1, len(present)), 0.4 * len(order) + 1.6),
+        sharey=True,
+        squeeze=False,
+    )
+    for ax, attribute in zip(axes[0], present):
+        part = rows[rows.attribute == attribute].copy()
+        part["group"] = part.metric.str.slice(4, -1)
+        part["label"] = [registry.label(m) for m in part.method]
+        sns.pointplot(
+            data=part,
+            x="value",
+            y="label",
+            hue="group",
+            order=order,
+            dodge=0.4,
+            errorbar="sd",
+            linestyle="none",
+            markersize=4,
+            capsize=0.15,
+            err_kws={"linewidth": 1},
+            ax=ax,
+        )
+        ax.axvline(0.5, ls="--", c="grey", lw=0.8)
+        ax.set(title=f"AUC per {attribute} group", xlabel="AUC", ylabel="", xlim=(0, 1))
+        ax.legend(
+            fontsize=6,
+            title=attribute,
+            title_fontsize=6,
+            loc="lower left",
+            ncol=1 + part.group.nunique() // 8,
+        )
+    if not present:
+        axes[0][0].set_visible(False)
     _save(fig, path)
+    sns.reset_orig()
+
+
+def fold_auc_figure(per_fold, path, registry):
+    """Every fold's test AUC per method (dots) with the mean: how much a method's AUC moves between folds."""
+    import seaborn as sns
+
+    order = _label_order(per_fold, registry)
+    frame = _method_frame(per_fold, registry, "auc")
+    sns.set_theme(style="whitegrid", context="paper")
+    fig, ax = plt.subplots(figsize=(6.5, 0.4 * len(order) + 1.4))
+    sns.stripplot(
+        data=frame,
+        x="value",
+        y="label",
+        hue="fold",
+        order=order,
+        palette="viridis",
+        size=5,
+        ax=ax,
+        jitter=0.1,
+    )
+    sns.pointplot(
+        data=frame,
+        x="value",
+        y="label",
+        order=order,
+        color="black",
+        errorbar=None,
+        linestyle="none",
+        markers="|",
+        markersize=12,
+        ax=ax,
+    )
+    ax.set(xlabel="test AUC", ylabel="", title="AUC per cross-validation fold (| = mean)")
+    ax.legend(title="fold", fontsize=6, title_fontsize=6, loc="lower left")
+    _save(fig, path)
+    sns.reset_orig()
+
+
+def calibration_figure(predictions, path, registry, n_bins=8):
+    """Reliability curves of the calibrated P(disease) on the test folds (pooled), one line per method,
+    and how the predictions spread: does 0.7 mean 70 %?"""
+    import pandas as pd
+    import seaborn as sns
+    from sklearn.calibration import calibration_curve
+
+    rows = []
+    for method, frame in predictions.items():
+        observed, predicted = calibration_curve(
+            frame["y_true"], frame["p_disease"], n_bins=n_bins, strategy="quantile"
+        )
+        rows += [
+            {"label": registry.label(method), "predicted": p, "observed": o}
+            for p, o in zip(predicted, observed)
+        ]
+    curves = pd.DataFrame(rows, columns=["label", "predicted", "observed"])
+    sns.set_theme(style="whitegrid", context="paper")
+    # one small panel per method: with many methods, one axes of overlapping lines cannot be read
+    grid = sns.relplot(
+        data=curves,
+        x="predicted",
+        y="observed",
+        col="label",
+        col_wrap=min(4, max(1, len(predictions))),
+        kind="line",
+        marker="o",
+        markersize=4,
+        height=2.4,
+        aspect=1,
+        facet_kws={"xlim": (0, 1), "ylim": (0, 1)},
+    )
+    for ax in grid.axes.flat:
+        ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=0.8)
+    grid.set_titles("{col_name}", size=7)
+    grid.set_axis_labels("calibrated P(disease)", "fraction of patients")
+    grid.figure.suptitle(
+        f"Calibration on pooled test folds ({n_bins} quantile bins; diagonal = calibrated)", fontsize=9
+    )
+    grid.figure.tight_layout()
+    grid.figure.savefig(path, dpi=130)
+    plt.close(grid.figure)
+    sns.reset_orig()
 
 
 def brain_map_figure(weight, coordinates, title, path, html_path=None):
