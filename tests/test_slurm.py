@@ -1,5 +1,7 @@
-"""The workflow through profiles/slurm on a real SLURM scheduler (started by tests/slurm/start_cluster.sh,
-which .ci/run calls): jobs must be COMPLETED in sacct and the results equal a local run's."""
+"""The workflow through profiles/slurm, unchanged, on a real SLURM scheduler (started by
+tests/slurm/start_cluster.sh, which .ci/run calls; two partitions, cpu and gpu, and one GPU GRES): jobs must be
+COMPLETED in sacct with the CPUs, memory, partition and GPUs their rules ask for, and the results equal a
+local run's."""
 
 import os
 import re
@@ -9,7 +11,8 @@ import time
 
 import pandas as pd
 import pytest
-from conftest import run_snakemake
+import yaml
+from conftest import REPO, run_snakemake
 
 
 def cluster_is_up():
@@ -33,7 +36,25 @@ def cluster():
         pytest.skip("no SLURM cluster on this machine: bash tests/slurm/start_cluster.sh starts one")
 
 
-def test_workflow_through_the_slurm_profile(cluster, tiny_run, tmp_path):
+PROFILE = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+
+
+def expected_request(rule):
+    """What the shipped profile asks SLURM for, for one rule: partition, CPUs, memory (MB), GPUs."""
+    rules = {**PROFILE.get("set-resources", {})}
+    resources = {**PROFILE["default-resources"], **rules.get(rule, {})}
+    threads = PROFILE.get("set-threads", {}).get(rule, 1)
+    return {
+        "partition": resources.get("slurm_partition", "cpu"),  # the test cluster's default partition
+        "cpus": threads,
+        "mem_mb": resources["mem_mb"],
+        "gpus": resources.get("gpu", 0),
+    }
+
+
+def test_workflow_through_the_shipped_slurm_profile(cluster, tiny_run, tmp_path):
+    """The profile as shipped (account from SBATCH_ACCOUNT, as the README says): every job COMPLETED, with
+    the CPUs, memory, partition and GPU its rule asks for, and the same results as a local run."""
     local_results, _ = tiny_run
     config = local_results.parents[1] / "tiny.yaml"
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
@@ -47,40 +68,43 @@ def test_workflow_through_the_slurm_profile(cluster, tiny_run, tmp_path):
             str(config),
             "--config",
             f"results_dir={tmp_path / 'results'}",
-            "--default-resources",
-            "slurm_partition=debug",
-            "slurm_account=neurolip",
-            "mem_mb=1500",
-            "runtime=30",
-            "--set-resources",
-            "train:gpu=0",
-            "train_ttca:gpu=0",
-            "train:mem_mb=2500",
-            "train_ttca:mem_mb=2500",
-            "--set-threads",
-            "train=1",
-            "train_ttca=1",
-            "--jobs",
-            "4",
+            # polling and log keeping only: no resource of the profile is touched
             "--slurm-init-seconds-before-status-checks",
             "2",
             "--slurm-keep-successful-logs",
-        ]
+        ],
+        env={"SBATCH_ACCOUNT": "neurolip"},
     )
     elapsed = time.perf_counter() - t0
     print(f"SLURM workflow wall time: {elapsed:.0f} s")
     output = process.stdout + process.stderr
     job_ids = sorted(set(re.findall(r"SLURM jobid (\d+)", output)), key=int)
     assert len(job_ids) >= 20, output[-3000:]  # every training job, plus the data and evaluation steps
+    fields = "JobID,State,Partition,AllocCPUS,ReqMem,AllocTRES,Comment,Account"
     accounting = subprocess.run(
-        ["sacct", "-n", "-X", "-P", "-o", "JobID,State", "-S", started, "-j", ",".join(job_ids)],
+        ["sacct", "-n", "-X", "-P", "-o", fields, "-S", started, "-j", ",".join(job_ids)],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    states = dict(line.split("|") for line in accounting.strip().splitlines())
-    assert set(states) == set(job_ids), (states, job_ids)
-    assert set(states.values()) == {"COMPLETED"}, states
+    jobs = [dict(zip(fields.split(","), line.split("|"))) for line in accounting.strip().splitlines()]
+    assert {j["JobID"] for j in jobs} == set(job_ids), (jobs, job_ids)
+    problems, rules_seen = [], set()
+    for job in jobs:
+        rule = re.match(r"rule_(\w+?)(_wildcards_|$)", job["Comment"]).group(1)
+        rules_seen.add(rule)
+        want = expected_request(rule)
+        tres = dict(item.split("=") for item in job["AllocTRES"].split(",") if "=" in item)
+        got = {
+            "partition": job["Partition"],
+            "cpus": int(job["AllocCPUS"]),
+            "mem_mb": int(job["ReqMem"].rstrip("M")),
+            "gpus": int(tres.get("gres/gpu", 0)),
+        }
+        if job["State"] != "COMPLETED" or got != want or job["Account"] != "neurolip":
+            problems.append((rule, job["State"], job["Account"], got, want))
+    assert not problems, problems
+    assert {"train", "train_ttca", "timeseries", "connectivity", "evaluate"} <= rules_seen, rules_seen
 
     slurm_results = tmp_path / "results" / "simulated"
     for local_file in sorted((local_results / "predictions").glob("*/fold*.csv")):

@@ -12,8 +12,12 @@ if sinfo -h >/dev/null 2>&1 && sacct -n >/dev/null 2>&1; then
   echo "slurm cluster already running"; exit 0
 fi
 HOST=$(hostname -s)
-CPUS=$(nproc)
-MEM_MB=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024 ))
+# The node advertises 8 CPUs, 32 GB and one GPU whatever the machine has (SlurmdParameters=config_overrides):
+# the shipped profile asks 4 CPUs, 16 GB and a GPU per training job, and the test runs that profile as is.
+# The test jobs themselves are tiny (one thread, < 1 GB); the "GPU" is a GRES without a device file, so the
+# request path (--gpus=1, the gpu partition, AllocTRES gres/gpu) is real while training falls back to the CPU.
+CPUS=8
+MEM_MB=32000
 mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm /run/munge /var/run/mysqld
 
 # munge: one key shared by every daemon of this single node
@@ -66,6 +70,7 @@ SlurmdLogFile=/var/log/slurm/slurmd.log
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/linux
+AccountingStoreFlags=job_comment
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 AccountingStorageEnforce=associations
@@ -74,8 +79,18 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 ReturnToService=2
 MinJobAge=600
-NodeName=${HOST} CPUs=${CPUS} RealMemory=${MEM_MB} State=UNKNOWN
-PartitionName=debug Nodes=${HOST} Default=YES MaxTime=INFINITE State=UP
+SlurmdParameters=config_overrides
+GresTypes=gpu
+AccountingStorageTRES=gres/gpu
+NodeName=${HOST} CPUs=${CPUS} RealMemory=${MEM_MB} Gres=gpu:1 State=UNKNOWN
+PartitionName=cpu Nodes=${HOST} Default=YES MaxTime=INFINITE State=UP
+PartitionName=gpu Nodes=${HOST} Default=NO MaxTime=INFINITE State=UP
+CONF
+# a device node for the GPU GRES (slurmd counts GPUs from their device files; nothing ever opens it)
+[ -e /dev/nvidia0 ] || mknod /dev/nvidia0 c 195 0
+cat > /etc/slurm/gres.conf <<CONF
+AutoDetect=off
+NodeName=${HOST} Name=gpu Count=1 File=/dev/nvidia0
 CONF
 
 pgrep -x slurmdbd >/dev/null || slurmdbd
@@ -91,4 +106,4 @@ for _ in $(seq 30); do
   sleep 1
 done
 sinfo
-sacct -n >/dev/null && echo "slurm cluster up: partition debug, account neurolip"
+sacct -n >/dev/null && echo "slurm cluster up: partitions cpu (default) and gpu (one GPU GRES), account neurolip"

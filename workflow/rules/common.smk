@@ -1,8 +1,10 @@
 import sys
 from pathlib import Path
 
-# the package lives in src/: importable here even when it is not installed (e.g. a conda environment)
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+# The workflow's root, from this file's own location: right in a checkout and when another workflow uses
+# this one as a Snakemake module (workflow.basedir is then the caller's). Its package (src/) comes first.
+WORKFLOW_ROOT = Path(workflow.current_basedir).resolve().parents[1]
+sys.path.insert(0, str(WORKFLOW_ROOT / "src"))
 
 import yaml
 from snakemake.utils import validate
@@ -12,7 +14,12 @@ from neurolip.methods import MethodRegistry, registry_config
 
 if "dataset" not in config:
     # one dataset per run: its section comes whole from one file, never merged key by key with another's
-    with open(config.get("default_dataset", "config/simulated.yaml")) as handle:
+    default_dataset = Path(config.get("default_dataset", "config/simulated.yaml"))
+    if (
+        not default_dataset.is_file()
+    ):  # as a module: the path is the workflow's, not the caller's
+        default_dataset = WORKFLOW_ROOT / default_dataset
+    with open(default_dataset) as handle:
         config["dataset"] = yaml.safe_load(handle)["dataset"]
 
 coerce_command_line_types(config)
@@ -65,7 +72,7 @@ wildcard_constraints:
 FMRIPREP = config["fmriprep_run"]
 
 
-def fmriprep_shell_command(participant):
+def fmriprep_shell_command(participant, threads, mem_mb):
     from neurolip.fmriprep import shell_command
 
     return shell_command(
@@ -73,8 +80,8 @@ def fmriprep_shell_command(participant):
         participant,
         FMRIPREP["output_dir"],
         f"{FMRIPREP['work_dir']}/sub-{participant}",
-        FMRIPREP["threads"],
-        FMRIPREP["mem_mb"],
+        threads,
+        mem_mb,
     )
 
 

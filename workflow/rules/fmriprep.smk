@@ -16,6 +16,9 @@ if FMRIPREP["enabled"]:
             mem_mb=FMRIPREP["mem_mb"],
             runtime=FMRIPREP["runtime"],
         params:
-            command=lambda wc: fmriprep_shell_command(wc.participant),
+            # --nprocs and --mem-mb follow what the job was given (threads and mem_mb, also under SLURM)
+            command=lambda wc, threads, resources: fmriprep_shell_command(
+                wc.participant, threads, resources.mem_mb
+            ),
         shell:
             "({params.command}) > {log:q} 2>&1"

@@ -4,10 +4,13 @@ import logging
 import sys
 from pathlib import Path
 
-try:  # installed (make demo's virtual environment) ...
-    import neurolip  # noqa: F401
-except ImportError:  # ... or a conda environment of envs/, which holds the dependencies but not the package
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
+# The workflow's own package comes first: the src/ beside this script, whether the workflow runs from a
+# checkout, from a conda environment of envs/ (which holds the dependencies, not the package) or as a
+# Snakemake module of another workflow (scripts then run from the caller's working directory).
+# (Snakemake's preamble may already list it, after site-packages: move it to the front.)
+WORKFLOW_SRC = Path(__file__).resolve().parents[2] / "src"
+if WORKFLOW_SRC.is_dir():
+    sys.path[:] = [str(WORKFLOW_SRC)] + [p for p in sys.path if p != str(WORKFLOW_SRC)]
 
 
 def log_to_file(snakemake):
@@ -21,4 +24,7 @@ def log_to_file(snakemake):
         force=True,
     )
     logging.captureWarnings(True)
+    import neurolip
+
+    logging.getLogger("neurolip").info("neurolip package: %s", Path(neurolip.__file__).parent)
     return handle
