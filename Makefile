@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[workflow,test,lint]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[workflow,test,lint,fmriprep]"
 	touch $(STAMP)
 
 demo: $(STAMP)

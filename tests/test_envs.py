@@ -28,7 +28,7 @@ def pins(path):
 
 
 def test_every_step_has_an_environment():
-    assert {p.stem for p in ENV_FILES} == {"data", "training", "evaluation"}
+    assert {p.stem for p in ENV_FILES} == {"data", "training", "evaluation", "fmriprep"}
     rules = "\n".join(p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk"))
     for env in ENV_FILES:
         assert f"envs/{env.name}" in rules, f"{env.name} is used by no rule"
@@ -53,3 +53,323 @@ def test_pins_are_exact_and_match_the_tested_versions(path):
         if installed != pinned:
             mismatches.append(f"{name}: pinned {pinned}, tests run with {installed}")
     assert not mismatches, f"{path.name}: " + "; ".join(mismatches)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Each environment built from its lock into a fresh virtual environment, and the steps that use it run there.
+
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+
+from cohort import tiny_dataset_config  # noqa: E402
+
+from neurolip.config import section_defaults  # noqa: E402
+
+# built environments are kept here between local runs, keyed by their lock's digest (CI builds from nothing)
+ENV_CACHE = REPO / ".envs-cache"
+
+
+def built_env(name):
+    """A virtual environment holding exactly envs/<name>.lock.txt (no system or project site-packages)."""
+    lock = REPO / "envs" / f"{name}.lock.txt"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()[:12]
+    venv = ENV_CACHE / f"{name}-{digest}"
+    python = venv / "bin" / "python"
+    if not (venv / ".complete").exists():
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [str(python), "-m", "pip", "--disable-pip-version-check", "--quiet"]
+        subprocess.run([*pip, "install", "--no-deps", "-r", str(lock)], check=True)
+        (venv / ".complete").touch()
+    check = subprocess.run([str(python), "-m", "pip", "check"], capture_output=True, text=True)
+    assert check.returncode == 0, f"envs/{name}.lock.txt is incomplete: {check.stdout}{check.stderr}"
+    return python
+
+
+def run_step(python, tmp_path, script, **job):
+    spec = {"script": str(REPO / "workflow" / "scripts" / f"{script}.py"), **job}
+    spec.setdefault("log", [str(tmp_path / "logs" / f"{script}.log")])
+    path = tmp_path / f"{script}-{len(list(tmp_path.glob('*.json')))}.json"
+    path.write_text(json.dumps(spec))
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env.update(PYTHONNOUSERSITE="1", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    process = subprocess.run(
+        [str(python), str(REPO / "tests" / "envs" / "run_step.py"), str(path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    log = Path(spec["log"][0]).read_text() if Path(spec["log"][0]).exists() else ""
+    assert process.returncode == 0, (
+        f"{script} failed in its environment:\n{process.stderr[-3000:]}\n{log[-3000:]}"
+    )
+    return log
+
+
+def test_every_environment_has_a_lock():
+    for env in ENV_FILES:
+        lock = env.with_suffix(".lock.txt")
+        assert lock.exists(), f"{env.name} has no lock (python envs/lock.py)"
+        locked = dict(line.split("==") for line in lock.read_text().splitlines() if "==" in line)
+        _, _, pip = pins(env)
+        normalise = lambda n: n.lower().replace("_", "-")  # noqa: E731
+        locked = {normalise(k): v for k, v in locked.items()}
+        for name, pinned in pip.items():
+            assert locked.get(normalise(name)) == pinned, (
+                f"{lock.name}: {name} locked {locked.get(normalise(name))}, yaml {pinned}"
+            )
+
+
+@pytest.mark.slow
+def test_each_environment_runs_its_steps(tmp_path):
+    """data -> training -> evaluation, each step in its own environment built from its lock only."""
+    from pathlib import Path as _Path  # noqa: F401
+
+    data = tmp_path / "results" / "data"
+    dataset = tiny_dataset_config()
+    cv = {"n_folds": 3, "val_fraction": 0.2, "seed": 0}
+    # data environment: the whole data stage
+    python = built_env("data")
+    run_step(
+        python,
+        tmp_path,
+        "fetch",
+        params={"dataset": dataset},
+        output={
+            "manifest": str(data / "manifest.tsv"),
+            "phenotypes": str(data / "phenotypes_raw.tsv"),
+            "exclusions": str(data / "exclusions_fetch.tsv"),
+            "coordinates": str(data / "roi_coordinates.csv"),
+            "ground_truth": str(data / "ground_truth.json"),
+            "raw": str(tmp_path / "results" / "raw"),
+        },
+    )
+    run_step(
+        python,
+        tmp_path,
+        "timeseries",
+        params={"dataset": dataset},
+        input={"manifest": str(data / "manifest.tsv")},
+        output={
+            "timeseries": str(data / "timeseries.npz"),
+            "exclusions": str(data / "exclusions_timeseries.tsv"),
+        },
+    )
+    run_step(
+        python,
+        tmp_path,
+        "phenotypes",
+        params={"dataset": dataset},
+        input={"raw": str(data / "phenotypes_raw.tsv")},
+        output={
+            "phenotypes": str(data / "phenotypes.tsv"),
+            "exclusions": str(data / "exclusions_phenotypes.tsv"),
+            "qc": str(data / "phenotype_qc.tsv"),
+        },
+    )
+    exclusions = [str(data / f"exclusions_{s}.tsv") for s in ("fetch", "timeseries", "phenotypes")]
+    run_step(
+        python,
+        tmp_path,
+        "connectivity",
+        params={"connectivity": section_defaults("connectivity")},
+        input={
+            "timeseries": str(data / "timeseries.npz"),
+            "phenotypes": str(data / "phenotypes.tsv"),
+            "exclusions": exclusions,
+        },
+        output={
+            "connectomes": str(data / "connectomes.npz"),
+            "qc": str(data / "connectivity_qc.tsv"),
+            "cohort": str(data / "cohort.tsv"),
+            "exclusions": str(data / "exclusions.tsv"),
+        },
+    )
+    run_step(
+        python,
+        tmp_path,
+        "texts",
+        params={"text": dataset["text"]},
+        input={"cohort": str(data / "cohort.tsv")},
+        output={"texts": str(data / "texts.jsonl"), "prompts": str(data / "class_prompts.json")},
+    )
+    run_step(
+        python,
+        tmp_path,
+        "folds",
+        params={"cv": cv, "group_thresholds_attribute": "sex"},
+        input={"cohort": str(data / "cohort.tsv")},
+        output={"folds": str(data / "folds.tsv")},
+    )
+
+    # training environment: text features and one fold of the linear baseline and of NeuroLIP
+    python = built_env("training")
+    text_encoder = section_defaults("text_encoder")
+    run_step(
+        python,
+        tmp_path,
+        "text_features",
+        params={"encoder": text_encoder},
+        input={"texts": str(data / "texts.jsonl"), "prompts": str(data / "class_prompts.json")},
+        output={"features": str(data / "text_features.safetensors")},
+    )
+    shipped = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    training = {
+        k: v
+        for k, v in section_defaults("training", {"max_epochs": 2, "min_epochs": 1}).items()
+        if k not in ("methods", "gpu")
+    }
+    model = section_defaults("model", {"d_model": 16, "n_heads": 2, "embed_dim": 16, "n_clusters": 4})
+    trained = ["linear_fc", "neurolip"]
+    for method in trained:
+        for fold in range(3):
+            out = tmp_path / "results"
+            output = {
+                "predictions": str(out / "predictions" / method / f"fold{fold}.csv"),
+                "selection": str(out / "training" / method / f"fold{fold}" / "selection.json"),
+                "validation": str(out / "training" / method / f"fold{fold}" / "validation_predictions.csv"),
+            }
+            if shipped["methods"][method].get("calt"):
+                output["attention"] = str(out / "attention" / method / f"fold{fold}.npz")
+            run_step(
+                python,
+                tmp_path,
+                "train",
+                threads=1,
+                output=output,
+                input={
+                    "connectomes": str(data / "connectomes.npz"),
+                    "cohort": str(data / "cohort.tsv"),
+                    "folds": str(data / "folds.tsv"),
+                    "text_features": str(data / "text_features.safetensors"),
+                },
+                params={
+                    "method": method,
+                    "fold": fold,
+                    "method_spec": shipped["methods"][method],
+                    "training": training,
+                    "model": model,
+                    "text_encoder": text_encoder,
+                    "sensitive": dataset["sensitive_attributes"],
+                    "work_dir": str(out / "training" / method / f"fold{fold}"),
+                },
+            )
+
+    # evaluation environment: group thresholds, metrics, tables, figures, brain maps, recovery
+    python = built_env("evaluation")
+    out = tmp_path / "results"
+    registry = {
+        "methods": {m: shipped["methods"][m] for m in trained},
+        "training": {"methods": trained},
+        "evaluation": {"fair_thresholds": {"methods": ["neurolip"], "attribute": "sex"}},
+    }
+    for fold in range(3):
+        run_step(
+            python,
+            tmp_path,
+            "fair_thresholds",
+            input={
+                "validation": str(
+                    out / "training" / "neurolip" / f"fold{fold}" / "validation_predictions.csv"
+                ),
+                "predictions": str(out / "predictions" / "neurolip" / f"fold{fold}.csv"),
+            },
+            output={"predictions": str(out / "predictions" / "neurolip_fairthr" / f"fold{fold}.csv")},
+            params={
+                "attribute": "sex",
+                "constraint": "demographic_parity",
+                "objective": "balanced_accuracy_score",
+                "seed": 0,
+            },
+        )
+    evaluated = [*trained, "neurolip_fairthr"]
+    keys = [[m, f] for m in evaluated for f in range(3)]
+    metrics = out / "metrics"
+    run_step(
+        python,
+        tmp_path,
+        "evaluate",
+        input={
+            "predictions": [str(out / "predictions" / m / f"fold{f}.csv") for m, f in keys],
+            "cohort": str(data / "cohort.tsv"),
+            "folds": str(data / "folds.tsv"),
+        },
+        output={
+            "per_fold": str(metrics / "per_fold.csv"),
+            "summary": str(metrics / "summary.csv"),
+            "paired": str(metrics / "paired_comparison.csv"),
+        },
+        params={
+            "method_folds": keys,
+            "attributes": dataset["sensitive_attributes"],
+            "continuous": ["age", "srs"],
+            "reference": "neurolip",
+        },
+    )
+    tables = out / "tables"
+    run_step(
+        python,
+        tmp_path,
+        "tables",
+        input={"summary": str(metrics / "summary.csv")},
+        output={
+            f"{t}{suffix}": str(tables / f"{t}.{ext}")
+            for t in ("table1", "table2")
+            for suffix, ext in (("", "csv"), ("_md", "md"), ("_tex", "tex"))
+        },
+        params={"dataset": "simulated", "paper": "", "attributes": ["sex"], "registry": registry},
+    )
+    figures = out / "figures"
+    trained_keys = [[m, f] for m in trained for f in range(3)]
+    run_step(
+        python,
+        tmp_path,
+        "figures",
+        input={
+            "predictions": [str(out / "predictions" / m / f"fold{f}.csv") for m, f in trained_keys],
+            "per_fold": str(metrics / "per_fold.csv"),
+        },
+        output={
+            name: str(figures / f"{name}.png")
+            for name in ("roc", "tradeoff", "groups", "fold_auc", "calibration")
+        },
+        params={
+            "method_folds": trained_keys,
+            "attribute": "sex",
+            "attributes": ["sex", "site"],
+            "registry": registry,
+        },
+    )
+    attention = [str(out / "attention" / "neurolip" / f"fold{f}.npz") for f in range(3)]
+    brain = figures / "brain"
+    run_step(
+        python,
+        tmp_path,
+        "brain_maps",
+        input={"attention": attention, "coordinates": str(data / "roi_coordinates.csv")},
+        output={
+            "control": str(brain / "c.png"),
+            "patient": str(brain / "p.png"),
+            "html": str(brain / "p.html"),
+            "top": str(metrics / "top.csv"),
+            "stability": str(metrics / "stab.csv"),
+            "stability_figure": str(figures / "stab.png"),
+        },
+        params={"top_k": 5, "method": "neurolip", "folds": [0, 1, 2]},
+    )
+    run_step(
+        python,
+        tmp_path,
+        "attention_recovery",
+        input={"attention": attention, "truth": str(data / "ground_truth.json")},
+        output={"table": str(metrics / "recovery.csv"), "figure": str(figures / "recovery.png")},
+        params={"method": "neurolip", "folds": [0, 1, 2]},
+    )
+    table1 = (tables / "table1.csv").read_text()
+    assert "NeuroLIP" in table1 and "Logistic regression on FC" in table1
+    for name in ("roc", "tradeoff", "groups", "fold_auc", "calibration"):
+        assert (figures / f"{name}.png").stat().st_size > 5000, name

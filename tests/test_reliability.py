@@ -324,3 +324,30 @@ def test_numeric_command_line_overrides_are_accepted(tmp_path):
         check=False,
     )
     assert process.returncode == 0, process.stderr[-2000:]
+
+
+def test_users_declare_their_own_sensitive_attributes(tmp_path):
+    """Any phenotype column can be a sensitive attribute: categorical as it is, continuous median-split."""
+    from neurolip.evaluation.metrics import fold_metrics
+
+    spec = {**SPEC, "columns": {**SPEC["columns"], "hand": "Handedness", "iq": "FIQ"}}
+    raw = pd.DataFrame(
+        {
+            "ID": list("abcdefgh"),
+            "Site": ["s"] * 8,
+            "DX": list("01010101"),
+            "Gender": list("01100110"),
+            "Handedness": list("12121122"),
+            "FIQ": ["90", "110", "100", "120", "95", "105", "130", "85"],
+        }
+    )
+    table, _ = normalize_phenotypes(raw, spec)
+    assert table.hand.tolist() == list("12121122") and table.iq.iloc[1] == "110"
+    predictions = table.assign(
+        y_true=table.diagnosis.astype(int), y_pred=[0, 1, 1, 1, 0, 0, 0, 1], score=np.linspace(0.1, 0.9, 8)
+    )
+    rows = fold_metrics(predictions, {"iq": [90, 100, 110, 120]}, ["hand", "iq"], continuous=("iq",))
+    found = {(r["metric"], r["attribute"]): r["value"] for r in rows}
+    assert ("dpd", "hand") in found and ("dpd", "iq") in found
+    assert found[("split_value", "iq")] == 105.0 and ("split_value", "hand") not in found
+    assert {k[0] for k in found if k[1] == "hand"} >= {"auc[1]", "auc[2]"}

@@ -180,7 +180,9 @@ def bold_image(path, affine, rng, n_volumes=80, shape=(8, 8, 8)):
     nib.save(nib.Nifti1Image(data, affine), path)
 
 
-def test_fmriprep_derivatives(tmp_path, rng):
+def write_fmriprep_derivatives(tmp_path, rng):
+    """Four participants (one without images, one with a short scan, one without diagnosis); returns the
+    dataset section that reads them."""
     derivatives = tmp_path / "bids" / "derivatives" / "fmriprep"
     affine = labels_atlas(tmp_path / "atlas.nii.gz")
     participants = pd.DataFrame(
@@ -214,12 +216,16 @@ def test_fmriprep_derivatives(tmp_path, rng):
         confounds = pd.DataFrame(rng.standard_normal((n, len(columns))) * 0.1, columns=columns)
         confounds.to_csv(func / f"sub-{sub}_task-rest_desc-confounds_timeseries.tsv", sep="\t", index=False)
         (func / f"sub-{sub}_task-rest_desc-confounds_timeseries.json").write_text(json.dumps({}))
-    dataset = dataset_config(
+    return dataset_config(
         "fmriprep",
         derivatives_dir=str(derivatives),
         participants_file=str(tmp_path / "bids" / "participants.tsv"),
         atlas={"image": str(tmp_path / "atlas.nii.gz")},
     )
+
+
+def test_fmriprep_derivatives(tmp_path, rng):
+    dataset = write_fmriprep_derivatives(tmp_path, rng)
     subject_ids, matrices, exclusions = run_data_stage(dataset, tmp_path / "out")
     assert list(subject_ids) == ["01"]
     assert matrices.shape == (1, 4, 4)
@@ -321,3 +327,23 @@ def test_unsafe_or_duplicated_ids_in_a_manifest_are_errors(simulated_raw):
         NeuroLIPInputError, match=r"nodx\.tsv: phenotype table lacks required column\(s\): diagnosis"
     ):
         data_stage.prepare_phenotypes(dataset, out / "nodx.tsv", out / "ph.tsv", out / "ex3.tsv")
+
+
+@pytest.mark.slow
+def test_nifti_time_series_are_extracted_in_one_job_per_subject(tmp_path, rng):
+    """4-D sources scatter: one timeseries_subject job per fetched subject, joined by the timeseries job."""
+    from conftest import run_snakemake
+
+    dataset = write_fmriprep_derivatives(tmp_path, rng)
+    dataset["n_rois"] = 4
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"results_dir": str(tmp_path / "results"), "dataset": dataset}))
+    data = tmp_path / "results" / dataset["name"] / "data"
+    run_snakemake([str(data / "timeseries.npz"), "--cores", "2", "--configfile", str(config)])
+    logs = sorted(p.stem for p in (data.parent / "logs" / "timeseries").glob("*.log"))
+    assert logs == ["01", "02", "04"]  # one job each; 03 has no images (a fetch exclusion)
+    with np.load(data / "timeseries.npz") as series:
+        assert sorted(series.files) == ["01", "04"] and series["01"].shape == (80, 4)
+    exclusions = pd.read_csv(data / "exclusions_timeseries.tsv", sep="\t", dtype=str)
+    assert dict(zip(exclusions.subject_id, exclusions.reason)) == {"02": "too few volumes"}
+    assert not list(data.glob("timeseries/*.npz"))  # the per-subject parts are temporary

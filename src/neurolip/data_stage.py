@@ -139,13 +139,19 @@ def fetch(
     return manifest
 
 
-def extract_timeseries(dataset, manifest_path, out_path, exclusions_path):
-    """Read (or extract with a masker) every subject's ROI time series into one ``.npz``.
+def extract_timeseries(dataset, manifest_path, out_path, exclusions_path, subjects=None):
+    """Read (or extract with a masker) every subject's ROI time series into one ``.npz``; with ``subjects``,
+    only those (one job per subject for NIfTI sources; :func:`gather_timeseries` then joins them).
 
     Bad files are excluded and logged when ``dataset['on_bad_file'] == 'exclude'`` (default), or stop
     the run with the error when it is ``'error'``.
     """
     manifest = pd.read_csv(manifest_path, sep="\t", dtype=str, keep_default_na=False)
+    if subjects is not None:
+        unknown = sorted(set(subjects) - set(manifest["subject_id"]))
+        if unknown:
+            raise NeuroLIPInputError(f"subjects {unknown[:5]} are not in the manifest", path=manifest_path)
+        manifest = manifest[manifest["subject_id"].isin(subjects)]
     n_rois = dataset.get("n_rois")
     min_volumes = int(dataset.get("min_volumes", 0))
     on_bad = dataset.get("on_bad_file", "exclude")
@@ -181,6 +187,13 @@ def extract_timeseries(dataset, manifest_path, out_path, exclusions_path):
             )
             continue
         arrays[sid] = values.astype(np.float32)
+    if subjects is None:
+        _check_timeseries(arrays, manifest_path, exclusions_path)
+    np.savez(out_path, **arrays)
+    exclusions.write(exclusions_path)
+
+
+def _check_timeseries(arrays, manifest_path, exclusions_path):
     if not arrays:
         raise NeuroLIPInputError(
             "no subject has a usable time series; see the exclusions", path=exclusions_path
@@ -190,8 +203,18 @@ def extract_timeseries(dataset, manifest_path, out_path, exclusions_path):
         raise NeuroLIPInputError(
             f"subjects have different ROI counts {sorted(widths)}; set dataset.n_rois", path=manifest_path
         )
+
+
+def gather_timeseries(part_paths, part_exclusions, manifest_path, out_path, exclusions_path):
+    """Join per-subject time-series files and their exclusions into the ``.npz`` and log of one step."""
+    arrays = {}
+    for path in part_paths:
+        with np.load(path) as part:
+            arrays.update({sid: part[sid] for sid in part.files})
+    exclusions = pd.concat([read_exclusions(p) for p in part_exclusions], ignore_index=True)
+    exclusions.to_csv(exclusions_path, sep="\t", index=False)
+    _check_timeseries(arrays, manifest_path, exclusions_path)
     np.savez(out_path, **arrays)
-    exclusions.write(exclusions_path)
 
 
 def prepare_phenotypes(dataset, phenotypes_raw_path, out_path, exclusions_path, qc_path=None):

@@ -57,6 +57,8 @@ FAIR_THRESHOLDS = config["evaluation"]["fair_thresholds"]
 POSTPROCESSED = REGISTRY.postprocessed
 EVALUATED_METHODS = REGISTRY.evaluated
 SENSITIVE = config["dataset"]["sensitive_attributes"]
+# sources of 4-D images: their time series are extracted in one job per subject
+NIFTI_SOURCE = config["dataset"]["source"] in ("fmriprep", "adhd_nilearn")
 # what a training job needs of config 'training' (not the method list: adding a method retrains nothing)
 TRAINER_SETTINGS = {
     k: v for k, v in config["training"].items() if k not in ("methods", "gpu")
@@ -67,6 +69,7 @@ wildcard_constraints:
     dataset=DATASET,
     method="|".join(EVALUATED_METHODS),
     fold=r"\d+",
+    subject=r"[A-Za-z0-9][A-Za-z0-9._-]*",
 
 
 FMRIPREP = config["fmriprep_run"]
@@ -90,6 +93,16 @@ def fmriprep_targets():
     if not FMRIPREP["enabled"]:
         return []
     return [f"{FMRIPREP['output_dir']}/sub-{p}.html" for p in FMRIPREP["participants"]]
+
+
+def manifest_subjects():
+    """Subject IDs of the fetched manifest (known once the fetch checkpoint has run)."""
+    import pandas as pd
+
+    manifest = checkpoints.fetch.get().output.manifest
+    return pd.read_csv(manifest, sep="\t", dtype=str, keep_default_na=False)[
+        "subject_id"
+    ].tolist()
 
 
 def _methods_regex(methods):

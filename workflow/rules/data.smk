@@ -1,4 +1,4 @@
-rule fetch:
+checkpoint fetch:
     input:
         fmriprep_targets(),
     output:
@@ -18,22 +18,65 @@ rule fetch:
         "../scripts/fetch.py"
 
 
-rule timeseries:
-    input:
-        manifest=rules.fetch.output.manifest,
-    output:
-        timeseries=f"{DATA_DIR}/timeseries.npz",
-        exclusions=f"{DATA_DIR}/exclusions_timeseries.tsv",
-    log:
-        f"{LOGS}/timeseries.log",
-    benchmark:
-        f"{BENCHMARKS}/timeseries.tsv"
-    conda:
-        "../../envs/data.yaml"
-    params:
-        dataset=config["dataset"],
-    script:
-        "../scripts/timeseries.py"
+if NIFTI_SOURCE:
+
+    # 4-D images: one extraction job per subject (a cluster spreads them), then one job joins them
+    rule timeseries_subject:
+        input:
+            manifest=rules.fetch.output.manifest,
+        output:
+            timeseries=temp(f"{DATA_DIR}/timeseries/{{subject}}.npz"),
+            exclusions=temp(f"{DATA_DIR}/timeseries/{{subject}}.exclusions.tsv"),
+        log:
+            f"{LOGS}/timeseries/{{subject}}.log",
+        benchmark:
+            f"{BENCHMARKS}/timeseries/{{subject}}.tsv"
+        conda:
+            "../../envs/data.yaml"
+        params:
+            dataset=config["dataset"],
+            subject=lambda wc: wc.subject,
+        script:
+            "../scripts/timeseries_subject.py"
+
+    rule timeseries:
+        input:
+            manifest=rules.fetch.output.manifest,
+            parts=lambda wc: expand(
+                f"{DATA_DIR}/timeseries/{{subject}}.npz", subject=manifest_subjects()
+            ),
+            exclusions=lambda wc: expand(
+                f"{DATA_DIR}/timeseries/{{subject}}.exclusions.tsv",
+                subject=manifest_subjects(),
+            ),
+        output:
+            timeseries=f"{DATA_DIR}/timeseries.npz",
+            exclusions=f"{DATA_DIR}/exclusions_timeseries.tsv",
+        log:
+            f"{LOGS}/timeseries.log",
+        conda:
+            "../../envs/data.yaml"
+        script:
+            "../scripts/timeseries_gather.py"
+
+else:
+
+    rule timeseries:
+        input:
+            manifest=rules.fetch.output.manifest,
+        output:
+            timeseries=f"{DATA_DIR}/timeseries.npz",
+            exclusions=f"{DATA_DIR}/exclusions_timeseries.tsv",
+        log:
+            f"{LOGS}/timeseries.log",
+        benchmark:
+            f"{BENCHMARKS}/timeseries.tsv"
+        conda:
+            "../../envs/data.yaml"
+        params:
+            dataset=config["dataset"],
+        script:
+            "../scripts/timeseries.py"
 
 
 rule phenotypes:

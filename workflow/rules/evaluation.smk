@@ -54,6 +54,7 @@ rule evaluate:
     params:
         method_folds=method_fold_keys(EVALUATED_METHODS),
         attributes=SENSITIVE,
+        continuous=config["dataset"]["continuous_attributes"],
         reference=REGISTRY.reference or "",
     script:
         "../scripts/evaluate.py"

@@ -11,6 +11,8 @@ if FMRIPREP["enabled"]:
             report=f"{FMRIPREP['output_dir']}/sub-{{participant}}.html",
         log:
             f"{LOGS}/fmriprep/sub-{{participant}}.log",
+        conda:
+            "../../envs/fmriprep.yaml"
         threads: FMRIPREP["threads"]
         resources:
             mem_mb=FMRIPREP["mem_mb"],

@@ -19,6 +19,7 @@ from sklearn.metrics import accuracy_score, recall_score
 from ..stats import safe_auc
 
 log = logging.getLogger(__name__)
+# attributes split at the training median unless the dataset says otherwise (dataset.continuous_attributes)
 CONTINUOUS = ("age", "srs")
 
 
@@ -34,10 +35,10 @@ def training_median(train_values):
     return float(np.nanmedian(pd.to_numeric(pd.Series(train_values), errors="coerce")))
 
 
-def attribute_groups(attribute, test_values, train_values):
+def attribute_groups(attribute, test_values, train_values, continuous=CONTINUOUS):
     """Group labels of the test subjects for one attribute; NaN where unknown."""
     test_values = pd.Series(test_values).reset_index(drop=True)
-    if attribute in CONTINUOUS:
+    if attribute in continuous:
         numeric = pd.to_numeric(test_values, errors="coerce")
         threshold = training_median(train_values)
         # stable names across folds (each fold has its own median, recorded as metric "split_value")
@@ -83,7 +84,7 @@ def fairness_metrics(attribute, y_true, p, y_pred, groups):
     return rows
 
 
-def fold_metrics(predictions, training_values, attributes):
+def fold_metrics(predictions, training_values, attributes, continuous=CONTINUOUS):
     """All metrics of one (method, fold) prediction table; long rows (metric, attribute, value)."""
     y_true = predictions["y_true"].to_numpy().astype(int)
     # AUCs rank the read-out's own score: calibration is monotone but can saturate at 0 or 1 when the
@@ -94,8 +95,10 @@ def fold_metrics(predictions, training_values, attributes):
     for attribute in attributes:
         if attribute not in predictions.columns:
             continue
-        groups = attribute_groups(attribute, predictions[attribute], training_values.get(attribute, []))
-        if attribute in CONTINUOUS:
+        groups = attribute_groups(
+            attribute, predictions[attribute], training_values.get(attribute, []), continuous
+        )
+        if attribute in continuous:
             rows.append(
                 {
                     "metric": "split_value",
@@ -110,15 +113,16 @@ def fold_metrics(predictions, training_values, attributes):
     return rows
 
 
-def evaluate(prediction_files, cohort, folds, attributes):
+def evaluate(prediction_files, cohort, folds, attributes, continuous=CONTINUOUS):
     """``prediction_files``: {(method, fold): path}. Returns (per-fold long table, summary table)."""
     cohort = cohort.set_index("subject_id")
     rows = []
     for (method, fold), path in sorted(prediction_files.items()):
-        predictions = pd.read_csv(path, dtype={"subject_id": str, "site": str, "sex": str})
+        categorical = {a: str for a in attributes if a not in continuous}
+        predictions = pd.read_csv(path, dtype={"subject_id": str, **categorical})
         train_ids = folds.loc[(folds["fold"] == fold) & (folds["split"] != "test"), "subject_id"].astype(str)
         training_values = {a: cohort.loc[train_ids, a].to_numpy() for a in attributes if a in cohort.columns}
-        for row in fold_metrics(predictions, training_values, attributes):
+        for row in fold_metrics(predictions, training_values, attributes, continuous):
             rows.append({"method": method, "fold": fold, **row})
     per_fold = pd.DataFrame(rows, columns=["method", "fold", "metric", "attribute", "value"])
     return per_fold, summarize(per_fold)
