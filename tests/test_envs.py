@@ -63,6 +63,7 @@ import json  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from cohort import tiny_dataset_config  # noqa: E402
 
@@ -127,8 +128,6 @@ def test_every_environment_has_a_lock():
 @pytest.mark.slow
 def test_each_environment_runs_its_steps(tmp_path):
     """data -> training -> evaluation, each step in its own environment built from its lock only."""
-    from pathlib import Path as _Path  # noqa: F401
-
     data = tmp_path / "results" / "data"
     dataset = tiny_dataset_config()
     cv = {"n_folds": 3, "val_fraction": 0.2, "seed": 0}
