@@ -82,3 +82,64 @@ def test_postprocess_fold_keeps_calibrated_decisions_when_a_group_cannot_be_fitt
         )
     with pytest.raises(ValueError, match="constraint must be one of"):
         fit_group_thresholds(biased_predictions(50, 6), "sex", constraint="parity")
+
+
+def test_corrected_t_test_is_wider_than_the_plain_one():
+    from neurolip.evaluation.metrics import paired_comparison
+
+    rows = [
+        {"method": m, "fold": f, "metric": "auc", "attribute": "", "value": v}
+        for f, (a, b) in enumerate([(0.80, 0.75), (0.78, 0.76), (0.82, 0.77), (0.79, 0.78), (0.81, 0.74)])
+        for m, v in (("ref", a), ("base", b))
+    ]
+    table = paired_comparison(pd.DataFrame(rows), "ref", metrics=(("auc", ""),), test_train_ratio=0.25).iloc[
+        0
+    ]
+    assert (
+        table.ci_low_corrected
+        < table.ci_low
+        < table.mean_difference
+        < table.ci_high
+        < table.ci_high_corrected
+    )
+    assert table.p_value < table.p_value_corrected < 1
+    # Nadeau-Bengio: variance (1/J + ratio) s^2 instead of s^2 / J
+    diffs = np.array([0.05, 0.02, 0.05, 0.01, 0.07])
+    t = diffs.mean() / np.sqrt((1 / 5 + 0.25) * diffs.var(ddof=1))
+    from scipy import stats
+
+    assert table.p_value_corrected == pytest.approx(2 * stats.t.sf(t, 4))
+
+
+def test_pooled_metrics_give_bootstrap_intervals_and_a_dpd_floor():
+    from neurolip.evaluation.metrics import pooled_metrics
+
+    rng = np.random.default_rng(0)
+    n = 400
+    y = rng.integers(0, 2, n)
+    sex = np.where(rng.random(n) < 0.5, "female", "male")
+    # decisions depend on sex: a large DPD, far above the floor of sex-blind decisions
+    y_pred = ((sex == "male") | (rng.random(n) < 0.2)).astype(int)
+    frame = pd.DataFrame(
+        {
+            "y_true": y,
+            "p_disease": np.clip(y * 0.3 + rng.random(n) * 0.7, 0, 1),
+            "y_pred": y_pred,
+            "fold": np.arange(n) % 4,
+            "group[sex]": sex,
+        }
+    )
+    table = pooled_metrics({"m": frame}, ["sex"], n_boot=200, floor_shuffles=50).set_index(
+        ["metric", "attribute"]
+    )
+    dpd = table.loc[("dpd", "sex")]
+    assert dpd.ci_low < dpd.value < dpd.ci_high and dpd.floor < 0.1 < 0.6 < dpd.value
+    # the fast gaps used for the bootstrap are fairlearn's
+    from fairlearn.metrics import equalized_odds_difference
+
+    assert dpd.value == pytest.approx(demographic_parity_difference(y, y_pred, sensitive_features=sex))
+    assert table.loc[("deodds", "sex")].value == pytest.approx(
+        equalized_odds_difference(y, y_pred, sensitive_features=sex)
+    )
+    auc = table.loc[("auc", "")]
+    assert 0.5 < auc.ci_low < auc.value < auc.ci_high <= 1

@@ -47,6 +47,12 @@ rule evaluate:
             category=DATASET,
             subcategory="Metrics",
         ),
+        pooled=report(
+            f"{BASE}/metrics/pooled.csv",
+            caption="../report/pooled.rst",
+            category=DATASET,
+            subcategory="Metrics",
+        ),
     log:
         f"{LOGS}/evaluate.log",
     conda:

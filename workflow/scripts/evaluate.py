@@ -4,7 +4,7 @@ log_to_file(snakemake)
 
 import pandas as pd
 
-from neurolip.evaluation.metrics import evaluate, paired_comparison
+from neurolip.evaluation.metrics import evaluate, paired_comparison, pooled_metrics, test_train_ratio
 from neurolip.phenotypes import read_phenotypes
 
 files = {
@@ -19,6 +19,10 @@ summary.to_csv(snakemake.output.summary, index=False)
 comparisons = [("auc", ""), ("accuracy", "")] + [
     (m, a) for a in snakemake.params.attributes for m in ("dpd", "deodds")
 ]
-paired_comparison(per_fold, reference=snakemake.params.reference or None, metrics=comparisons).to_csv(
-    snakemake.output.paired, index=False
-)
+paired_comparison(
+    per_fold,
+    reference=snakemake.params.reference or None,
+    metrics=comparisons,
+    test_train_ratio=test_train_ratio(folds),
+).to_csv(snakemake.output.paired, index=False)
+pooled_metrics(pooled, snakemake.params.attributes).to_csv(snakemake.output.pooled, index=False)

@@ -9,6 +9,7 @@ and a warning is logged, the run goes on.
 
 import logging
 import warnings
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -113,8 +114,12 @@ def fold_metrics(predictions, training_values, attributes, continuous=CONTINUOUS
     return rows
 
 
-def evaluate(prediction_files, cohort, folds, attributes, continuous=CONTINUOUS):
-    """``prediction_files``: {(method, fold): path}. Returns (per-fold long table, summary table)."""
+def evaluate(prediction_files, cohort, folds, attributes, continuous=CONTINUOUS, pooled=None):
+    """``prediction_files``: {(method, fold): path}. Returns (per-fold long table, summary table).
+
+    With ``pooled`` (a dict), it also receives {method: all folds' test predictions}, each with a
+    ``group[<attribute>]`` column holding the group the fold's evaluation put the subject in (for
+    :func:`pooled_metrics`)."""
     cohort = cohort.set_index("subject_id")
     rows = []
     for (method, fold), path in sorted(prediction_files.items()):
@@ -124,6 +129,16 @@ def evaluate(prediction_files, cohort, folds, attributes, continuous=CONTINUOUS)
         training_values = {a: cohort.loc[train_ids, a].to_numpy() for a in attributes if a in cohort.columns}
         for row in fold_metrics(predictions, training_values, attributes, continuous):
             rows.append({"method": method, "fold": fold, **row})
+        if pooled is not None:
+            for attribute in attributes:
+                if attribute in predictions.columns:
+                    predictions[f"group[{attribute}]"] = attribute_groups(
+                        attribute, predictions[attribute], training_values.get(attribute, []), continuous
+                    ).to_numpy()
+            pooled.setdefault(method, []).append(predictions)
+    if pooled is not None:
+        for method in list(pooled):
+            pooled[method] = pd.concat(pooled[method], ignore_index=True)
     per_fold = pd.DataFrame(rows, columns=["method", "fold", "metric", "attribute", "value"])
     return per_fold, summarize(per_fold)
 
@@ -134,8 +149,13 @@ def summarize(per_fold):
     return summary
 
 
-def paired_comparison(per_fold, reference, metrics=(("auc", ""), ("dpd", "sex")), confidence=0.95):
-    """Per-fold differences reference - baseline: mean, t-interval over folds, and the paired t-test p-value.
+def paired_comparison(
+    per_fold, reference, metrics=(("auc", ""), ("dpd", "sex")), confidence=0.95, test_train_ratio=None
+):
+    """Per-fold differences reference - baseline: mean, t-interval over folds and the paired t-test p-value,
+    and, with ``test_train_ratio`` (test over training subjects per fold), the Nadeau-Bengio corrected
+    resampled t-test: cross-validation folds share training subjects, so the plain t-test overstates
+    significance; the corrected variance is (1/J + n_test/n_train) * s^2 (Nadeau & Bengio 2003).
     ``reference``: the registry's reference method (None: no comparison, an empty table)."""
     rows = []
     if reference is None:
@@ -158,6 +178,7 @@ def paired_comparison(per_fold, reference, metrics=(("auc", ""), ("dpd", "sex"))
                 ).pvalue
             else:
                 half, p_value = np.nan, np.nan
+            corrected = _corrected_t(diff, confidence, test_train_ratio)
             rows.append(
                 {
                     "metric": metric,
@@ -168,7 +189,131 @@ def paired_comparison(per_fold, reference, metrics=(("auc", ""), ("dpd", "sex"))
                     "ci_low": mean - half,
                     "ci_high": mean + half,
                     "p_value": p_value,
+                    **corrected,
                     "n_folds": n,
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _corrected_t(diff, confidence, test_train_ratio):
+    """Nadeau-Bengio corrected interval and two-sided p-value of the mean of per-fold differences."""
+    n = len(diff)
+    if test_train_ratio is None or n < 2:
+        return {"ci_low_corrected": np.nan, "ci_high_corrected": np.nan, "p_value_corrected": np.nan}
+    se = np.sqrt((1.0 / n + test_train_ratio) * diff.var(ddof=1))
+    mean = diff.mean()
+    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * se
+    p_value = 2 * stats.t.sf(abs(mean) / se, n - 1) if se > 0 else np.nan
+    return {"ci_low_corrected": mean - half, "ci_high_corrected": mean + half, "p_value_corrected": p_value}
+
+
+def _rate_gap(decisions, group_codes):
+    """Largest difference between groups in the rate of positive decisions (fairlearn's DPD; applied to the
+    patients and to the controls it gives the two gaps of its equalized-odds difference). Unknown groups
+    (code -1) are left out; NaN with fewer than two groups."""
+    known = group_codes >= 0
+    counts = np.bincount(group_codes[known], minlength=1)
+    positives = np.bincount(group_codes[known], weights=decisions[known], minlength=1)
+    present = counts > 0
+    if present.sum() < 2:
+        return np.nan
+    rates = positives[present] / counts[present]
+    return float(rates.max() - rates.min())
+
+
+def test_train_ratio(folds):
+    """Mean over folds of n_test / n_train, training counting the training and validation splits."""
+    counts = folds.groupby(["fold", folds["split"] == "test"]).size().unstack()
+    return float((counts[True] / counts[False]).mean())
+
+
+def pooled_metrics(prediction_files, attributes, n_boot=1000, seed=0, floor_shuffles=200):
+    """Metrics on the pooled out-of-fold predictions of every subject, with 95 % bootstrap intervals
+    (subjects resampled within diagnosis, ``n_boot`` times, seeded), and for each DPD the sex-blind floor: the
+    mean DPD of the same decisions with the attribute shuffled among each fold's test subjects.
+
+    AUC ranks the calibrated P(disease) (comparable across folds, unlike the per-fold raw scores).
+    Continuous attributes are split at each fold's training median, as in :func:`fold_metrics`; the groups
+    are taken from the per-fold labels written by the evaluation (``prediction_files`` values are frames).
+    ``prediction_files``: {method: DataFrame of all folds' test predictions, with a ``group[<attr>]`` column
+    per attribute}. Returns a long table (method, metric, attribute, value, ci_low, ci_high, floor).
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for method, frame in prediction_files.items():
+        rows += [
+            {"method": method, **row} for row in _pooled_rows(frame, attributes, rng, n_boot, floor_shuffles)
+        ]
+    return pd.DataFrame(
+        rows, columns=["method", "metric", "attribute", "value", "ci_low", "ci_high", "floor"]
+    )
+
+
+def _pooled_rows(frame, attributes, rng, n_boot, floor_shuffles):
+    y = frame["y_true"].to_numpy().astype(int)
+    p = frame["p_disease"].to_numpy().astype(float)
+    decision = frame["y_pred"].to_numpy().astype(int)
+    folds = frame["fold"].to_numpy()
+    positives, negatives = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    samples = [
+        np.concatenate([rng.choice(positives, len(positives)), rng.choice(negatives, len(negatives))])
+        for _ in range(n_boot)
+    ]
+    everyone = np.arange(len(y))
+    rows = []
+
+    def with_ci(name, attribute, statistic, floor=np.nan):
+        boot = np.array([statistic(idx) for idx in samples], dtype=float)
+        low, high = np.nanpercentile(boot, [2.5, 97.5]) if np.isfinite(boot).any() else (np.nan, np.nan)
+        rows.append(
+            {
+                "metric": name,
+                "attribute": attribute,
+                "value": statistic(everyone),
+                "ci_low": low,
+                "ci_high": high,
+                "floor": floor,
+            }
+        )
+
+    with_ci("auc", "", lambda idx: safe_auc(y[idx], p[idx]))
+    with_ci("accuracy", "", lambda idx: accuracy_score(y[idx], decision[idx]))
+    for attribute in attributes:
+        column = f"group[{attribute}]"
+        if column not in frame.columns:
+            continue
+        groups = frame[column].to_numpy(dtype=object)
+        known = np.array([g is not None and g == g for g in groups])
+        if len({g for g, k in zip(groups, known) if k}) < 2:
+            continue
+        codes = np.full(len(groups), -1)
+        codes[known] = np.unique(groups[known].astype(str), return_inverse=True)[1]
+        shuffled = [
+            _rate_gap(decision, _shuffle_within(codes, folds, known, rng)) for _ in range(floor_shuffles)
+        ]
+        with_ci("dpd", attribute, partial(_dpd, decision, codes), floor=float(np.mean(shuffled)))
+        with_ci("deodds", attribute, partial(_deodds, y, decision, codes))
+    return rows
+
+
+def _shuffle_within(codes, folds, known, rng):
+    """Group codes shuffled among each fold's test subjects of known group: a sex-blind assignment."""
+    permuted = codes.copy()
+    for fold in np.unique(folds):
+        members = np.flatnonzero((folds == fold) & known)
+        permuted[members] = rng.permutation(codes[members])
+    return permuted
+
+
+def _dpd(decision, codes, idx):
+    return _rate_gap(decision[idx], codes[idx])
+
+
+def _deodds(y, decision, codes, idx):
+    idx = idx[codes[idx] >= 0]
+    positive, negative = y[idx] == 1, y[idx] == 0
+    return max(
+        _rate_gap(decision[idx][positive], codes[idx][positive]),
+        _rate_gap(decision[idx][negative], codes[idx][negative]),
+    )
