@@ -9,6 +9,7 @@ workflow steps that use it there. Snakemake's own ``.pin.txt`` files need conda,
 machines cannot reach; these locks are the pip equivalent for the yaml's pip section.
 """
 
+import re
 import subprocess
 import sys
 import tempfile
@@ -31,7 +32,13 @@ def lock(env_file: Path) -> Path:
         pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
         subprocess.run([*pip, "install", "--quiet", *pip_requirements(env_file)], check=True)
         frozen = subprocess.run([*pip, "freeze", "--all"], check=True, capture_output=True, text=True).stdout
-    lines = [line for line in frozen.splitlines() if line and not line.startswith(("pip==", "setuptools=="))]
+    # local version tags (torch's "+cpu") name a build, not a version: the lock pins the version, and the
+    # machine's index picks its build (CPU here, CUDA on a GPU node, whose runtime packages then come with it)
+    lines = [
+        re.sub(r"\+[A-Za-z0-9.]+$", "", line)
+        for line in frozen.splitlines()
+        if line and not line.startswith(("pip==", "setuptools=="))
+    ]
     out = env_file.with_suffix(".lock.txt")
     header = f"# pip lock of {env_file.name} (python envs/lock.py); Python {sys.version_info.major}.{sys.version_info.minor}\n"
     out.write_text(header + "\n".join(sorted(lines, key=str.lower)) + "\n")
