@@ -1,5 +1,5 @@
 """The workflow through profiles/slurm, unchanged, on a real SLURM scheduler (started by
-tests/slurm/start_cluster.sh, which .ci/run calls; two partitions, cpu and gpu, and one GPU GRES): jobs must be
+tests/slurm/start_cluster.sh, which .ci/run calls; two partitions, cpu and gpu, and two GPU GRES): jobs must be
 COMPLETED in sacct with the CPUs, memory, partition and GPUs their rules ask for, and the results equal a
 local run's."""
 

@@ -12,10 +12,11 @@ if sinfo -h >/dev/null 2>&1 && sacct -n >/dev/null 2>&1; then
   echo "slurm cluster already running"; exit 0
 fi
 HOST=$(hostname -s)
-# The node advertises 8 CPUs, 32 GB and one GPU whatever the machine has (SlurmdParameters=config_overrides):
+# The node advertises 8 CPUs, 32 GB and two GPUs whatever the machine has (SlurmdParameters=config_overrides):
 # the shipped profile asks 4 CPUs, 16 GB and a GPU per training job, and the test runs that profile as is.
-# The test jobs themselves are tiny (one thread, < 1 GB); the "GPU" is a GRES without a device file, so the
-# request path (--gpus=1, the gpu partition, AllocTRES gres/gpu) is real while training falls back to the CPU.
+# The test jobs themselves are tiny (< 1 GB); the GPUs are GRES on device nodes that nothing opens, so the
+# request path (--gpus=1, the gpu partition, AllocTRES gres/gpu) is real while training falls back to the CPU;
+# two of them, so that two training jobs run at once as CPUs and memory allow.
 CPUS=8
 MEM_MB=32000
 mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm /run/munge /var/run/mysqld
@@ -82,15 +83,15 @@ MinJobAge=600
 SlurmdParameters=config_overrides
 GresTypes=gpu
 AccountingStorageTRES=gres/gpu
-NodeName=${HOST} CPUs=${CPUS} RealMemory=${MEM_MB} Gres=gpu:1 State=UNKNOWN
+NodeName=${HOST} CPUs=${CPUS} RealMemory=${MEM_MB} Gres=gpu:2 State=UNKNOWN
 PartitionName=cpu Nodes=${HOST} Default=YES MaxTime=INFINITE State=UP
 PartitionName=gpu Nodes=${HOST} Default=NO MaxTime=INFINITE State=UP
 CONF
 # a device node for the GPU GRES (slurmd counts GPUs from their device files; nothing ever opens it)
-[ -e /dev/nvidia0 ] || mknod /dev/nvidia0 c 195 0
+for i in 0 1; do [ -e /dev/nvidia$i ] || mknod /dev/nvidia$i c 195 $i; done
 cat > /etc/slurm/gres.conf <<CONF
 AutoDetect=off
-NodeName=${HOST} Name=gpu Count=1 File=/dev/nvidia0
+NodeName=${HOST} Name=gpu Count=2 File=/dev/nvidia[0-1]
 CONF
 
 pgrep -x slurmdbd >/dev/null || slurmdbd
@@ -106,4 +107,4 @@ for _ in $(seq 30); do
   sleep 1
 done
 sinfo
-sacct -n >/dev/null && echo "slurm cluster up: partitions cpu (default) and gpu (one GPU GRES), account neurolip"
+sacct -n >/dev/null && echo "slurm cluster up: partitions cpu (default) and gpu (two GPU GRES), account neurolip"
