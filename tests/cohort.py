@@ -9,6 +9,10 @@ from neurolip import data_stage
 REPO = Path(__file__).resolve().parents[1]
 
 
+# a model small enough for CPU tests (the rest of model: schema defaults)
+TINY_MODEL = {"d_model": 16, "n_heads": 2, "n_layers": 1, "n_clusters": 4, "embed_dim": 16, "dropout": 0.1}
+
+
 def tiny_dataset_config(n_subjects=60, n_rois=16, seed=0):
     with open(REPO / "config" / "simulated.yaml") as handle:
         dataset = yaml.safe_load(handle)["dataset"]

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from cohort import REPO, build_tiny_cohort, train
+from cohort import REPO, TINY_MODEL, build_tiny_cohort, train
 from safetensors.torch import load_file
 
 from neurolip.training.text_features import TextFeatures
@@ -21,12 +21,7 @@ TRAINING = {
     "threads": 1,
 }
 MODEL = {
-    "d_model": 16,
-    "n_heads": 2,
-    "n_layers": 1,
-    "n_clusters": 4,
-    "embed_dim": 16,
-    "dropout": 0.1,
+    **TINY_MODEL,
     "local_tokens": "input",
     "ttca_keys": "region",
     "center_values": True,

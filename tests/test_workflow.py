@@ -6,6 +6,7 @@ import json
 import pandas as pd
 import pytest
 import yaml
+from cohort import TINY_MODEL
 from conftest import REPO, run_snakemake
 
 SHIPPED = sorted(p.name for p in (REPO / "config").glob("*.yaml") if p.name != "config.yaml")
@@ -38,14 +39,7 @@ def tiny_config(tmp_path, **training):
         "results_dir": str(tmp_path / "results"),
         "dataset": dataset,
         "cv": {"n_folds": 3, "val_fraction": 0.2, "seed": 0},
-        "model": {
-            "d_model": 16,
-            "n_heads": 2,
-            "n_layers": 1,
-            "n_clusters": 4,
-            "embed_dim": 16,
-            "dropout": 0.1,
-        },
+        "model": TINY_MODEL,
         "training": {"max_epochs": 3, "min_epochs": 1, "patience": 2, "batch_size": 16, **training},
         "methods": EXTRA_METHOD,
     }

@@ -37,7 +37,7 @@ if NIFTI_SOURCE:
             dataset=config["dataset"],
             subject=lambda wc: wc.subject,
         script:
-            "../scripts/timeseries_subject.py"
+            "../scripts/timeseries.py"
 
     rule timeseries:
         input:

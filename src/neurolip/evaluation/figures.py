@@ -83,26 +83,17 @@ def fairness_accuracy_figure(per_fold, attribute, path, registry):
         if frame.empty:
             ax.set_visible(False)
             continue
-        sns.stripplot(
-            data=frame,
-            x="value",
-            y="label",
-            hue="decisions",
-            order=order,
-            palette=palette,
-            ax=ax,
-            size=3,
-            alpha=0.45,
-            legend=False,
-            jitter=0.15,
-        )
+        common = {
+            "data": frame,
+            "x": "value",
+            "y": "label",
+            "hue": "decisions",
+            "order": order,
+            "palette": palette,
+        }
+        sns.stripplot(**common, ax=ax, size=3, alpha=0.45, legend=False, jitter=0.15)
         sns.pointplot(
-            data=frame,
-            x="value",
-            y="label",
-            hue="decisions",
-            order=order,
-            palette=palette,
+            **common,
             ax=ax,
             errorbar="sd",
             linestyle="none",
