@@ -37,7 +37,7 @@ def lock(env_file: Path) -> Path:
     lines = [
         re.sub(r"\+[A-Za-z0-9.]+$", "", line)
         for line in frozen.splitlines()
-        if line and not line.startswith(("pip==", "setuptools=="))
+        if line and not line.startswith("pip==")  # setuptools stays: torch requires a recent one
     ]
     out = env_file.with_suffix(".lock.txt")
     header = f"# pip lock of {env_file.name} (python envs/lock.py); Python {sys.version_info.major}.{sys.version_info.minor}\n"

@@ -351,3 +351,21 @@ def test_users_declare_their_own_sensitive_attributes(tmp_path):
     assert ("dpd", "hand") in found and ("dpd", "iq") in found
     assert found[("split_value", "iq")] == 105.0 and ("split_value", "hand") not in found
     assert {k[0] for k in found if k[1] == "hand"} >= {"auc[1]", "auc[2]"}
+
+
+def test_a_table_with_float_written_codes_and_a_blank_runs_through_the_data_stage(tmp_path, rng):
+    """The ADHD-200 case end to end through the data stage: Gender written 0.0/1.0 with one blank."""
+    write_athena(tmp_path, rng)
+    path = tmp_path / "adhd200_preprocessed_phenotypics.tsv"
+    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    table["Gender"] = ["1.0", "0.0", "1.0", "1.0", "0.0", ""]
+    table["DX"] = [f"{float(v):.1f}" if v not in ("pending",) else v for v in table["DX"]]
+    table.to_csv(path, sep="\t", index=False)
+    subject_ids, _, _ = run_data_stage(dataset_config("adhd200", root=str(tmp_path)), tmp_path / "out")
+    cohort = pd.read_csv(tmp_path / "out" / "cohort.tsv", sep="\t", dtype={"subject_id": str}).set_index(
+        "subject_id"
+    )
+    assert cohort.loc["1018959", "sex"] == "male" and cohort.loc["10001", "sex"] == "female"
+    assert pd.isna(cohort.loc["1000804", "sex"])  # the blank
+    assert cohort.sex.notna().sum() == len(cohort) - 1
+    assert cohort.loc["10002", "diagnosis"] == 1  # DX 3.0: inattentive ADHD
