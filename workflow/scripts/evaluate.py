@@ -13,7 +13,10 @@ files = {
 }
 cohort = read_phenotypes(snakemake.input.cohort)
 folds = pd.read_csv(snakemake.input.folds, sep="\t", dtype={"subject_id": str})
-per_fold, summary = evaluate(files, cohort, folds, snakemake.params.attributes, snakemake.params.continuous)
+pooled = {}  # filled by evaluate: every method's test predictions with the groups of each attribute
+per_fold, summary = evaluate(
+    files, cohort, folds, snakemake.params.attributes, snakemake.params.continuous, pooled=pooled
+)
 per_fold.to_csv(snakemake.output.per_fold, index=False)
 summary.to_csv(snakemake.output.summary, index=False)
 comparisons = [("auc", ""), ("accuracy", "")] + [
