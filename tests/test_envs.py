@@ -301,6 +301,7 @@ def test_each_environment_runs_its_steps(tmp_path):
             "per_fold": str(metrics / "per_fold.csv"),
             "summary": str(metrics / "summary.csv"),
             "paired": str(metrics / "paired_comparison.csv"),
+            "pooled": str(metrics / "pooled.csv"),
         },
         params={
             "method_folds": keys,
