@@ -26,5 +26,5 @@ def log_to_file(snakemake):
     logging.captureWarnings(True)
     import neurolip
 
-    logging.getLogger("neurolip").info("neurolip package: %s", Path(neurolip.__file__).parent)
+    logging.getLogger(neurolip.__name__).info("neurolip package: %s", Path(neurolip.__file__).parent)
     return handle
