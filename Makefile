@@ -26,7 +26,7 @@ demo: $(STAMP)
 	@echo "Report: results/report.html"
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -ra
+	$(BIN)/python -m pytest -ra --durations=15
 
 # the fast inner loop: everything but the end-to-end workflow runs
 test-fast: $(STAMP)
