@@ -42,7 +42,8 @@ def tiny_run(tmp_path_factory):
 
     tmp_path = tmp_path_factory.mktemp("workflow")
     config = tiny_config(tmp_path)
-    run_snakemake(["--cores", "2", "--nolock", "--configfile", str(config)])
+    # --cores 4: training jobs get their 4 threads (the SLURM profile's), whatever the machine has
+    run_snakemake(["--cores", "4", "--nolock", "--configfile", str(config)])
     report = tmp_path / "report.html"
     run_snakemake(["--nolock", "--configfile", str(config), "--report", str(report)])
     return tmp_path / "results" / "simulated", report

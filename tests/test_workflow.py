@@ -40,7 +40,15 @@ def tiny_config(tmp_path, **training):
         "dataset": dataset,
         "cv": {"n_folds": 3, "val_fraction": 0.2, "seed": 0},
         "model": TINY_MODEL,
-        "training": {"max_epochs": 3, "min_epochs": 1, "patience": 2, "batch_size": 16, **training},
+        # 4 threads per training job, as the SLURM profile gives them: the SLURM test compares both runs
+        "training": {
+            "max_epochs": 3,
+            "min_epochs": 1,
+            "patience": 2,
+            "batch_size": 16,
+            "threads": 4,
+            **training,
+        },
         "methods": EXTRA_METHOD,
     }
     if "methods" not in training:
