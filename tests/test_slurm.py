@@ -1,7 +1,7 @@
 """The workflow through profiles/slurm, unchanged, on a real SLURM scheduler (started by
 tests/slurm/start_cluster.sh, which .ci/run calls; two partitions, cpu and gpu, and two GPU GRES): jobs must be
 COMPLETED in sacct with the CPUs, memory, partition and GPUs their rules ask for, and the results agree with a
-local run's (which trains with the same 4 threads)."""
+local run's with the same 4 training threads (to ~1e-5: threaded sums are not bit-reproducible)."""
 
 import os
 import re
@@ -106,16 +106,17 @@ def test_workflow_through_the_shipped_slurm_profile(cluster, tiny_run, tmp_path)
     assert not problems, problems
     assert {"train", "train_ttca", "timeseries", "connectivity", "evaluate"} <= rules_seen, rules_seen
 
-    # the local run trains with the profile's 4 threads too (tiny_config, --cores 4): same arithmetic, same numbers
+    # The local run trains with the profile's 4 threads too (tiny_config, --cores 4). Multi-threaded PyTorch
+    # still sums in a scheduling-dependent order: probabilities agree to ~1e-5 (measured: 4e-6), not bit for bit.
     slurm_results = tmp_path / "results" / "simulated"
     for local_file in sorted((local_results / "predictions").glob("*/fold*.csv")):
         remote_file = slurm_results / local_file.relative_to(local_results)
         pd.testing.assert_frame_equal(
-            pd.read_csv(local_file), pd.read_csv(remote_file), check_exact=False, rtol=1e-6
+            pd.read_csv(local_file), pd.read_csv(remote_file), check_exact=False, rtol=1e-4, atol=1e-5
         )
     pd.testing.assert_frame_equal(
         pd.read_csv(local_results / "metrics" / "summary.csv"),
         pd.read_csv(slurm_results / "metrics" / "summary.csv"),
         check_exact=False,
-        rtol=1e-6,
+        atol=0.01,  # two test subjects whose scores differ by < 1e-5 may swap ranks
     )
