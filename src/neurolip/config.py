@@ -8,6 +8,7 @@ written once, in ``workflow/schemas/config.schema.yaml``.
 from __future__ import annotations
 
 import copy
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,12 @@ SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "co
 
 
 def load_schema() -> dict:
+    """The schema, read once per process (every method entry is completed from it); callers get a copy."""
+    return copy.deepcopy(_read_schema())
+
+
+@functools.cache
+def _read_schema() -> dict:
     if not SCHEMA_PATH.is_file():
         raise FileNotFoundError(
             f"the configuration schema {SCHEMA_PATH} is missing: neurolip is meant to be used from a "

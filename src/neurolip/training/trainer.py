@@ -116,7 +116,7 @@ def train_fold(
     else:
         scores, info = fit_linear_baseline(data, seed=settings.seed)
     calibration = PlattCalibration().fit(scores["val"], data.y["val"])
-    info = _with_calibration(info, calibration.describe())
+    info = {**info, "calibration": calibration.describe()}
     (work_dir / "selection.json").write_text(json.dumps(info, indent=2))
     frames = {
         split: predictions_frame(
@@ -132,17 +132,6 @@ def train_fold(
             raise ValueError(f"method {method.name} computes no TTCA attention; it has no attention output")
         write_attention(attention, outputs.attention)
     return frames["test"]
-
-
-def _with_calibration(info, calibration):
-    """selection.json: the calibration placed before the per-seed records."""
-    head = {k: v for k, v in info.items() if k != "seeds"}
-    tail = {"seeds": info["seeds"]} if "seeds" in info else {}
-    if "seeds" in info:
-        # per-seed summary fields (one seed) follow the seeds list, as before
-        extra = {k: head.pop(k) for k in ("best_epoch", "best_val_auc", "epochs_run", "probe_C") if k in head}
-        tail.update(extra)
-    return {**head, "calibration": calibration, **tail}
 
 
 class FoldNetwork:
