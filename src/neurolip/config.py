@@ -80,10 +80,30 @@ def check_consistency(config: dict[str, Any]) -> None:
     thresholds = evaluation.get("fair_thresholds", {})
     if thresholds.get("methods") and thresholds.get("attribute", "sex") not in sensitive:
         problems.append(f"evaluation.fair_thresholds.attribute {thresholds.get('attribute', 'sex')!r}")
+    maps = evaluation.get("maps", {})
+    n_folds = config.get("cv", {}).get("n_folds", 5)
+    if maps.get("permutations", 0) > 0 and maps.get("null_fold", 0) >= n_folds:
+        raise ValueError(
+            f"evaluation.maps.null_fold {maps['null_fold']} is not a fold of cv.n_folds {n_folds} (0 to {n_folds - 1})"
+        )
+    trained = config.get("training", {}).get("methods", [])
+    untrained = [m for m in maps.get("null_methods", []) if m not in trained]
+    if maps.get("permutations", 0) > 0 and untrained:
+        raise ValueError(
+            f"evaluation.maps.null_methods names {untrained}, which training.methods does not train: "
+            "list a subset of training.methods there, or set evaluation.maps.permutations to 0"
+        )
     for name in config.get("training", {}).get("methods", []):
         entry = config.get("methods", {}).get(name, {})
-        if entry.get("fairclip_weight", 0) > 0 and entry.get("fairclip_attribute", "sex") not in sensitive:
-            problems.append(f"methods.{name}.fairclip_attribute {entry.get('fairclip_attribute', 'sex')!r}")
+        # the terms that protect a named attribute: (weight key, attribute key)
+        protecting = [("fairclip_weight", "fairclip_attribute"), ("adversary_weight", "adversary_attribute")]
+        protected = [entry.get(a, "sex") for w, a in protecting if entry.get(w, 0) > 0]
+        problems += [f"methods.{name} protects {a!r}" for a in protected if a not in sensitive]
+        if len(set(protected)) > 1:
+            raise ValueError(
+                f"methods.{name}: fairclip_attribute and adversary_attribute differ ({protected}); "
+                "one method protects one attribute"
+            )
     if problems:
         raise ValueError(
             f"{'; '.join(problems)} not among dataset.sensitive_attributes {sensitive}: add it there "

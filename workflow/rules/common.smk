@@ -43,6 +43,13 @@ PATHS = {
     "attention": f"{BASE}/attention/{{method}}/fold{{fold}}.npz",
     "brain_patient": f"{BASE}/figures/brain/{{method}}_disease_attention_patient.png",
     "recovery": f"{BASE}/metrics/attention_recovery_{{method}}.csv",
+    "seed_scores": f"{BASE}/training/{{method}}/fold{{fold}}/seed_scores.csv",
+    "leakage": f"{BASE}/training/{{method}}/fold{{fold}}/leakage.csv",
+    # null models for brain maps: connectomes shuffled among training subjects (evaluation.maps)
+    "null_work_dir": f"{BASE}/null/{{method}}/perm{{perm}}",
+    "null_scores": f"{BASE}/null/{{method}}/perm{{perm}}/seed_scores.csv",
+    "null_attention": f"{BASE}/null/{{method}}/perm{{perm}}/attention.npz",
+    "map_regions": f"{BASE}/metrics/map_regions_{{method}}.csv",
 }
 
 # methods are data: one registry built from config 'methods', read by rules, scripts and tests
@@ -57,6 +64,9 @@ FAIR_THRESHOLDS = config["evaluation"]["fair_thresholds"]
 POSTPROCESSED = REGISTRY.postprocessed
 EVALUATED_METHODS = REGISTRY.evaluated
 SENSITIVE = config["dataset"]["sensitive_attributes"]
+MAPS = config["evaluation"]["maps"]
+NULL_METHODS = [m for m in MAPS["null_methods"] if m in METHODS]
+PERMUTATIONS = list(range(MAPS["permutations"]))
 # sources of 4-D images: their time series are extracted in one job per subject
 NIFTI_SOURCE = config["dataset"]["source"] in ("fmriprep", "adhd_nilearn")
 # what a training job needs of config 'training' (not the method list: adding a method retrains nothing)
@@ -119,6 +129,13 @@ def ttca_method_pattern():
     return _methods_regex(ATTENTION_METHODS)
 
 
+def null_inputs(template, method):
+    """The permutation-null files of ``method`` (none when it has no null)."""
+    if method not in NULL_METHODS:
+        return []
+    return expand(template, method=method, perm=PERMUTATIONS)
+
+
 def postprocessed_method_pattern():
     return _methods_regex(list(POSTPROCESSED))
 
@@ -153,6 +170,10 @@ def evaluation_targets():
         f"{BASE}/figures/roc.png",
     ]
     targets += expand(PATHS["brain_patient"], method=ATTENTION_METHODS)
+    targets += [f"{BASE}/metrics/map_stability.csv"]
+    targets += expand(PATHS["map_regions"], method=METHODS)
+    if ATTENTION_METHODS:
+        targets.append(f"{BASE}/metrics/attention_overlap.csv")
     if config["dataset"]["source"] == "simulated" and ATTENTION_METHODS:
         targets.append(f"{BASE}/metrics/attention_recovery.csv")
     return targets

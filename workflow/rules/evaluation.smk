@@ -26,6 +26,7 @@ rule fair_thresholds:
 rule evaluate:
     input:
         predictions=per_method_fold(PATHS["predictions"], EVALUATED_METHODS),
+        leakage=per_method_fold(PATHS["leakage"], METHODS),
         cohort=rules.connectivity.output.cohort,
         folds=rules.folds.output.folds,
     output:
@@ -59,6 +60,8 @@ rule evaluate:
         "../../envs/evaluation.yaml"
     params:
         method_folds=method_fold_keys(EVALUATED_METHODS),
+        leakage_keys=method_fold_keys(METHODS),
+        postprocessed=POSTPROCESSED,
         attributes=SENSITIVE,
         continuous=config["dataset"]["continuous_attributes"],
         reference=REGISTRY.reference or "",
@@ -244,3 +247,105 @@ rule attention_recovery_summary:
         "../../envs/evaluation.yaml"
     script:
         "../scripts/concat_tables.py"
+
+
+rule disease_maps:
+    input:
+        seed_scores=lambda wc: expand(PATHS["seed_scores"], method=wc.method, fold=FOLDS),
+        connectomes=rules.connectivity.output.connectomes,
+        coordinates=rules.fetch.output.coordinates,
+        attention=lambda wc: (
+            expand(PATHS["attention"], method=wc.method, fold=FOLDS)
+            if wc.method in ATTENTION_METHODS
+            else []
+        ),
+        null_scores=lambda wc: null_inputs(PATHS["null_scores"], wc.method),
+        null_attention=lambda wc: (
+            null_inputs(PATHS["null_attention"], wc.method)
+            if wc.method in ATTENTION_METHODS
+            else []
+        ),
+    output:
+        agreement=f"{BASE}/metrics/map_agreement_{{method}}.csv",
+        regions=report(
+            PATHS["map_regions"],
+            caption="../report/map_regions.rst",
+            category=DATASET,
+            subcategory="{method} maps",
+        ),
+        figure=report(
+            f"{BASE}/figures/brain/{{method}}_disease_pattern.png",
+            caption="../report/map_pattern.rst",
+            category=DATASET,
+            subcategory="{method} maps",
+        ),
+    log:
+        f"{LOGS}/disease_maps_{{method}}.log",
+    wildcard_constraints:
+        method=_methods_regex(METHODS),
+    conda:
+        "../../envs/evaluation.yaml"
+    params:
+        method=lambda wc: wc.method,
+        folds=FOLDS,
+        top_k=config["evaluation"]["top_k"],
+        null_fold=MAPS["null_fold"],
+        seed=config["training"]["seed"],
+        alpha=MAPS["alpha"],
+    script:
+        "../scripts/disease_maps.py"
+
+
+rule map_stability:
+    input:
+        agreement=expand(f"{BASE}/metrics/map_agreement_{{method}}.csv", method=METHODS),
+        connectomes=rules.connectivity.output.connectomes,
+    output:
+        table=report(
+            f"{BASE}/metrics/map_stability.csv",
+            caption="../report/map_stability.rst",
+            category=DATASET,
+            subcategory="Brain maps",
+        ),
+        figure=report(
+            f"{BASE}/figures/map_stability.png",
+            caption="../report/map_stability_figure.rst",
+            category=DATASET,
+            subcategory="Brain maps",
+        ),
+    log:
+        f"{LOGS}/map_stability.log",
+    conda:
+        "../../envs/evaluation.yaml"
+    params:
+        top_k=config["evaluation"]["top_k"],
+        n_rois=config["dataset"]["n_rois"],
+    script:
+        "../scripts/map_stability.py"
+
+
+rule attention_overlap:
+    input:
+        attention=per_method_fold(PATHS["attention"], ATTENTION_METHODS),
+    output:
+        table=report(
+            f"{BASE}/metrics/attention_overlap.csv",
+            caption="../report/attention_overlap.rst",
+            category=DATASET,
+            subcategory="Brain maps",
+        ),
+        figure=report(
+            f"{BASE}/figures/attention_overlap.png",
+            caption="../report/attention_overlap_figure.rst",
+            category=DATASET,
+            subcategory="Brain maps",
+        ),
+    log:
+        f"{LOGS}/attention_overlap.log",
+    conda:
+        "../../envs/evaluation.yaml"
+    params:
+        method_folds=method_fold_keys(ATTENTION_METHODS),
+        top_k=config["evaluation"]["top_k"],
+    script:
+        "../scripts/attention_overlap.py"

@@ -4,7 +4,14 @@ log_to_file(snakemake)
 
 import pandas as pd
 
-from neurolip.evaluation.metrics import evaluate, paired_comparison, pooled_metrics, test_train_ratio
+from neurolip.evaluation.metrics import (
+    evaluate,
+    leakage_per_fold,
+    paired_comparison,
+    pooled_metrics,
+    summarize,
+    test_train_ratio,
+)
 from neurolip.phenotypes import read_phenotypes
 
 files = {
@@ -17,10 +24,16 @@ pooled = {}  # filled by evaluate: every method's test predictions with the grou
 per_fold, summary = evaluate(
     files, cohort, folds, snakemake.params.attributes, snakemake.params.continuous, pooled=pooled
 )
+leakage = leakage_per_fold(
+    dict(zip(map(tuple, snakemake.params.leakage_keys), snakemake.input.leakage, strict=True)),
+    snakemake.params.postprocessed,
+)
+per_fold = pd.concat([per_fold, leakage], ignore_index=True)
+summary = summarize(per_fold)
 per_fold.to_csv(snakemake.output.per_fold, index=False)
 summary.to_csv(snakemake.output.summary, index=False)
 comparisons = [("auc", ""), ("accuracy", "")] + [
-    (m, a) for a in snakemake.params.attributes for m in ("dpd", "deodds")
+    (m, a) for a in snakemake.params.attributes for m in ("dpd", "deodds", "probe_auc")
 ]
 paired_comparison(
     per_fold,

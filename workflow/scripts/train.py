@@ -7,6 +7,11 @@ from pathlib import Path
 from neurolip.methods import Method
 from neurolip.training.trainer import FoldInputs, FoldOutputs, train_fold
 
+
+def optional_output(name):
+    return Path(snakemake.output[name]) if name in snakemake.output.keys() else None
+
+
 train_fold(
     method=Method.from_entry(snakemake.params.method, snakemake.params.method_spec),
     fold=snakemake.params.fold,
@@ -22,8 +27,11 @@ train_fold(
     outputs=FoldOutputs(
         work_dir=Path(snakemake.params.work_dir),
         predictions=Path(snakemake.output.predictions),
-        validation=Path(snakemake.output.validation),
-        attention=Path(snakemake.output.attention) if "attention" in snakemake.output.keys() else None,
+        validation=optional_output("validation"),
+        attention=optional_output("attention"),
+        seed_scores=optional_output("seed_scores"),
+        leakage=optional_output("leakage"),
     ),
     sensitive_attributes=snakemake.params.sensitive,
+    permutation=snakemake.params.get("permutation"),
 )

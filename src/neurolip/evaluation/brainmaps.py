@@ -132,3 +132,159 @@ def recovery(maps, planted_regions, n_rois):
         )
         rows.append({"fold": fold, "measure": "attention A", "auroc": roc_auc_score(mask, values)})
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Maps of what the disease read-out reads, for every method, and whether they reproduce
+# ---------------------------------------------------------------------------------------------------------
+
+
+def region_pattern(edges: np.ndarray, scores: np.ndarray, n_rois: int) -> np.ndarray:
+    """Activation pattern of a read-out (Haufe et al. 2014) reduced to regions.
+
+    ``edges`` (n, E) are the subjects' vectorised connectomes (upper triangle, row-major), ``scores`` (n,)
+    the read-out's logit for them. Each edge's pattern is its correlation with the score (Haufe's
+    cov(x, s) per unit of edge and score variance, so models and folds compare on one scale); a region's
+    value is the root mean square over its edges. For a linear model s = w.x this is the Haufe-transformed
+    weight vector; for any other model, the pattern of its output, which depends on what it predicts and
+    not on how its parameters happen to be arranged.
+    """
+    edges = np.asarray(edges, dtype=float)
+    scores = np.asarray(scores, dtype=float)
+    z_edges = (edges - edges.mean(0)) / np.where(edges.std(0) > 0, edges.std(0), np.inf)
+    spread = scores.std()
+    if spread == 0:
+        return np.zeros(n_rois)
+    z_scores = (scores - scores.mean()) / spread
+    correlation = z_edges.T @ z_scores / len(scores)
+    rows, cols = np.triu_indices(n_rois, k=1)
+    squared = np.zeros((n_rois, n_rois))
+    squared[rows, cols] = correlation**2
+    squared += squared.T
+    return np.sqrt(squared.sum(1) / (n_rois - 1))
+
+
+def pattern_maps(edges_of, seed_scores: pd.DataFrame, split: str, n_rois: int) -> dict:
+    """{(fold, seed): region pattern} of each trained model on ``split`` (val or test) subjects.
+
+    ``edges_of(subject_ids)`` returns their vectorised connectomes; ``seed_scores`` holds subject_id, fold,
+    split, seed and p_disease (the model's own read-out probability).
+    """
+    from scipy.special import logit
+
+    maps = {}
+    part = seed_scores[seed_scores["split"] == split]
+    for (fold, seed), rows in part.groupby(["fold", "seed"], sort=True):
+        p = np.clip(rows["p_disease"].to_numpy(dtype=float), 1e-9, 1 - 1e-9)
+        maps[(int(fold), int(seed))] = region_pattern(edges_of(rows["subject_id"].tolist()), logit(p), n_rois)
+    return maps
+
+
+def attention_model_maps(attention, field=None) -> dict:
+    """{(fold, seed): reading weight |A - 1/N|} of each model's test subjects (the TTCA estimator)."""
+    field = field or disease_field(attention)
+    seeds = attention.get("seed", np.zeros(len(attention["fold"]), dtype=int))
+    maps = {}
+    for fold, seed in sorted({(int(f), int(s)) for f, s in zip(attention["fold"], seeds)}):
+        keep = (attention["fold"] == fold) & (seeds == seed)
+        maps[(fold, seed)] = reading_weight(attention[field][keep].mean(0))
+    return maps
+
+
+def _agreement(a, b, k):
+    top_a, top_b = set(np.argsort(a)[::-1][:k]), set(np.argsort(b)[::-1][:k])
+    return spearmanr(a, b).statistic, len(top_a & top_b) / len(top_a | top_b)
+
+
+def pair_agreement(maps: dict, k: int = 10) -> pd.DataFrame:
+    """Spearman and top-k Jaccard of every pair of model maps ({(fold, seed): map}), each pair labelled
+    ``same fold, other seed`` or ``other fold``."""
+    rows = []
+    for (a, map_a), (b, map_b) in itertools.combinations(sorted(maps.items()), 2):
+        spearman, jaccard = _agreement(map_a, map_b, k)
+        rows.append(
+            {
+                "model_a": f"fold{a[0]}-seed{a[1]}",
+                "model_b": f"fold{b[0]}-seed{b[1]}",
+                "pair": "same fold, other seed" if a[0] == b[0] else "other fold",
+                "spearman": spearman,
+                "jaccard_top_k": jaccard,
+            }
+        )
+    return pd.DataFrame(rows, columns=["model_a", "model_b", "pair", "spearman", "jaccard_top_k"])
+
+
+def summarise_agreement(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Mean (and SD) Spearman and top-k Jaccard per pair type, with the number of pairs."""
+    grouped = pairs.groupby("pair", sort=True)
+    return grouped.agg(
+        spearman=("spearman", "mean"),
+        spearman_sd=("spearman", "std"),
+        jaccard_top_k=("jaccard_top_k", "mean"),
+        jaccard_sd=("jaccard_top_k", "std"),
+        n_pairs=("spearman", "size"),
+    ).reset_index()
+
+
+def random_agreement(n_rois: int, k: int = 10, n_pairs: int = 2000, seed: int = 0) -> dict:
+    """Chance level: the agreement of independent random maps over ``n_rois`` regions."""
+    rng = np.random.default_rng(seed)
+    values = [_agreement(rng.random(n_rois), rng.random(n_rois), k) for _ in range(n_pairs)]
+    spearman, jaccard = np.array(values).T
+    return {
+        "spearman": spearman.mean(),
+        "spearman_sd": spearman.std(ddof=1),
+        "jaccard_top_k": jaccard.mean(),
+        "jaccard_sd": jaccard.std(ddof=1),
+        "n_pairs": n_pairs,
+    }
+
+
+def permutation_test(observed: np.ndarray, null: np.ndarray, alpha: float = 0.05) -> pd.DataFrame:
+    """Each region's map value against its permutation null (``null`` (P, N): one map per null model).
+
+    ``p_uncorrected`` counts null models whose value at that region reaches the observed one;
+    ``p_fwer`` counts those whose *largest* value over all regions does (the max-statistic, Westfall and
+    Young), which controls the family-wise error over regions and is attainable with 20 permutations
+    (p >= 1/21); ``q_fdr`` is Benjamini-Hochberg over the uncorrected p-values. A region beats the null
+    when ``p_fwer <= alpha``.
+    """
+    from scipy.stats import false_discovery_control
+
+    observed = np.asarray(observed, dtype=float)
+    null = np.atleast_2d(np.asarray(null, dtype=float))
+    n_null = len(null)
+    exceed = (null >= observed[None, :]).sum(0)
+    exceed_max = (null.max(1)[:, None] >= observed[None, :]).sum(0)
+    p_uncorrected = (1 + exceed) / (n_null + 1)
+    p_fwer = (1 + exceed_max) / (n_null + 1)
+    return pd.DataFrame(
+        {
+            "observed": observed,
+            "null_mean": null.mean(0),
+            "null_max": null.max(0),
+            "p_uncorrected": p_uncorrected,
+            "p_fwer": p_fwer,
+            "q_fdr": false_discovery_control(p_uncorrected),
+            "beats_null": p_fwer <= alpha,
+        }
+    )
+
+
+def field_overlap(attention, field_a: str, field_b: str, k: int = 10) -> pd.DataFrame:
+    """Per model: how much two segments' maps (reading weights) overlap, e.g. the disease and sex words."""
+    maps_a = attention_model_maps(attention, field_a)
+    maps_b = attention_model_maps(attention, field_b)
+    rows = []
+    for key in sorted(maps_a):
+        spearman, jaccard = _agreement(maps_a[key], maps_b[key], k)
+        rows.append(
+            {
+                "fold": key[0],
+                "seed": key[1],
+                "fields": f"{field_a} vs {field_b}",
+                "spearman": spearman,
+                "jaccard_top_k": jaccard,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -352,3 +352,80 @@ def recovery_figure(table, path):
     ax.set(ylim=(0, 1), ylabel="AUROC vs planted regions", title="Planted-region recovery by TTCA attention")
     ax.legend(fontsize=7, loc="lower right")
     _save(fig, path)
+
+
+def region_significance_figure(regions, coordinates, title, path, stability=None, k=20):
+    """A method's map with its permutation null: the ``k`` regions of largest value as bars (filled where
+    the region beats the null family-wise, hollow otherwise), the null models' largest value as a line,
+    and, given atlas coordinates, a glass brain of the regions that beat it. ``stability`` (a line of text)
+    says how well the map reproduces, so the reader sees at a glance whether it can be read."""
+    from nilearn import plotting
+
+    values = regions["observed"].to_numpy()
+    significant = regions["beats_null"].to_numpy(dtype=bool)
+    order = np.argsort(values)[::-1][:k]
+    labels = [str(r) for r in regions["region"].to_numpy()[order]]
+    has_brain = coordinates is not None and len(coordinates) == len(values)
+    fig = plt.figure(figsize=(12 if has_brain else 8, 4.2))
+    ax = fig.add_subplot(1, 2, 1) if has_brain else fig.add_subplot(1, 1, 1)
+    colours = ["#b2182b" if significant[i] else "white" for i in order]
+    ax.bar(labels, values[order], color=colours, edgecolor="#b2182b")
+    if "null_max" in regions and np.isfinite(regions["null_max"]).any():
+        ax.axhline(float(regions["null_max"].max()), ls="--", c="grey", lw=1, label="largest null value")
+        ax.legend(fontsize=7, loc="upper right")
+    n_sig = int(significant.sum())
+    verdict = f"{n_sig} region(s) beat the null" if n_sig else "no region beats the permutation null"
+    ax.set(ylabel="map value", xlabel="region", title=f"{title}\n{verdict}")
+    plt.setp(ax.get_xticklabels(), rotation=90, fontsize=7)
+    if stability:
+        ax.text(0.01, 0.98, stability, transform=ax.transAxes, va="top", fontsize=7)
+    if has_brain:
+        brain_ax = fig.add_subplot(1, 2, 2)
+        shown = significant if n_sig else np.zeros(len(values), dtype=bool)
+        coords = coordinates[["x_mni", "y_mni", "z_mni"]].to_numpy()
+        if shown.any():
+            plotting.plot_markers(
+                values[shown],
+                coords[shown],
+                node_size=40,
+                node_cmap="Reds",
+                display_mode="lzr",
+                axes=brain_ax,
+                colorbar=False,
+                title="regions beating the null",
+            )
+        else:
+            plotting.plot_glass_brain(
+                None, display_mode="lzr", axes=brain_ax, title="no region beats the null"
+            )
+    _save(fig, path)
+
+
+def map_stability_figure(table, path):
+    """Mean Spearman and top-k Jaccard of model maps, per method and estimator, same-fold seed pairs and
+    fold pairs side by side, with the chance level of random maps as a line."""
+    import seaborn as sns
+
+    shown = table[(table["split"] == "test") & (table["method"] != "random")].copy()
+    shown["map"] = shown["method"] + " · " + shown["estimator"]
+    chance = table[table["method"] == "random"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.5 * max(4, shown["map"].nunique()) + 1.5), sharey=True)
+    for ax, metric, name in zip(axes, ("spearman", "jaccard_top_k"), ("Spearman", "top-k Jaccard")):
+        sns.barplot(data=shown, y="map", x=metric, hue="pair", ax=ax, orient="h")
+        if not chance.empty:
+            ax.axvline(float(chance[metric].iloc[0]), ls="--", c="grey", lw=1, label="random maps")
+        ax.set(xlabel=name, ylabel="", title=f"{name} between model maps (test subjects)")
+        ax.legend(fontsize=7, loc="lower right")
+    _save(fig, path)
+
+
+def overlap_figure(table, path):
+    """Overlap of the disease-word and sensitive-word maps per model, one point per model and method."""
+    import seaborn as sns
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.45 * max(4, table["method"].nunique() * 2) + 1.5))
+    for ax, metric, name in zip(axes, ("spearman", "jaccard_top_k"), ("Spearman", "top-k Jaccard")):
+        sns.stripplot(data=table, y="method", x=metric, hue="fields", ax=ax, dodge=True, orient="h")
+        ax.set(xlabel=name, ylabel="", title=f"{name}: disease vs sensitive words' maps")
+        ax.legend(fontsize=7)
+    _save(fig, path)

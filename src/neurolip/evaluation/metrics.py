@@ -143,6 +143,27 @@ def evaluate(prediction_files, cohort, folds, attributes, continuous=CONTINUOUS,
     return per_fold, summarize(per_fold)
 
 
+def leakage_per_fold(leakage_files, postprocessed=None) -> pd.DataFrame:
+    """Per-fold rows (metric ``probe_auc``) of the sensitive-attribute probe on each method's predicting
+    representation, averaged over the fold's seeds. ``leakage_files``: {(method, fold): path}; methods
+    post-processed from another (``postprocessed``: {name: base}) read the same representation as their base."""
+    frames = []
+    for (method, fold), path in leakage_files.items():
+        frame = pd.read_csv(path)
+        if frame.empty:
+            continue
+        means = frame.groupby("attribute", sort=False)["probe_auc"].mean()
+        frames += [
+            {"method": method, "fold": fold, "metric": "probe_auc", "attribute": a, "value": v}
+            for a, v in means.items()
+        ]
+    rows = pd.DataFrame(frames, columns=["method", "fold", "metric", "attribute", "value"])
+    copies = [
+        rows[rows["method"] == base].assign(method=name) for name, base in (postprocessed or {}).items()
+    ]
+    return pd.concat([rows, *copies], ignore_index=True)
+
+
 def summarize(per_fold):
     grouped = per_fold.groupby(["method", "metric", "attribute"], sort=False)["value"]
     summary = grouped.agg(mean="mean", std="std", n_folds="count").reset_index()

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 OVERALL = [("auc", "AUC"), ("accuracy", "ACC"), ("sensitivity", "SEN"), ("specificity", "SPE")]
-FAIRNESS = [("dpd", "DPD"), ("deodds", "DEOdds"), ("es_auc", "ES-AUC")]
+FAIRNESS = [("dpd", "DPD"), ("deodds", "DEOdds"), ("es_auc", "ES-AUC"), ("probe_auc", "Probe AUC")]
 
 
 def _cell(summary, method, metric, attribute):

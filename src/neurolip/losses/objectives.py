@@ -14,9 +14,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from .adversary import AttributeAdversary, adversary_loss
 from .attention import attention_distance
-from .calt import calt_loss, reverse_gradient
-from .clip import clip_loss
+from .calt import calt_loss
+from .clip import clip_loss, identical_text_positives
 from .fairclip import fairclip_sinkhorn
 from .siglip import siglip_loss
 
@@ -32,6 +33,7 @@ class TrainingBatch:
     segment_fields: tuple[str, ...] = ()
     segment_roles: tuple[str, ...] = ()
     groups: torch.Tensor | None = None  # (B,) group codes of ``Objective.group_attribute`` (-1 unknown)
+    text_ids: torch.Tensor | None = None  # (B,) one id per distinct text: equal ids = identical texts
 
     def segments_with_role(self, role: str) -> list[int]:
         return [k for k, r in enumerate(self.segment_roles) if r == role]
@@ -60,6 +62,10 @@ class Objective:
 
     def terms(self, model, batch: TrainingBatch) -> dict[str, torch.Tensor]:
         raise NotImplementedError
+
+    def auxiliary_module(self, embed_dim: int, n_groups: int) -> torch.nn.Module | None:
+        """Parameters the objective trains beside the network (attached to the model), or None."""
+        return None
 
 
 class LinearObjective(Objective):
@@ -90,28 +96,65 @@ class ContrastiveObjective(Objective):
         self.readouts = (
             ("ttca", "zero_shot", "linear_probe") if spec["calt"] else ("zero_shot", "linear_probe")
         )
-        self.group_attribute = spec["fairclip_attribute"] if spec["fairclip_weight"] > 0 else None
+        self.group_attribute = None
+        if spec["adversary_weight"] > 0:
+            self.group_attribute = spec["adversary_attribute"]
+        elif spec["fairclip_weight"] > 0:
+            self.group_attribute = spec["fairclip_attribute"]
+
+    def auxiliary_module(self, embed_dim, n_groups):
+        if self.spec["adversary_weight"] <= 0:
+            return None
+        return AttributeAdversary(self._adversary_targets(), embed_dim, n_groups)
+
+    def _adversary_targets(self):
+        # the TTCA output is a predicting representation only where TTCA exists
+        return [t for t in self.spec["adversary_on"] if t != "ttca" or self.spec["calt"]]
+
+    def _global_mask(self, batch):
+        """Tokens the global text embedding t_g averages: all, or all but the sensitive segments' words
+        (then the global loss no longer pays the fMRI embedding for carrying the attribute)."""
+        if self.spec["global_text"] == "full":
+            return None
+        sensitive = batch.segments_with_role("sensitive")
+        if not sensitive:
+            return None
+        hidden = batch.tokens.segment_masks[:, sensitive].any(1)
+        keep = batch.tokens.mask & ~hidden
+        # a text made only of sensitive words keeps them rather than averaging nothing
+        return torch.where(keep.any(1, keepdim=True), keep, batch.tokens.mask)
 
     def terms(self, model, batch):
         spec = self.spec
         tokens = batch.tokens
-        out = model(batch.x, model.token_states(tokens), tokens.mask)
+        out = model(batch.x, model.token_states(tokens), tokens.mask, self._global_mask(batch))
+        # identical texts are positives of each other, not negatives
+        positives = identical_text_positives(batch.text_ids) if batch.text_ids is not None else None
         parts = {}
         if spec["global_loss"] == "clip":
             parts["global"] = spec["global_weight"] * clip_loss(
-                out["image_global"], out["text_global"], model.logit_scale
+                out["image_global"], out["text_global"], model.logit_scale, positives
             )
         else:
             parts["global"] = spec["global_weight"] * siglip_loss(
-                out["image_global"], out["text_global"], model.logit_scale, model.logit_bias
+                out["image_global"], out["text_global"], model.logit_scale, model.logit_bias, positives
             )
         if spec["fairclip_weight"] > 0 and batch.groups is not None:
             sims = F.cosine_similarity(out["image_global"], out["text_global"], dim=-1)
             parts["group_sinkhorn"] = spec["fairclip_weight"] * fairclip_sinkhorn(
                 sims, batch.groups, spec["fairclip_reg"]
             )
+        disease_outputs = None
         if spec["calt"]:
-            parts.update(self._calt_terms(model, batch, out))
+            calt_parts, disease_outputs = self._calt_terms(model, batch, out)
+            parts.update(calt_parts)
+        if spec["adversary_weight"] > 0 and batch.groups is not None:
+            representations = {"global": out["image_global"], "ttca": disease_outputs}
+            for target in self._adversary_targets():
+                if representations[target] is None:
+                    continue
+                logits = model.auxiliary(target, representations[target])
+                parts[f"adversary_{target}"] = spec["adversary_weight"] * adversary_loss(logits, batch.groups)
         return parts
 
     def _calt_terms(self, model, batch, out):
@@ -119,17 +162,19 @@ class ContrastiveObjective(Objective):
         segment_masks = batch.tokens.segment_masks
         disease = batch.segments_with_role("disease")
         sensitive = batch.segments_with_role("sensitive")
-        parts = {}
+        parts, disease_outputs = {}, []
         for k in disease + sensitive:
             # one representative text per distinct segment value queries every image of the batch
             values, first = first_of_each(batch.segment_value_ids[:, k])
             positives = batch.segment_value_ids[:, k, None] == values[None, :]
             negated = k in sensitive and spec["negative_gradient"]
             reversed_term = negated and spec["sensitive_mode"] == "reverse"
-            image_local = reverse_gradient(out["image_local"]) if reversed_term else out["image_local"]
             image_side, text_side = model.segment_outputs(
-                image_local, out["text_local"][first], segment_masks[first, k]
+                out["image_local"], out["text_local"][first], segment_masks[first, k], reverse=reversed_term
             )
+            if k in disease:
+                # what the TTCA read-out reads: each image's outputs under the batch's diagnosis texts
+                disease_outputs.append(image_side.mean(1))
             if negated and not reversed_term:
                 # negated term: only the image side (regions, attention) may move away from the sensitive
                 # words; a fixed temperature and a detached text side close the trivial ways out
@@ -141,8 +186,13 @@ class ContrastiveObjective(Objective):
                     model.fixed_logit_bias,
                     sensitive=True,
                 )
+            elif reversed_term:
+                # reversed: TTCA and the text side learn to read the attribute, the encoder learns to hide
+                # it; the adversary's temperature and bias are its own
+                term = calt_loss(
+                    image_side, text_side, positives, model.adversary_logit_scale, model.adversary_logit_bias
+                )
             else:
-                # reversed: TTCA and the text side learn to read the attribute, the encoder learns to hide it
                 term = calt_loss(
                     image_side, text_side, positives, model.calt_logit_scale, model.calt_logit_bias
                 )
@@ -153,7 +203,8 @@ class ContrastiveObjective(Objective):
                 attention_distance(out["attention"], disease_mask, segment_masks[:, k]) for k in sensitive
             )
             parts["attn"] = -spec["attn_beta"] * distance / len(sensitive)
-        return parts
+        disease_output = torch.stack(disease_outputs).mean(0) if disease_outputs else None
+        return parts, disease_output
 
 
 OBJECTIVES: dict[str, type[Objective]] = {

@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields
 import torch
 from torch import nn
 
+from ..losses.calt import reverse_gradient
 from .fmri_encoder import BrainNetEncoder
 from .pooling import masked_mean
 from .ttca import TextTokenConditionedAttention
@@ -78,18 +79,29 @@ class NeuroLIP(nn.Module):
         self.calt_logit_bias = nn.Parameter(torch.tensor(0.0))
         self.register_buffer("fixed_logit_scale", torch.tensor(float(config.init_logit_scale)))
         self.register_buffer("fixed_logit_bias", torch.tensor(0.0))
+        # the reversed (adversarial) CALT term's own temperature and bias: shared with the disease term,
+        # they would receive the plain gradient of one and the reversed gradient of the other
+        self.adversary_logit_scale = nn.Parameter(torch.tensor(float(config.init_logit_scale)))
+        self.adversary_logit_bias = nn.Parameter(torch.tensor(0.0))
         self.classifier = nn.Linear(
             config.embed_dim, config.n_classes
         )  # used by the supervised baseline only
         self.text_backbone = (
             None  # a trainable text encoder (text_encoder.finetune); None: frozen cached states
         )
+        self.auxiliary = None  # an objective's own modules (attach_auxiliary)
 
     @torch.no_grad()
     def clamp_temperatures(self):
         """Keep the learnt log-temperatures in [0, log 100] (CLIP's bound), after every optimiser step."""
         self.logit_scale.clamp_(0, MAX_LOGIT_SCALE)
         self.calt_logit_scale.clamp_(0, MAX_LOGIT_SCALE)
+        self.adversary_logit_scale.clamp_(0, MAX_LOGIT_SCALE)
+
+    def attach_auxiliary(self, module):
+        """Parameters an objective needs beyond the network (e.g. an attribute adversary's heads): they
+        train with the model and are saved in its checkpoints; no read-out uses them."""
+        self.auxiliary = module
 
     def attach_text_backbone(self, backbone):
         """Make the pretrained text encoder part of the model: it trains with it and is saved in its
@@ -110,27 +122,32 @@ class NeuroLIP(nn.Module):
     def encode_image(self, connectivity):
         return self.image_encoder(connectivity)
 
-    def _keys(self, image_local):
+    def _keys(self, image_local, reverse=False):
         """TTCA keys: the subject's region tokens ("content") or the learnt region identities ("region": where
         a text looks is the same for every subject, so attention singles out regions and cannot memorise
-        subjects; what it reads there is still each subject's own region tokens)."""
+        subjects; what it reads there is still each subject's own region tokens). ``reverse``: the encoder's
+        part of the keys (region identities) sits behind the gradient reversal, like the values."""
         if self.config.ttca_keys == "content":
             return None
         encoder = self.image_encoder
         identity = encoder.local_head(
             encoder.region_embedding
         )  # (N, E); all equal at init: attention starts uniform
+        if reverse:
+            identity = reverse_gradient(identity)
         return identity.unsqueeze(0).expand(image_local.shape[0], -1, -1)
 
-    def encode_text(self, states, mask):
-        """Local tokens (B, S, E) and the global token (B, E) from frozen or fine-tuned encoder states."""
-        return self.text_local(states), self.text_global(masked_mean(states, mask))
+    def encode_text(self, states, mask, global_mask=None):
+        """Local tokens (B, S, E) and the global token (B, E) from frozen or fine-tuned encoder states; the
+        global token averages the tokens of ``global_mask`` (default all real tokens, ``mask``)."""
+        pooled = masked_mean(states, mask if global_mask is None else global_mask)
+        return self.text_local(states), self.text_global(pooled)
 
-    def forward(self, connectivity, text_states=None, text_mask=None):
+    def forward(self, connectivity, text_states=None, text_mask=None, global_mask=None):
         image_global, image_local = self.encode_image(connectivity)
         out = {"image_global": image_global, "image_local": image_local}
         if text_states is not None:
-            text_local, text_global = self.encode_text(text_states, text_mask)
+            text_local, text_global = self.encode_text(text_states, text_mask, global_mask)
             ttca_tokens, attention = self.ttca(text_local, image_local, self._keys(image_local))
             out.update(text_local=text_local, text_global=text_global, ttca=ttca_tokens, attention=attention)
         return out
@@ -141,10 +158,12 @@ class NeuroLIP(nn.Module):
         text_local, _ = self.encode_text(text_states, text_mask)
         return self.ttca(text_local, image_local, self._keys(image_local))[1]
 
-    def segment_outputs(self, image_local, query_tokens, query_mask):
+    def segment_outputs(self, image_local, query_tokens, query_mask, reverse=False):
         """TTCA of every image under every segment text, pooled over the segment's tokens.
 
         ``query_tokens`` (V, S, E) are projected local text tokens, ``query_mask`` (V, S) marks the segment.
+        ``reverse``: the encoder's outputs (region tokens and region identities) enter through a gradient
+        reversal, so TTCA and the text side learn to read while the encoder learns to hide.
         Returns (B, V, E) image-side outputs and (V, E) text-side segment embeddings.
         """
         # keep only the segment's tokens (a handful of the text's): the cross attention is V x B x S x N
@@ -155,14 +174,24 @@ class NeuroLIP(nn.Module):
             query_tokens, 1, keep.unsqueeze(-1).expand(-1, -1, query_tokens.shape[-1])
         )
         query_mask = torch.gather(query_mask, 1, keep)
-        outputs, _ = self.ttca.cross(query_tokens, image_local, self._keys(image_local))
+        keys = self._keys(image_local, reverse=reverse)
+        if reverse:
+            image_local = reverse_gradient(image_local)
+        outputs, _ = self.ttca.cross(query_tokens, image_local, keys)
         return masked_mean(outputs, query_mask), masked_mean(query_tokens, query_mask)
+
+    def ttca_outputs(self, connectivity, prompt_states, prompt_mask, prompt_segment_mask):
+        """Each class prompt's diagnosis words querying the subject's regions: image-side (B, V, E) and
+        text-side (V, E) outputs, what the TTCA read-out compares."""
+        _, image_local = self.encode_image(connectivity)
+        prompt_local, _ = self.encode_text(prompt_states, prompt_mask)
+        return self.segment_outputs(image_local, prompt_local, prompt_segment_mask)
 
     def ttca_logits(self, connectivity, prompt_states, prompt_mask, prompt_segment_mask):
         """Logits over class prompts through TTCA: each prompt's diagnosis words query the subject's regions."""
-        _, image_local = self.encode_image(connectivity)
-        prompt_local, _ = self.encode_text(prompt_states, prompt_mask)
-        image_side, text_side = self.segment_outputs(image_local, prompt_local, prompt_segment_mask)
+        image_side, text_side = self.ttca_outputs(
+            connectivity, prompt_states, prompt_mask, prompt_segment_mask
+        )
         cosine = (
             nn.functional.normalize(image_side, dim=-1) * nn.functional.normalize(text_side, dim=-1)[None]
         ).sum(-1)

@@ -23,6 +23,7 @@ class FoldData:
     x: dict[str, torch.Tensor]  # split -> (n, N, N) float
     y: dict[str, np.ndarray]  # split -> (n,) int
     cohort: pd.DataFrame  # indexed by subject_id
+    fold: int = 0
 
 
 def load_fold(connectomes_path, folds_path, cohort_path, fold: int) -> FoldData:
@@ -40,7 +41,16 @@ def load_fold(connectomes_path, folds_path, cohort_path, fold: int) -> FoldData:
         subject_ids[split] = sids
         x[split] = torch.from_numpy(matrices[[position[s] for s in sids]]).float()
         y[split] = np.array([diagnosis[s] for s in sids])
-    return FoldData(subject_ids, x, y, cohort.set_index("subject_id"))
+    return FoldData(subject_ids, x, y, cohort.set_index("subject_id"), fold)
+
+
+def permute_connectomes(data: FoldData, permutation: int) -> None:
+    """Shuffle the connectomes among the training subjects and among the validation subjects (in place,
+    seeded by ``permutation``): each keeps its own text, label and attributes but gets another's brain, the
+    null under which no region carries anything. Test subjects keep their own."""
+    generator = torch.Generator().manual_seed(10007 * (permutation + 1))
+    for split in ("train", "val"):
+        data.x[split] = data.x[split][torch.randperm(len(data.x[split]), generator=generator)]
 
 
 def predictions_frame(data: FoldData, fold: int, split: str, probabilities, scores, sensitive_attributes):

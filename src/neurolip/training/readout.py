@@ -23,6 +23,49 @@ def embed(model, x, device, batch_size=256) -> torch.Tensor:
     return torch.cat(chunks)
 
 
+# the representation each read-out reads: the global embedding v_g, or the TTCA outputs under the class
+# prompts' diagnosis words (the ensemble reads those of all its members)
+READS = {"head": "global", "zero_shot": "global", "linear_probe": "global", "ttca": "ttca"}
+
+
+def representation_names(choice: str, candidates) -> list[str]:
+    """The representations a chosen read-out reads, in a fixed order."""
+    kinds = candidates if choice == ENSEMBLE else [choice]
+    return sorted({READS[k] for k in kinds})
+
+
+@torch.no_grad()
+def representations(model, x, names, prompts, device, batch_size=256) -> dict[str, np.ndarray]:
+    """{name: (n, D)} of connectomes ``x``: ``global`` (v_g) and/or ``ttca`` (the image-side TTCA outputs
+    of every class prompt, concatenated)."""
+    model.eval()
+    out = {name: [] for name in names}
+    if "ttca" in names:
+        prompts = prompts.to(device)
+        prompt_states = model.token_states(prompts)
+    for i in range(0, len(x), batch_size):
+        xb = x[i : i + batch_size].to(device)
+        if "global" in names:
+            out["global"].append(model.encode_image(xb)[0].float().cpu())
+        if "ttca" in names:
+            image_side, _ = model.ttca_outputs(xb, prompt_states, prompts.mask, prompts.segment_masks)
+            out["ttca"].append(image_side.flatten(1).float().cpu())
+    return {name: torch.cat(chunks).numpy() for name, chunks in out.items()}
+
+
+def per_seed_choice(per_seed: list[dict], choice: str) -> list[dict]:
+    """Each seed's own probabilities of the chosen read-out ({split: p}); for the ensemble, each seed's
+    standardised-logit ensemble of its candidates."""
+    if choice != ENSEMBLE:
+        return [seed[choice] for seed in per_seed]
+    out = []
+    for seed in per_seed:
+        kinds = list(seed)
+        references = [seed[k]["val"] for k in kinds]
+        out.append({s: logit_ensemble([seed[k][s] for k in kinds], references) for s in ("val", "test")})
+    return out
+
+
 @torch.no_grad()
 def probabilities(model, x, kind, prompts, device, batch_size=256) -> np.ndarray:
     """P(disease) of read-out ``kind``: ``head`` (supervised classifier), ``zero_shot`` (class prompts'

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..connectivity import upper_triangle
 from ..losses.objectives import TrainingBatch
 from ..methods import Method
 from ..models import ModelConfig, NeuroLIP
@@ -20,7 +21,8 @@ from ..stats import safe_auc
 from . import readout
 from .attention_export import stack_seeds, test_attention
 from .checkpoint import file_digest
-from .fold_io import FoldData, load_fold, predictions_frame, write_attention, write_csv
+from .fold_io import FoldData, load_fold, permute_connectomes, predictions_frame, write_attention, write_csv
+from .leakage import leakage_rows
 from .linear import PlattCalibration, fit_linear_baseline
 from .loop import LoopSettings, fit
 from .text_features import TextFeatures
@@ -81,6 +83,8 @@ class FoldOutputs:
     predictions: Path
     validation: Path | None = None
     attention: Path | None = None
+    seed_scores: Path | None = None  # each seed's own read-out probabilities (val, test), for brain maps
+    leakage: Path | None = None  # sensitive-attribute probe AUCs on the predicting representation
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -99,22 +103,46 @@ def train_fold(
     inputs: FoldInputs,
     outputs: FoldOutputs,
     sensitive_attributes=("sex",),
+    permutation: int | None = None,
 ) -> pd.DataFrame:
-    """Train ``method`` on ``fold``; write its test predictions (and validation predictions, and the test
-    subjects' attention for methods with TTCA, where ``outputs`` asks). Returns the test predictions."""
+    """Train ``method`` on ``fold``; write its test predictions (and validation predictions, the test
+    subjects' attention for methods with TTCA, per-seed scores and the leakage probe, where ``outputs``
+    asks). Returns the test predictions.
+
+    ``permutation``: a null model for brain maps: the training and validation subjects' connectomes are
+    shuffled among them (seeded by the number), so nothing the texts or labels say is in the images.
+    """
     settings = TrainingConfig.from_dict(training)
     torch.set_num_threads(max(1, int(settings.threads)))
     torch.use_deterministic_algorithms(True, warn_only=True)
     work_dir = Path(outputs.work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     data = load_fold(inputs.connectomes, inputs.folds, inputs.cohort, fold)
+    if permutation is not None:
+        permute_connectomes(data, permutation)
     objective = method.objective
     attention = None
     if objective.trains_network:
-        network = FoldNetwork(method, settings, model, text_encoder, data, inputs, work_dir)
+        network = FoldNetwork(
+            method, settings, model, text_encoder, data, inputs, work_dir, sensitive_attributes, permutation
+        )
         scores, info, attention = network.train()
+        seed_scores, leakage = network.seed_scores, network.leakage
     else:
         scores, info = fit_linear_baseline(data, seed=settings.seed)
+        seed_scores = [(settings.seed, scores)]
+        leakage = (
+            leakage_rows(
+                data,
+                {s: upper_triangle(data.x[s].numpy()) for s in data.x},
+                sensitive_attributes,
+                "connectome",
+                settings.seed,
+                fold,
+            )
+            if outputs.leakage is not None
+            else []
+        )
     calibration = PlattCalibration().fit(scores["val"], data.y["val"])
     info = {**info, "calibration": calibration.describe()}
     (work_dir / "selection.json").write_text(json.dumps(info, indent=2))
@@ -127,6 +155,11 @@ def train_fold(
     write_csv(frames["test"], outputs.predictions)
     if outputs.validation is not None:
         write_csv(frames["val"], outputs.validation)
+    if outputs.seed_scores is not None:
+        write_csv(seed_score_frame(data, fold, seed_scores), outputs.seed_scores)
+    if outputs.leakage is not None:
+        columns = ["fold", "seed", "attribute", "representation", "probe_auc", "probe_auc_val", "probe_C"]
+        write_csv(pd.DataFrame(leakage, columns=columns), outputs.leakage)
     if outputs.attention is not None:
         if attention is None:
             raise ValueError(f"method {method.name} computes no TTCA attention; it has no attention output")
@@ -134,11 +167,40 @@ def train_fold(
     return frames["test"]
 
 
+def seed_score_frame(data: FoldData, fold: int, seed_scores) -> pd.DataFrame:
+    """Long table of each seed's read-out probability for the validation and test subjects."""
+    frames = [
+        pd.DataFrame(
+            {
+                "subject_id": data.subject_ids[split],
+                "fold": fold,
+                "split": split,
+                "seed": seed,
+                "p_disease": np.asarray(scores[split], dtype=float),
+            }
+        )
+        for seed, scores in seed_scores
+        for split in ("val", "test")
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
 class FoldNetwork:
     """The network methods' half of :func:`train_fold`: ``n_seeds`` models trained by the epoch loop on
     the method's objective, their read-outs averaged, one read-out chosen on validation."""
 
-    def __init__(self, method, settings, model_config, text_encoder, data: FoldData, inputs, work_dir):
+    def __init__(
+        self,
+        method,
+        settings,
+        model_config,
+        text_encoder,
+        data: FoldData,
+        inputs,
+        work_dir,
+        sensitive_attributes=(),
+        permutation=None,
+    ):
         self.method = method
         self.objective = method.objective
         self.settings = settings
@@ -150,15 +212,27 @@ class FoldNetwork:
         self.device = pick_device(settings.device)
         self.texts = TextFeatures(inputs.text_features)
         self.finetune_text = bool(text_encoder["finetune"]) and self.objective.uses_text
+        self.sensitive_attributes = list(sensitive_attributes)
+        self.permutation = permutation
+        self.seed_scores, self.leakage = [], []
 
     def train(self):
-        per_seed_scores, per_seed, attention = [], [], []
+        per_seed_scores, per_seed, attention, features = [], [], [], []
+        names = sorted({readout.READS[k] for k in self.objective.readouts})
         for seed in self.settings.seeds:
             model, state = self._fit(seed)
             scores, probe_c = readout.candidate_probabilities(
                 model, self.data, self.texts.prompts(), self.objective.readouts, self.device, seed
             )
             per_seed_scores.append(scores)
+            features.append(
+                {
+                    split: readout.representations(
+                        model, self.data.x[split], names, self.texts.prompts(), self.device
+                    )
+                    for split in ("train", "val", "test")
+                }
+            )
             per_seed.append(
                 {
                     "seed": seed,
@@ -175,6 +249,15 @@ class FoldNetwork:
             self.settings.readout, validation, self.data.y["val"], self.objective.readouts[0]
         )
         info = {"readout": choice, **{f"val_auc_{k}": v for k, v in val_auc.items()}, "seeds": per_seed}
+        self.seed_scores = list(
+            zip(self.settings.seeds, readout.per_seed_choice(per_seed_scores, choice), strict=True)
+        )
+        read = readout.representation_names(choice, self.objective.readouts)
+        for seed, seed_features in zip(self.settings.seeds, features, strict=True):
+            joined = {s: np.concatenate([seed_features[s][n] for n in read], axis=1) for s in seed_features}
+            self.leakage += leakage_rows(
+                self.data, joined, self.sensitive_attributes, "+".join(read), seed, self.data.fold
+            )
         if len(per_seed) == 1:
             info.update({k: v for k, v in per_seed[0].items() if k != "seed"})
         return {"val": validation[choice], "test": test[choice]}, info, stack_seeds(attention)
@@ -185,6 +268,11 @@ class FoldNetwork:
             self.model_config, n_rois=self.data.x["train"].shape[-1], text_hidden=self.texts.hidden_size
         )
         model = NeuroLIP(config, seed=seed)
+        codes = self._group_codes(self.objective.group_attribute)
+        n_groups = int(codes.max()) + 1 if codes is not None else 0
+        auxiliary = self.objective.auxiliary_module(config.embed_dim, max(n_groups, 2))
+        if auxiliary is not None:
+            model.attach_auxiliary(auxiliary)
         groups = [{"params": list(model.parameters())}]
         if self.finetune_text:
             from ..models.text_encoder import HFTextEncoder
@@ -222,6 +310,7 @@ class FoldNetwork:
             )
             if self.objective.uses_text:
                 training_batch.tokens = self.texts.batch(positions[batch]).to(device)
+                training_batch.text_ids = self.texts.rows[positions[batch]].to(device)
                 training_batch.segment_value_ids = self.texts.segment_value_ids[positions[batch]].to(device)
                 training_batch.segment_fields = tuple(self.texts.segment_fields)
                 training_batch.segment_roles = tuple(self.texts.segment_roles)
@@ -273,4 +362,5 @@ class FoldNetwork:
             "connectomes": file_digest(self.inputs.connectomes),
             "text_features": file_digest(self.inputs.text_features),
             "cohort": file_digest(self.inputs.cohort),
+            **({"permutation": self.permutation} if self.permutation is not None else {}),
         }

@@ -1,0 +1,130 @@
+"""One method's disease maps: the read-out's activation pattern (every method) and, for methods with TTCA,
+the attention reading weight; how they agree between seeds and folds; each region against the permutation
+null where the method has one."""
+
+from _logging import log_to_file
+
+log_to_file(snakemake)
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from neurolip.connectivity import upper_triangle
+from neurolip.data_stage import load_connectomes
+from neurolip.evaluation.brainmaps import (
+    attention_model_maps,
+    load_attention,
+    pair_agreement,
+    pattern_maps,
+    permutation_test,
+    summarise_agreement,
+)
+from neurolip.evaluation.figures import region_significance_figure
+
+params = snakemake.params
+ids, matrices = load_connectomes(snakemake.input.connectomes)
+position = {s: i for i, s in enumerate(ids)}
+n_rois = matrices.shape[-1]
+
+
+def edges_of(subject_ids):
+    return upper_triangle(matrices[[position[s] for s in subject_ids]])
+
+
+def read_scores(paths):
+    return pd.concat([pd.read_csv(p, dtype={"subject_id": str}) for p in paths], ignore_index=True)
+
+
+scores = read_scores(snakemake.input.seed_scores)
+maps = {
+    (estimator, split): pattern_maps(edges_of, scores, split, n_rois)
+    for estimator, split in [("pattern", "val"), ("pattern", "test")]
+}
+if snakemake.input.attention:
+    attention = load_attention(dict(zip(params.folds, snakemake.input.attention, strict=True)))
+    maps[("attention", "test")] = attention_model_maps(attention)
+
+agreement = []
+for (estimator, split), model_maps in maps.items():
+    pairs = pair_agreement(model_maps, k=params.top_k)
+    if pairs.empty:
+        logging.info("%s %s: one model, no pair to compare", estimator, split)
+        continue
+    agreement.append(
+        summarise_agreement(pairs).assign(method=params.method, estimator=estimator, split=split)
+    )
+columns = [
+    "method",
+    "estimator",
+    "split",
+    "pair",
+    "spearman",
+    "spearman_sd",
+    "jaccard_top_k",
+    "jaccard_sd",
+    "n_pairs",
+]
+agreement = pd.concat(agreement, ignore_index=True)[columns] if agreement else pd.DataFrame(columns=columns)
+agreement.to_csv(snakemake.output.agreement, index=False)
+
+# each region against the null: the model the null models copy (null fold, first seed) on test subjects
+coordinates = pd.read_csv(snakemake.input.coordinates)
+if len(coordinates) != n_rois:
+    coordinates = None
+region_ids = coordinates["roi"].to_numpy() if coordinates is not None else np.arange(1, n_rois + 1)
+null_key = (params.null_fold, params.seed)
+tables = []
+for estimator in ("pattern", "attention"):
+    if (estimator, "test") not in maps:
+        continue
+    model_maps = maps[(estimator, "test")]
+    pooled = np.mean(list(model_maps.values()), axis=0)
+    observed = model_maps.get(null_key)
+    null = []
+    if snakemake.input.null_scores and observed is not None:
+        if estimator == "pattern":
+            # one map per null model (each file: the null fold, one seed)
+            null = [
+                next(iter(pattern_maps(edges_of, read_scores([path]), "test", n_rois).values()))
+                for path in snakemake.input.null_scores
+            ]
+        else:
+            null = [
+                attention_model_maps(load_attention({0: path}))[(0, params.seed)]
+                for path in snakemake.input.null_attention
+            ]
+    if len(null):
+        table = permutation_test(observed, np.array(null), alpha=params.alpha)
+    else:
+        table = pd.DataFrame({"observed": observed if observed is not None else pooled})
+        for column in ("null_mean", "null_max", "p_uncorrected", "p_fwer", "q_fdr"):
+            table[column] = np.nan
+        table["beats_null"] = False
+    table.insert(0, "region", region_ids)
+    table.insert(0, "estimator", estimator)
+    table["pooled_over_models"] = pooled
+    table["label"] = (
+        coordinates["label"].to_numpy() if coordinates is not None and "label" in coordinates else ""
+    )
+    table["n_null_models"] = len(null)
+    tables.append(table)
+    stable = agreement[(agreement["estimator"] == estimator) & (agreement["split"] == "test")]
+    summary = "; ".join(
+        f"{row.pair}: Spearman {row.spearman:.2f}, Jaccard {row.jaccard_top_k:.2f}"
+        for row in stable.itertuples()
+    )
+    if estimator == "pattern":
+        region_significance_figure(
+            table,
+            coordinates,
+            f"{params.method}: activation pattern of the disease read-out (fold {params.null_fold})"
+            + ("" if len(null) else " — no permutation null configured"),
+            snakemake.output.figure,
+            stability=summary,
+            k=params.top_k * 2,
+        )
+regions = pd.concat(tables, ignore_index=True)
+regions.insert(0, "method", params.method)
+regions.to_csv(snakemake.output.regions, index=False)
