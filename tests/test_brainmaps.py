@@ -43,3 +43,135 @@ def test_stability_of_identical_and_unrelated_maps():
     assert same.loc[0, "jaccard_top_k"] == 1.0 and np.isclose(same.loc[0, "spearman"], 1.0)
     other = stability({0: a, 1: rng.dirichlet(np.ones(30))}, k=5)
     assert other.loc[0, "jaccard_top_k"] < 1.0 and other.loc[0, "spearman"] < 0.9
+
+
+def _edges(matrices):
+    from neurolip.connectivity import upper_triangle
+
+    return upper_triangle(matrices)
+
+
+def test_activation_pattern_finds_the_regions_a_linear_score_reads():
+    from neurolip.evaluation.brainmaps import region_pattern
+
+    rng = np.random.default_rng(0)
+    n, n_rois = 300, 12
+    matrices = rng.normal(size=(n, n_rois, n_rois))
+    matrices = (matrices + matrices.transpose(0, 2, 1)) / 2
+    score = matrices[:, 3, :].sum(1) - matrices[:, 3, 3]  # reads every edge of region 3
+    pattern = region_pattern(_edges(matrices), score, n_rois)
+    assert int(np.argmax(pattern)) == 3 and pattern[3] > 2 * np.median(pattern)
+    # the scale of the score does not matter (correlations), a constant score reads nothing
+    np.testing.assert_allclose(region_pattern(_edges(matrices), 7 * score + 2, n_rois), pattern)
+    assert not region_pattern(_edges(matrices), np.ones(n), n_rois).any()
+
+
+def test_pattern_maps_one_per_model_and_split():
+    from neurolip.evaluation.brainmaps import pattern_maps
+
+    rng = np.random.default_rng(1)
+    ids = [f"s{i}" for i in range(40)]
+    matrices = {s: rng.normal(size=(6, 6)) for s in ids}
+    scores = pd.DataFrame(
+        {
+            "subject_id": ids * 2,
+            "fold": [0] * 40 + [1] * 40,
+            "split": (["val"] * 20 + ["test"] * 20) * 2,
+            "seed": 0,
+            "p_disease": rng.uniform(0.1, 0.9, 80),
+        }
+    )
+    maps = pattern_maps(lambda sids: _edges(np.array([matrices[s] for s in sids])), scores, "test", 6)
+    assert sorted(maps) == [(0, 0), (1, 0)] and all(m.shape == (6,) for m in maps.values())
+
+
+def test_pairs_are_labelled_and_random_maps_agree_at_chance():
+    from neurolip.evaluation.brainmaps import pair_agreement, random_agreement, summarise_agreement
+
+    rng = np.random.default_rng(2)
+    shared = rng.random(50)
+    maps = {(0, 0): shared, (0, 1): shared + 0.01 * rng.random(50), (1, 0): rng.random(50)}
+    pairs = pair_agreement(maps, k=5)
+    same_fold = pairs[pairs.pair == "same fold, other seed"]
+    assert len(same_fold) == 1 and same_fold.spearman.iloc[0] > 0.95
+    assert (pairs.pair == "other fold").sum() == 2
+    summary = summarise_agreement(pairs)
+    assert set(summary.pair) == {"same fold, other seed", "other fold"}
+    chance = random_agreement(100, k=10, n_pairs=3000)
+    assert abs(chance["spearman"]) < 0.02
+    # E|top-10 overlap| = 1 region of 100: Jaccard about 1/19
+    assert 0.04 < chance["jaccard_top_k"] < 0.07
+
+
+def test_permutation_test_reports_only_regions_above_every_null_model():
+    from neurolip.evaluation.brainmaps import permutation_test
+
+    rng = np.random.default_rng(3)
+    null = rng.random((20, 30))
+    observed = rng.random(30)
+    observed[4] = 5.0  # far above every null model's largest value
+    table = permutation_test(observed, null, alpha=0.05)
+    assert table.beats_null.tolist() == [i == 4 for i in range(30)]
+    assert table.p_fwer[4] == 1 / 21 and (table.p_fwer <= 1).all()
+    # a map drawn from the null itself: nothing passes
+    assert not permutation_test(null[0], null[1:]).beats_null.any()
+
+
+def test_disease_and_sensitive_map_overlap():
+    from neurolip.evaluation.brainmaps import field_overlap
+
+    rng = np.random.default_rng(4)
+    same = rng.dirichlet(np.ones(20), size=6)
+    attention = {
+        "fold": np.array([0, 0, 0, 1, 1, 1]),
+        "seed": np.zeros(6, dtype=int),
+        "diagnosis": same,
+        "sex": same,
+        "srs": rng.dirichlet(np.ones(20), size=6),
+    }
+    identical = field_overlap(attention, "diagnosis", "sex", k=5)
+    assert (
+        len(identical) == 2 and np.allclose(identical.spearman, 1) and np.allclose(identical.jaccard_top_k, 1)
+    )
+    assert (field_overlap(attention, "diagnosis", "srs", k=5).spearman < 0.9).all()
+
+
+def test_null_models_shuffle_training_and_validation_connectomes_only():
+    import torch
+
+    from neurolip.training.fold_io import FoldData, permute_connectomes
+
+    x = {
+        s: torch.arange(n, dtype=torch.float).reshape(n, 1, 1).expand(n, 2, 2).clone()
+        for s, n in (("train", 30), ("val", 10), ("test", 10))
+    }
+    data = FoldData({s: [] for s in x}, {s: v.clone() for s, v in x.items()}, {}, pd.DataFrame())
+    permute_connectomes(data, 0)
+    assert torch.equal(data.x["test"], x["test"])
+    for split in ("train", "val"):
+        assert not torch.equal(data.x[split], x[split])
+        assert sorted(data.x[split][:, 0, 0].tolist()) == sorted(x[split][:, 0, 0].tolist())
+    again = FoldData({s: [] for s in x}, {s: v.clone() for s, v in x.items()}, {}, pd.DataFrame())
+    permute_connectomes(again, 0)
+    assert torch.equal(again.x["train"], data.x["train"])
+
+
+def test_a_null_on_a_fold_or_method_the_run_lacks_is_refused_at_parse_time():
+    import pytest
+
+    from neurolip.config import check_consistency
+
+    config = {
+        "dataset": {"sensitive_attributes": ["sex"]},
+        "cv": {"n_folds": 3},
+        "training": {"methods": ["linear_fc"]},
+        "methods": {},
+        "evaluation": {"maps": {"permutations": 5, "null_fold": 3, "null_methods": ["linear_fc"]}},
+    }
+    with pytest.raises(ValueError, match="null_fold 3 is not a fold"):
+        check_consistency(config)
+    config["evaluation"]["maps"].update(null_fold=0, null_methods=["neurolip"])
+    with pytest.raises(ValueError, match="neurolip"):
+        check_consistency(config)
+    config["evaluation"]["maps"]["permutations"] = 0  # no null: nothing to check
+    check_consistency(config)

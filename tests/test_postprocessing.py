@@ -143,3 +143,22 @@ def test_pooled_metrics_give_bootstrap_intervals_and_a_dpd_floor():
     )
     auc = table.loc[("auc", "")]
     assert 0.5 < auc.ci_low < auc.value < auc.ci_high <= 1
+
+
+def test_a_diagnosis_proxy_is_named_in_the_table_notes():
+    import pandas as pd
+
+    from neurolip.evaluation.tables import proxy_notes
+
+    cohort = pd.DataFrame(
+        {
+            "diagnosis": [1, 1, 1, 0, 0, 0, 1, 0],
+            "site": ["A", "A", "A", "A", "B", "B", "C", "C"],
+            "srs": [120, 110, 95, 20, 30, None, None, None],
+            "age": [10, 30, 12, 28, 11, 29, 27, 13],
+        }
+    )
+    notes = proxy_notes(cohort, ["srs", "age", "sex"], ["srs", "age"])
+    srs = next(n for n in notes if n.startswith("srs"))
+    assert "known for 5 of 8 subjects, missing at 1 of 3 sites" in srs and "diagnosis proxy" in srs
+    assert not any("proxy" in n for n in notes if n.startswith("age"))

@@ -99,3 +99,31 @@ def test_fairness_metrics_with_fairlearn_and_single_class_groups(caplog):
     table = {(r["metric"], r["attribute"]): r["value"] for r in rows}
     assert np.isnan(table[("auc[male]", "sex")])  # one class only: missing, not a crash
     assert "holds a single class" in caplog.text
+
+
+def test_repeated_cross_validation_tests_every_subject_once_per_repeat():
+    import numpy as np
+    import pandas as pd
+
+    from neurolip.folds import make_folds
+
+    rng = np.random.default_rng(0)
+    cohort = pd.DataFrame(
+        {
+            "subject_id": [f"s{i}" for i in range(60)],
+            "diagnosis": rng.integers(0, 2, 60),
+            "site": rng.choice(["A", "B"], 60),
+        }
+    )
+    single = make_folds(cohort, n_folds=3, seed=4)
+    repeated = make_folds(cohort, n_folds=3, seed=4, n_repeats=2)
+    assert sorted(repeated.fold.unique()) == list(range(6))
+    # repeat 0 is the single split itself
+    pd.testing.assert_frame_equal(repeated[repeated.repeat == 0].reset_index(drop=True), single)
+    for repeat, part in repeated.groupby("repeat"):
+        tested = part[part.split == "test"].subject_id
+        assert sorted(tested) == sorted(cohort.subject_id) and tested.is_unique
+        assert set(part.fold) == {3 * repeat + k for k in range(3)}
+    first = repeated[(repeated.fold == 0) & (repeated.split == "test")].subject_id
+    second = repeated[(repeated.fold == 3) & (repeated.split == "test")].subject_id
+    assert set(first) != set(second)  # another shuffle

@@ -50,6 +50,8 @@ def tiny_config(tmp_path, **training):
             **training,
         },
         "methods": EXTRA_METHOD,
+        # two null models per mapped method: enough to run every step of the permutation test
+        "evaluation": {"maps": {"permutations": 2}},
     }
     if "methods" not in training:
         shipped = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
@@ -125,6 +127,21 @@ def test_end_to_end_outputs(tiny_run):
         assert (results / "figures" / figure).stat().st_size > 5000
     recovery = pd.read_csv(results / "metrics" / "attention_recovery.csv")
     assert recovery.auroc.between(0, 1).all() and len(recovery) >= 3
+    # representation leakage: a sex probe per trained method, in the summary and the tables
+    probe = summary[summary.metric == "probe_auc"]
+    assert set(shipped["training"]["methods"]) <= set(probe.method) and probe["mean"].between(0, 1).all()
+    assert "Probe AUC (sex)" in pd.read_csv(results / "tables" / "table1.csv").columns
+    # brain maps: stability of every method's map beside random maps, the null, the L_attn overlap
+    stability = pd.read_csv(results / "metrics" / "map_stability.csv")
+    assert set(shipped["training"]["methods"]) <= set(stability.method) and "random" in set(stability.method)
+    assert {"pattern", "attention"} <= set(stability.estimator)
+    regions = pd.read_csv(results / "metrics" / "map_regions_neurolip.csv")
+    assert (regions.n_null_models == 2).all() and regions.p_fwer.between(1 / 3, 1).all()
+    assert set(regions.estimator) == {"pattern", "attention"}
+    overlap = pd.read_csv(results / "metrics" / "attention_overlap.csv")
+    assert {"diagnosis vs sex", "diagnosis vs srs"} <= set(overlap.fields)
+    for figure in ("map_stability.png", "attention_overlap.png", "brain/linear_fc_disease_pattern.png"):
+        assert (results / "figures" / figure).stat().st_size > 5000
     assert report.stat().st_size > 100_000
 
 

@@ -81,10 +81,10 @@ def check_consistency(config: dict[str, Any]) -> None:
     if thresholds.get("methods") and thresholds.get("attribute", "sex") not in sensitive:
         problems.append(f"evaluation.fair_thresholds.attribute {thresholds.get('attribute', 'sex')!r}")
     maps = evaluation.get("maps", {})
-    n_folds = config.get("cv", {}).get("n_folds", 5)
+    n_folds = config.get("cv", {}).get("n_folds", 5) * config.get("cv", {}).get("n_repeats", 1)
     if maps.get("permutations", 0) > 0 and maps.get("null_fold", 0) >= n_folds:
         raise ValueError(
-            f"evaluation.maps.null_fold {maps['null_fold']} is not a fold of cv.n_folds {n_folds} (0 to {n_folds - 1})"
+            f"evaluation.maps.null_fold {maps['null_fold']} is not a fold: cv.n_folds x cv.n_repeats gives folds 0 to {n_folds - 1}"
         )
     trained = config.get("training", {}).get("methods", [])
     untrained = [m for m in maps.get("null_methods", []) if m not in trained]

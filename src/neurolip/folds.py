@@ -14,11 +14,14 @@ def _strata(diagnosis, site, min_count):
     return labels.to_numpy()
 
 
-def make_folds(phenotypes, n_folds=5, val_fraction=0.15, seed=0):
-    """Long table ``subject_id, fold, split`` with split in {train, val, test} for each outer fold.
+def make_folds(phenotypes, n_folds=5, val_fraction=0.15, seed=0, n_repeats=1):
+    """Long table ``subject_id, fold, split, repeat`` with split in {train, val, test} for each outer fold.
 
     The test fold of fold k is never used for anything but the final evaluation; early stopping and
-    model selection use the ``val`` subjects, a stratified share of the training folds.
+    model selection use the ``val`` subjects, a stratified share of the training folds. With ``n_repeats``
+    > 1 the K-fold split is repeated with other shuffles (repeat r uses seed + 1000 r; repeat 0 is the
+    single split): fold ids run on, repeat r holding folds r K ... r K + K - 1, so every subject is tested
+    once per repeat and repeats, not only seeds, carry the variance.
     """
     subject_ids = phenotypes["subject_id"].astype(str).to_numpy()
     diagnosis = phenotypes["diagnosis"].astype(int).to_numpy()
@@ -32,15 +35,21 @@ def make_folds(phenotypes, n_folds=5, val_fraction=0.15, seed=0):
             "needs both classes; lower cv.n_folds or add subjects"
         )
     strata = _strata(diagnosis, site, n_folds)
-    outer = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     rows = []
-    for fold, (train_idx, test_idx) in enumerate(outer.split(subject_ids, strata)):
-        inner_strata = _strata(diagnosis[train_idx], site[train_idx], 2)
-        fit_idx, val_idx = train_test_split(
-            train_idx, test_size=val_fraction, stratify=inner_strata, random_state=seed + fold
-        )
-        for split, idx in (("train", fit_idx), ("val", val_idx), ("test", test_idx)):
-            rows.extend({"subject_id": subject_ids[i], "fold": fold, "split": split} for i in idx)
+    for repeat in range(n_repeats):
+        repeat_seed = seed + 1000 * repeat
+        outer = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=repeat_seed)
+        for k, (train_idx, test_idx) in enumerate(outer.split(subject_ids, strata)):
+            fold = repeat * n_folds + k
+            inner_strata = _strata(diagnosis[train_idx], site[train_idx], 2)
+            fit_idx, val_idx = train_test_split(
+                train_idx, test_size=val_fraction, stratify=inner_strata, random_state=repeat_seed + k
+            )
+            for split, idx in (("train", fit_idx), ("val", val_idx), ("test", test_idx)):
+                rows.extend(
+                    {"subject_id": subject_ids[i], "fold": fold, "split": split, "repeat": repeat}
+                    for i in idx
+                )
     return pd.DataFrame(rows).sort_values(["fold", "split", "subject_id"]).reset_index(drop=True)
 
 

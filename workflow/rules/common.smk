@@ -56,7 +56,8 @@ PATHS = {
 REGISTRY = MethodRegistry.from_config(config)
 REGISTRY_CONFIG = registry_config(config)
 METHODS = REGISTRY.trained
-FOLDS = list(range(config["cv"]["n_folds"]))
+# with cv.n_repeats > 1, repeat r holds folds r * n_folds ... (see neurolip.folds.make_folds)
+FOLDS = list(range(config["cv"]["n_folds"] * config["cv"]["n_repeats"]))
 ATTENTION_METHODS = REGISTRY.with_attention
 # group-aware decision thresholds fitted on validation (fairlearn ThresholdOptimizer), applied to the
 # test predictions of these methods; each is evaluated as a method of its own

@@ -72,6 +72,7 @@ rule evaluate:
 rule tables:
     input:
         summary=rules.evaluate.output.summary,
+        cohort=rules.connectivity.output.cohort,
     output:
         table1=report(
             f"{BASE}/tables/table1.csv",
@@ -97,6 +98,7 @@ rule tables:
         dataset=DATASET,
         paper=config["evaluation"]["paper_reference"],
         attributes=config["evaluation"]["table_attributes"],
+        continuous=config["dataset"]["continuous_attributes"],
         registry=REGISTRY_CONFIG,
     script:
         "../scripts/tables.py"
@@ -206,6 +208,10 @@ rule brain_maps:
 rule attention_recovery:
     input:
         attention=lambda wc: expand(PATHS["attention"], method=wc.method, fold=FOLDS),
+        seed_scores=lambda wc: expand(
+            PATHS["seed_scores"], method=wc.method, fold=FOLDS
+        ),
+        connectomes=rules.connectivity.output.connectomes,
         truth=rules.fetch.output.ground_truth,
     output:
         table=report(
@@ -251,7 +257,9 @@ rule attention_recovery_summary:
 
 rule disease_maps:
     input:
-        seed_scores=lambda wc: expand(PATHS["seed_scores"], method=wc.method, fold=FOLDS),
+        seed_scores=lambda wc: expand(
+            PATHS["seed_scores"], method=wc.method, fold=FOLDS
+        ),
         connectomes=rules.connectivity.output.connectomes,
         coordinates=rules.fetch.output.coordinates,
         attention=lambda wc: (

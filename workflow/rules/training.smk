@@ -99,7 +99,9 @@ rule train_null:
         model=config["model"],
         text_encoder=config["text_encoder"],
         sensitive=SENSITIVE,
-        work_dir=lambda wc: PATHS["null_work_dir"].format(method=wc.method, perm=wc.perm),
+        work_dir=lambda wc: PATHS["null_work_dir"].format(
+            method=wc.method, perm=wc.perm
+        ),
     script:
         "../scripts/train.py"
 

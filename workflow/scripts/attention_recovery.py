@@ -6,8 +6,17 @@ import json
 
 import pandas as pd
 
+from neurolip.connectivity import upper_triangle
+from neurolip.data_stage import load_connectomes
 from neurolip.errors import NeuroLIPInputError
-from neurolip.evaluation.brainmaps import disease_field, fold_maps, load_attention, recovery
+from neurolip.evaluation.brainmaps import (
+    disease_field,
+    fold_maps,
+    load_attention,
+    map_recovery,
+    pattern_maps,
+    recovery,
+)
 from neurolip.evaluation.figures import recovery_figure
 
 truth = json.load(open(snakemake.input.truth))
@@ -31,6 +40,18 @@ if truth.get("sensitive_attribute") in attention["fields"]:
             map=f"{field} attention vs {field} regions"
         )
     )
+# the read-out's activation pattern, model by model, on the test subjects
+ids, matrices = load_connectomes(snakemake.input.connectomes)
+position = {s: i for i, s in enumerate(ids)}
+scores = pd.concat([pd.read_csv(p, dtype={"subject_id": str}) for p in snakemake.input.seed_scores])
+patterns = pattern_maps(
+    lambda sids: upper_triangle(matrices[[position[s] for s in sids]]), scores, "test", truth["n_rois"]
+)
+tables.append(
+    map_recovery(patterns, truth["disease_regions"], truth["n_rois"], "activation pattern").assign(
+        map="read-out pattern vs disease regions"
+    )
+)
 table = pd.concat(tables, ignore_index=True).assign(method=snakemake.params.method)
 table.to_csv(snakemake.output.table, index=False)
 recovery_figure(table, snakemake.output.figure)

@@ -4,8 +4,9 @@ log_to_file(snakemake)
 
 import pandas as pd
 
-from neurolip.evaluation.tables import build_table, write_table
+from neurolip.evaluation.tables import build_table, proxy_notes, write_table
 from neurolip.methods import MethodRegistry
+from neurolip.phenotypes import read_phenotypes
 
 registry = MethodRegistry.from_config(snakemake.params.registry)
 summary = pd.read_csv(snakemake.input.summary, keep_default_na=False, na_values=[""])
@@ -13,9 +14,11 @@ summary["attribute"] = summary["attribute"].fillna("")
 paper = snakemake.params.paper or None
 attributes = snakemake.params.attributes
 name = snakemake.params.dataset
+notes = proxy_notes(read_phenotypes(snakemake.input.cohort), attributes, snakemake.params.continuous)
+note = "".join(f"\n\nNote — {n}." for n in notes)
 captions = {
-    "table1": f"Table 1 ({name}): methods, percent, mean ± std over folds",
-    "table2": f"Table 2 ({name}): ablations, percent, mean ± std over folds",
+    "table1": f"Table 1 ({name}): methods, percent, mean ± std over folds{note}",
+    "table2": f"Table 2 ({name}): ablations, percent, mean ± std over folds{note}",
 }
 for table, caption in captions.items():
     frame = build_table(summary, registry.table(table), attributes, paper)

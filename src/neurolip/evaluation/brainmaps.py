@@ -116,6 +116,23 @@ def stability(maps, k=10):
     return pd.DataFrame(rows)
 
 
+def map_recovery(maps, planted_regions, n_rois, measure):
+    """AUROC of each model map ({(fold, seed): values}, larger = more read) against the planted-region mask."""
+    mask = np.zeros(n_rois, dtype=int)
+    mask[list(planted_regions)] = 1
+    several = len({seed for _, seed in maps}) > 1  # keys as fold_maps writes them
+    return pd.DataFrame(
+        [
+            {
+                "fold": f"fold{f}-seed{s}" if several else f,
+                "measure": measure,
+                "auroc": roc_auc_score(mask, values),
+            }
+            for (f, s), values in sorted(maps.items())
+        ]
+    )
+
+
 def recovery(maps, planted_regions, n_rois):
     """AUROC of each fold's map against the planted-region mask (1 for planted, 0 otherwise), for the reading
     weight |A - 1/N| and for the raw attention A (which also says whether planted regions drew more attention)."""

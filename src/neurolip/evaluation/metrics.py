@@ -121,6 +121,9 @@ def evaluate(prediction_files, cohort, folds, attributes, continuous=CONTINUOUS,
     ``group[<attribute>]`` column holding the group the fold's evaluation put the subject in (for
     :func:`pooled_metrics`)."""
     cohort = cohort.set_index("subject_id")
+    # repeated cross-validation (cv.n_repeats): which repeat each fold belongs to (folds files without the
+    # column come from a single split)
+    repeat_of = folds.groupby("fold")["repeat"].first() if "repeat" in folds.columns else None
     rows = []
     for (method, fold), path in sorted(prediction_files.items()):
         categorical = {a: str for a in attributes if a not in continuous}
@@ -135,6 +138,7 @@ def evaluate(prediction_files, cohort, folds, attributes, continuous=CONTINUOUS,
                     predictions[f"group[{attribute}]"] = attribute_groups(
                         attribute, predictions[attribute], training_values.get(attribute, []), continuous
                     ).to_numpy()
+            predictions["repeat"] = int(repeat_of[fold]) if repeat_of is not None else 0
             pooled.setdefault(method, []).append(predictions)
     if pooled is not None:
         for method in list(pooled):
@@ -263,9 +267,14 @@ def pooled_metrics(prediction_files, attributes, n_boot=1000, seed=0, floor_shuf
     rng = np.random.default_rng(seed)
     rows = []
     for method, frame in prediction_files.items():
-        rows += [
-            {"method": method, **row} for row in _pooled_rows(frame, attributes, rng, n_boot, floor_shuffles)
+        # repeated CV tests every subject once per repeat: pool within a repeat, average over repeats
+        repeats = frame["repeat"] if "repeat" in frame.columns else pd.Series(0, index=frame.index)
+        per_repeat = [
+            pd.DataFrame(_pooled_rows(part, attributes, rng, n_boot, floor_shuffles))
+            for _, part in frame.groupby(repeats.to_numpy(), sort=True)
         ]
+        merged = pd.concat(per_repeat).groupby(["metric", "attribute"], sort=False).mean().reset_index()
+        rows += [{"method": method, **row} for row in merged.to_dict("records")]
     return pd.DataFrame(
         rows, columns=["method", "metric", "attribute", "value", "ci_low", "ci_high", "floor"]
     )

@@ -55,6 +55,37 @@ def build_table(summary, methods, attributes, paper_key=None, fairness_only=Fals
     return pd.DataFrame(rows, columns=["Method", "Source"] + [label for _, label, _ in columns])
 
 
+def proxy_notes(cohort: pd.DataFrame, attributes, continuous) -> list[str]:
+    """A note per continuous attribute of the tables that is close to the diagnosis: how many subjects have
+    it, at how many sites it is missing, and how often its median split agrees with the diagnosis. A
+    fairness gap on a diagnosis proxy (e.g. SRS in autism) measures accuracy as much as bias."""
+    notes = []
+    for attribute in attributes:
+        if attribute not in continuous or attribute not in cohort.columns:
+            continue
+        values = pd.to_numeric(cohort[attribute], errors="coerce")
+        known = values.notna()
+        if known.sum() < 2:
+            continue
+        high = (values[known] > values[known].median()).astype(int)
+        agreement = float((high == cohort.loc[known, "diagnosis"].astype(int)).mean())
+        agreement = max(agreement, 1 - agreement)
+        sites = ""
+        if "site" in cohort.columns:
+            missing_sites = cohort.groupby("site")[attribute].apply(lambda v: v.notna().sum() == 0)
+            sites = f", missing at {int(missing_sites.sum())} of {len(missing_sites)} sites"
+        notes.append(
+            f"{attribute}: known for {int(known.sum())} of {len(cohort)} subjects{sites}; its median split "
+            f"agrees with the diagnosis for {100 * agreement:.0f} % of them"
+            + (
+                " — a diagnosis proxy: an accurate model cannot have a small gap on it"
+                if agreement >= 0.75
+                else ""
+            )
+        )
+    return notes
+
+
 def write_table(table, stem, caption):
     """Write ``stem``.csv, .md and .tex."""
     table.to_csv(f"{stem}.csv", index=False)
@@ -65,4 +96,5 @@ def write_table(table, stem, caption):
         for _, row in table.iterrows():
             handle.write("| " + " | ".join(str(v) for v in row.to_numpy()) + " |\n")
     latex = table.replace({"±": r"$\\pm$", "−": "-", "L_attn": r"$L_{attn}$"}, regex=True)
-    latex.to_latex(f"{stem}.tex", index=False, caption=caption, escape=False, na_rep="")
+    latex_caption = caption.replace("%", r"\%").replace("\n\n", " ")
+    latex.to_latex(f"{stem}.tex", index=False, caption=latex_caption, escape=False, na_rep="")
