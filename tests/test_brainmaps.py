@@ -156,22 +156,19 @@ def test_null_models_shuffle_training_and_validation_connectomes_only():
     assert torch.equal(again.x["train"], data.x["train"])
 
 
-def test_a_null_on_a_fold_or_method_the_run_lacks_is_refused_at_parse_time():
+def test_a_null_on_a_fold_the_run_lacks_is_refused_at_parse_time():
     import pytest
 
     from neurolip.config import check_consistency
 
     config = {
         "dataset": {"sensitive_attributes": ["sex"]},
-        "cv": {"n_folds": 3},
+        "cv": {"n_folds": 3, "n_repeats": 2},
         "training": {"methods": ["linear_fc"]},
         "methods": {},
-        "evaluation": {"maps": {"permutations": 5, "null_fold": 3, "null_methods": ["linear_fc"]}},
+        "evaluation": {"maps": {"permutations": 5, "null_fold": 6, "null_methods": ["linear_fc"]}},
     }
-    with pytest.raises(ValueError, match="null_fold 3 is not a fold"):
+    with pytest.raises(ValueError, match="null_fold 6 is not a fold"):
         check_consistency(config)
-    config["evaluation"]["maps"].update(null_fold=0, null_methods=["neurolip"])
-    with pytest.raises(ValueError, match="neurolip"):
-        check_consistency(config)
-    config["evaluation"]["maps"]["permutations"] = 0  # no null: nothing to check
+    config["evaluation"]["maps"]["null_fold"] = 5  # repeat 1's last fold
     check_consistency(config)

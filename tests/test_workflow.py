@@ -173,3 +173,36 @@ def test_fair_thresholds_of_an_untrained_method_is_a_clear_error(tmp_path):
     process = run_snakemake(["-n", "--configfile", str(config)], check=False)
     assert process.returncode != 0
     assert "fair_thresholds.methods names ['linear_fc', 'neurolip']" in process.stdout + process.stderr
+
+
+@pytest.mark.slow
+def test_paired_comparison_against_any_method_of_a_finished_run(tiny_run):
+    import subprocess
+    import sys
+
+    results, _ = tiny_run
+    process = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/paired.py",
+            "--results",
+            str(results),
+            "--reference",
+            "neurolip_adversary",
+            "--methods",
+            "neurolip",
+            "linear_fc",
+            "--metrics",
+            "auc:",
+            "probe_auc:sex",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert process.returncode == 0, process.stderr[-2000:]
+    rows = [line.split() for line in process.stdout.splitlines()[1:]]
+    assert {(r[0], r[1]) for r in rows} == {
+        (m, k) for m in ("neurolip", "linear_fc") for k in ("auc", "probe_auc")
+    }

@@ -86,13 +86,6 @@ def check_consistency(config: dict[str, Any]) -> None:
         raise ValueError(
             f"evaluation.maps.null_fold {maps['null_fold']} is not a fold: cv.n_folds x cv.n_repeats gives folds 0 to {n_folds - 1}"
         )
-    trained = config.get("training", {}).get("methods", [])
-    untrained = [m for m in maps.get("null_methods", []) if m not in trained]
-    if maps.get("permutations", 0) > 0 and untrained:
-        raise ValueError(
-            f"evaluation.maps.null_methods names {untrained}, which training.methods does not train: "
-            "list a subset of training.methods there, or set evaluation.maps.permutations to 0"
-        )
     for name in config.get("training", {}).get("methods", []):
         entry = config.get("methods", {}).get(name, {})
         # the terms that protect a named attribute: (weight key, attribute key)

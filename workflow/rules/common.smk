@@ -66,7 +66,13 @@ POSTPROCESSED = REGISTRY.postprocessed
 EVALUATED_METHODS = REGISTRY.evaluated
 SENSITIVE = config["dataset"]["sensitive_attributes"]
 MAPS = config["evaluation"]["maps"]
+# a null only for methods this run trains; the others are named in the log, not silently dropped
 NULL_METHODS = [m for m in MAPS["null_methods"] if m in METHODS]
+if MAPS["permutations"] and len(NULL_METHODS) < len(MAPS["null_methods"]):
+    logger.warning(
+        f"evaluation.maps.null_methods: no permutation null for {sorted(set(MAPS['null_methods']) - set(METHODS))}, "
+        "which training.methods does not train"
+    )
 PERMUTATIONS = list(range(MAPS["permutations"]))
 # sources of 4-D images: their time series are extracted in one job per subject
 NIFTI_SOURCE = config["dataset"]["source"] in ("fmriprep", "adhd_nilearn")
