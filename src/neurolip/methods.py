@@ -17,6 +17,9 @@ from .config import method_defaults
 # a method's test predictions re-decided by group thresholds fitted on its validation split
 # (evaluation.fair_thresholds) are evaluated as a method of their own, "<method><suffix>"
 GROUP_THRESHOLDS_SUFFIX = "_fairthr"
+# method keys that change how a trained model is read, not how it is trained: they stay out of checkpoint
+# fingerprints, and a method may take its trained models from another that differs only in them
+READOUT_ONLY_KEYS = ("erase_attribute", "models_from")
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,11 @@ class Method:
         return build_objective(self.spec)
 
     @property
+    def training_spec(self) -> dict[str, Any]:
+        """What shapes the trained models (the spec without the read-out-only keys)."""
+        return {k: v for k, v in self.spec.items() if k not in READOUT_ONLY_KEYS}
+
+    @property
     def writes_attention(self) -> bool:
         """Methods with TTCA (``calt: true``) also export attention maps of their test subjects."""
         return self.base is None and bool(self.spec.get("calt", False))
@@ -79,6 +87,25 @@ class MethodRegistry:
         unknown = [m for m in trained if m not in methods]
         if unknown:
             raise ValueError(f"training.methods names {unknown}, which config 'methods' does not define")
+        for name in trained:
+            source = methods[name].spec.get("models_from", "")
+            if not source:
+                continue
+            if source not in trained or methods[source].spec.get("models_from"):
+                raise ValueError(
+                    f"methods.{name}.models_from {source!r} must name a method of training.methods that "
+                    "trains its own models"
+                )
+            if methods[source].training_spec != methods[name].training_spec:
+                differ = sorted(
+                    k
+                    for k in set(methods[source].training_spec) | set(methods[name].training_spec)
+                    if methods[source].training_spec.get(k) != methods[name].training_spec.get(k)
+                )
+                raise ValueError(
+                    f"methods.{name}.models_from {source!r}: the two methods train differently ({differ}); "
+                    f"only {list(READOUT_ONLY_KEYS)} may differ"
+                )
         references = [m for m in trained if methods[m].reference]
         if len(references) > 1:
             raise ValueError(

@@ -136,6 +136,26 @@ def ttca_method_pattern():
     return _methods_regex(ATTENTION_METHODS)
 
 
+def models_source(method):
+    """The method whose trained models ``method`` reads (``models_from``), or None."""
+    return REGISTRY[method].spec.get("models_from") or None
+
+
+def models_from_input(wildcards):
+    """A method that reads another's models waits for that method's training of the fold."""
+    source = models_source(wildcards.method)
+    return (
+        PATHS["selection"].format(method=source, fold=wildcards.fold) if source else []
+    )
+
+
+def models_from_dir(wildcards):
+    source = models_source(wildcards.method)
+    return (
+        PATHS["work_dir"].format(method=source, fold=wildcards.fold) if source else ""
+    )
+
+
 def null_inputs(template, method):
     """The permutation-null files of ``method`` (none when it has no null)."""
     if method not in NULL_METHODS:

@@ -22,6 +22,7 @@ rule train:
         cohort=rules.connectivity.output.cohort,
         folds=rules.folds.output.folds,
         text_features=rules.text_features.output.features,
+        models_from=models_from_input,
     output:
         predictions=PATHS["predictions"],
         selection=PATHS["selection"],
@@ -49,6 +50,7 @@ rule train:
         text_encoder=config["text_encoder"],
         sensitive=SENSITIVE,
         work_dir=lambda wc: PATHS["work_dir"].format(method=wc.method, fold=wc.fold),
+        models_from=models_from_dir,
     script:
         "../scripts/train.py"
 

@@ -23,6 +23,7 @@ train_fold(
         text_features=Path(snakemake.input.text_features),
         folds=Path(snakemake.input.folds),
         cohort=Path(snakemake.input.cohort),
+        models_from=Path(snakemake.params.models_from) if snakemake.params.get("models_from") else None,
     ),
     outputs=FoldOutputs(
         work_dir=Path(snakemake.params.work_dir),

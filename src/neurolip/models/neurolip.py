@@ -187,19 +187,25 @@ class NeuroLIP(nn.Module):
         prompt_local, _ = self.encode_text(prompt_states, prompt_mask)
         return self.segment_outputs(image_local, prompt_local, prompt_segment_mask)
 
-    def ttca_logits(self, connectivity, prompt_states, prompt_mask, prompt_segment_mask):
-        """Logits over class prompts through TTCA: each prompt's diagnosis words query the subject's regions."""
+    def ttca_logits(self, connectivity, prompt_states, prompt_mask, prompt_segment_mask, erase=None):
+        """Logits over class prompts through TTCA: each prompt's diagnosis words query the subject's regions.
+        ``erase(name, tensor)``: an optional transform of the image side before the comparison (read-out
+        concept erasure)."""
         image_side, text_side = self.ttca_outputs(
             connectivity, prompt_states, prompt_mask, prompt_segment_mask
         )
+        if erase is not None:
+            image_side = erase("ttca", image_side)
         cosine = (
             nn.functional.normalize(image_side, dim=-1) * nn.functional.normalize(text_side, dim=-1)[None]
         ).sum(-1)
         return self.calt_logit_scale.exp() * cosine + self.calt_logit_bias
 
-    def zero_shot_logits(self, connectivity, prompt_states, prompt_mask):
+    def zero_shot_logits(self, connectivity, prompt_states, prompt_mask, erase=None):
         """Logits over class prompts: exp(logit_scale) * cos(v_g, t_class). The subject's own text is never used."""
         image_global, _ = self.encode_image(connectivity)
+        if erase is not None:
+            image_global = erase("global", image_global)
         _, prompt_global = self.encode_text(prompt_states, prompt_mask)
         image_global = nn.functional.normalize(image_global, dim=-1)
         prompt_global = nn.functional.normalize(prompt_global, dim=-1)

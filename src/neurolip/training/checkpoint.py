@@ -88,6 +88,26 @@ def load_checkpoint(directory, model, optimizer, fingerprint=None):
     return state
 
 
+def load_finished(directory, model, fingerprint):
+    """Load the best weights of a *finished* training run made by ``fingerprint``, for a method that reads
+    another's models (``models_from``); any other state is an error naming what differs."""
+    directory = Path(directory)
+    if not (directory / "last.json").is_file():
+        raise FileNotFoundError(f"no finished training in {directory}: train the source method first")
+    state = json.loads((directory / "last.json").read_text())
+    stored = json.loads(json.dumps(state.pop("fingerprint", None), default=str))
+    wanted = json.loads(json.dumps(fingerprint, default=str))
+    if stored != wanted:
+        raise ValueError(
+            f"the models in {directory} were trained otherwise ({', '.join(_differences(stored, wanted)[:8])})"
+        )
+    if not state.get("done") and state.get("epoch", 0) < state.get("max_epochs", float("inf")):
+        log.info("%s: training stopped at epoch %d (max_epochs)", directory, state["epoch"])
+    load_weights(directory / "best.safetensors", model)
+    state.pop("param_groups", None)
+    return state
+
+
 def save_weights(path, model):
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     _atomic_write(

@@ -13,14 +13,15 @@ ENSEMBLE = "ensemble"
 
 
 @torch.no_grad()
-def embed(model, x, device, batch_size=256) -> torch.Tensor:
-    """Global fMRI embeddings v_g of connectomes ``x``."""
+def embed(model, x, device, batch_size=256, erase=None) -> torch.Tensor:
+    """Global fMRI embeddings v_g of connectomes ``x`` (after ``erase``, when given)."""
     model.eval()
     chunks = [
         model.encode_image(x[i : i + batch_size].to(device))[0].float().cpu()
         for i in range(0, len(x), batch_size)
     ]
-    return torch.cat(chunks)
+    embeddings = torch.cat(chunks)
+    return erase("global", embeddings) if erase is not None else embeddings
 
 
 # the representation each read-out reads: the global embedding v_g, or the TTCA outputs under the class
@@ -35,9 +36,9 @@ def representation_names(choice: str, candidates) -> list[str]:
 
 
 @torch.no_grad()
-def representations(model, x, names, prompts, device, batch_size=256) -> dict[str, np.ndarray]:
+def representations(model, x, names, prompts, device, batch_size=256, erase=None) -> dict[str, np.ndarray]:
     """{name: (n, D)} of connectomes ``x``: ``global`` (v_g) and/or ``ttca`` (the image-side TTCA outputs
-    of every class prompt, concatenated)."""
+    of every class prompt, concatenated), after ``erase`` when given."""
     model.eval()
     out = {name: [] for name in names}
     if "ttca" in names:
@@ -46,10 +47,14 @@ def representations(model, x, names, prompts, device, batch_size=256) -> dict[st
     for i in range(0, len(x), batch_size):
         xb = x[i : i + batch_size].to(device)
         if "global" in names:
-            out["global"].append(model.encode_image(xb)[0].float().cpu())
+            image_global = model.encode_image(xb)[0].float().cpu()
+            out["global"].append(erase("global", image_global) if erase is not None else image_global)
         if "ttca" in names:
             image_side, _ = model.ttca_outputs(xb, prompt_states, prompts.mask, prompts.segment_masks)
-            out["ttca"].append(image_side.flatten(1).float().cpu())
+            image_side = image_side.float().cpu()
+            if erase is not None:
+                image_side = erase("ttca", image_side)
+            out["ttca"].append(image_side.flatten(1))
     return {name: torch.cat(chunks).numpy() for name, chunks in out.items()}
 
 
@@ -67,7 +72,7 @@ def per_seed_choice(per_seed: list[dict], choice: str) -> list[dict]:
 
 
 @torch.no_grad()
-def probabilities(model, x, kind, prompts, device, batch_size=256) -> np.ndarray:
+def probabilities(model, x, kind, prompts, device, batch_size=256, erase=None) -> np.ndarray:
     """P(disease) of read-out ``kind``: ``head`` (supervised classifier), ``zero_shot`` (class prompts'
     global embeddings) or ``ttca`` (the class prompts' diagnosis words querying the regions)."""
     model.eval()
@@ -78,29 +83,33 @@ def probabilities(model, x, kind, prompts, device, batch_size=256) -> np.ndarray
     for i in range(0, len(x), batch_size):
         xb = x[i : i + batch_size].to(device)
         if kind == "head":
-            logits = model.classifier(model.encode_image(xb)[0])
+            image_global = model.encode_image(xb)[0]
+            logits = model.classifier(erase("global", image_global) if erase is not None else image_global)
         elif kind == "ttca":
-            logits = model.ttca_logits(xb, prompt_states, prompts.mask, prompts.segment_masks)
+            logits = model.ttca_logits(xb, prompt_states, prompts.mask, prompts.segment_masks, erase)
         else:
-            logits = model.zero_shot_logits(xb, prompt_states, prompts.mask)
+            logits = model.zero_shot_logits(xb, prompt_states, prompts.mask, erase)
         # double precision: confident read-outs stay distinct instead of rounding to exactly 0 or 1
         out.append(torch.softmax(logits.double(), dim=-1)[:, 1].cpu())
     return torch.cat(out).numpy()
 
 
-def candidate_probabilities(model, data, prompts, readouts, device, seed):
+def candidate_probabilities(model, data, prompts, readouts, device, seed, erase=None):
     """P(disease) of every read-out candidate on the validation and test splits; ``linear_probe`` is a
-    logistic regression on the embeddings whose C is chosen on validation.
+    logistic regression on the embeddings whose C is chosen on validation. ``erase``: a transform of the
+    representations every read-out reads (:class:`~neurolip.training.erasure.RepresentationEraser`).
     Returns ({kind: {split: probabilities}}, probe C)."""
     scores = {}
     for kind in readouts:
         if kind != "linear_probe":
             scores[kind] = {
-                s: probabilities(model, data.x[s], kind, prompts, device) for s in ("val", "test")
+                s: probabilities(model, data.x[s], kind, prompts, device, erase=erase)
+                for s in ("val", "test")
             }
     probe_c = None
     if "linear_probe" in readouts:
-        embeddings = {s: embed(model, data.x[s], device).numpy() for s in ("train", "val", "test")}
+        splits = ("train", "val", "test")
+        embeddings = {s: embed(model, data.x[s], device, erase=erase).numpy() for s in splits}
         probe, probe_c, _ = fit_logistic_on_val(
             embeddings["train"], data.y["train"], embeddings["val"], data.y["val"], seed=seed
         )

@@ -20,9 +20,10 @@ from ..models import ModelConfig, NeuroLIP
 from ..stats import safe_auc
 from . import readout
 from .attention_export import stack_seeds, test_attention
-from .checkpoint import file_digest
+from .checkpoint import file_digest, load_finished
+from .erasure import RepresentationEraser
 from .fold_io import FoldData, load_fold, permute_connectomes, predictions_frame, write_attention, write_csv
-from .leakage import leakage_rows
+from .leakage import attribute_codes, leakage_rows
 from .linear import PlattCalibration, fit_linear_baseline
 from .loop import LoopSettings, fit
 from .text_features import TextFeatures
@@ -75,6 +76,7 @@ class FoldInputs:
     text_features: Path
     folds: Path
     cohort: Path
+    models_from: Path | None = None  # work dir of the method whose trained models this one reads
 
 
 @dataclass(frozen=True)
@@ -219,16 +221,18 @@ class FoldNetwork:
     def train(self):
         per_seed_scores, per_seed, attention, features = [], [], [], []
         names = sorted({readout.READS[k] for k in self.objective.readouts})
+        prompts = self.texts.prompts()
         for seed in self.settings.seeds:
             model, state = self._fit(seed)
+            erase = self._eraser(model, names) if self.method.spec.get("erase_attribute") else None
             scores, probe_c = readout.candidate_probabilities(
-                model, self.data, self.texts.prompts(), self.objective.readouts, self.device, seed
+                model, self.data, prompts, self.objective.readouts, self.device, seed, erase=erase
             )
             per_seed_scores.append(scores)
             features.append(
                 {
                     split: readout.representations(
-                        model, self.data.x[split], names, self.texts.prompts(), self.device
+                        model, self.data.x[split], names, prompts, self.device, erase=erase
                     )
                     for split in ("train", "val", "test")
                 }
@@ -261,6 +265,15 @@ class FoldNetwork:
         if len(per_seed) == 1:
             info.update({k: v for k, v in per_seed[0].items() if k != "seed"})
         return {"val": validation[choice], "test": test[choice]}, info, stack_seeds(attention)
+
+    def _eraser(self, model, names):
+        """LEACE erasers of ``erase_attribute`` for the representations the read-outs read, fitted on the
+        training subjects (their attribute, never their diagnosis or any test subject)."""
+        attribute = self.method.spec["erase_attribute"]
+        train_ids = self.data.subject_ids["train"]
+        codes = attribute_codes(self.data.cohort, train_ids, attribute)
+        raw = readout.representations(model, self.data.x["train"], names, self.texts.prompts(), self.device)
+        return RepresentationEraser.fit({n: torch.from_numpy(v) for n, v in raw.items()}, codes)
 
     def _build(self, seed):
         torch.manual_seed(seed)
@@ -324,6 +337,12 @@ class FoldNetwork:
             p = readout.probabilities(model, self.data.x["val"], direct, prompts, device)
             return float(np.nan_to_num(safe_auc(self.data.y["val"], p), nan=0.0))
 
+        if self.inputs.models_from is not None:
+            # the same training as another method (models_from): read its models, train nothing
+            state = load_finished(
+                Path(self.inputs.models_from) / f"seed{seed}" / "checkpoint", model, self._fingerprint(seed)
+            )
+            return model, state
         state = fit(
             model,
             optimizer,
@@ -353,7 +372,7 @@ class FoldNetwork:
         ignored = ("threads", "device", "n_seeds", "readout", "seed")
         settings = {k: v for k, v in self.settings.__dict__.items() if k not in ignored}
         return {
-            "method": dict(self.method.spec),
+            "method": self.method.training_spec,
             "model": dict(self.model_config),
             "training": settings,
             "seed": seed,
