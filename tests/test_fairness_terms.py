@@ -203,3 +203,64 @@ def test_schema_rejects_an_adversary_on_an_attribute_the_dataset_lacks():
     config["dataset"]["sensitive_attributes"] = ["sex", "site"]
     with pytest.raises(ValueError, match="differ"):
         check_consistency(config)
+
+
+def test_erasure_leaves_no_linear_trace_of_the_attribute():
+    from neurolip.training.erasure import RepresentationEraser
+
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 2, 400)
+    codes[:5] = -1  # unknown: left out of the fit
+    shift = np.where(codes == 1, 1.5, 0.0)[:, None]
+    global_ = torch.from_numpy(rng.normal(size=(400, 6)) + shift * np.array([1, 0.5, 0, 0, 0, 0]))
+    ttca = torch.from_numpy(rng.normal(size=(400, 2, 3)) + shift[:, :, None])
+    eraser = RepresentationEraser.fit({"global": global_, "ttca": ttca}, codes)
+    split = {"train": slice(0, 250), "val": slice(250, 320), "test": slice(320, 400)}
+    for name, values in (("global", global_), ("ttca", ttca)):
+        erased = eraser(name, values.float())
+        assert erased.shape == values.shape and erased.dtype == torch.float32
+        before = {s: values.reshape(400, -1).numpy()[i] for s, i in split.items()}
+        after = {s: erased.reshape(400, -1).numpy()[i] for s, i in split.items()}
+        labels = {s: codes[i] for s, i in split.items()}
+        assert probe(before, labels)["probe_auc"] > 0.8
+        assert abs(probe(after, labels)["probe_auc"] - 0.5) < 0.12
+    assert torch.equal(eraser("other", global_), global_)  # names it was not fitted on pass through
+
+
+def test_models_from_must_name_a_method_that_trains_the_same_way():
+    from neurolip.methods import MethodRegistry
+
+    base = {"global_loss": "clip", "calt": True}
+    config = {
+        "training": {"methods": ["a", "b"]},
+        "methods": {"a": base, "b": {**base, "erase_attribute": "sex", "models_from": "a"}},
+    }
+    registry = MethodRegistry.from_config(config)
+    assert registry["b"].training_spec == registry["a"].training_spec
+    config["methods"]["b"]["calt_weight"] = 2.0
+    with pytest.raises(ValueError, match="train differently.*calt_weight"):
+        MethodRegistry.from_config(config)
+    config["methods"]["b"] = {**base, "models_from": "c"}
+    with pytest.raises(ValueError, match="models_from 'c'"):
+        MethodRegistry.from_config(config)
+
+
+def test_a_method_reads_another_methods_models_only_when_they_were_trained_the_same_way(tmp_path):
+    from neurolip.training.checkpoint import load_finished, save_checkpoint, save_weights
+
+    objective = build_objective(spec())
+    model = make_model(objective)
+    optimizer = torch.optim.AdamW(model.parameters())
+    fingerprint = {"method": {"calt": True}, "seed": 0}
+    save_weights(tmp_path / "best.safetensors", model)
+    save_checkpoint(tmp_path, model, optimizer, {"epoch": 3, "done": True, "best_epoch": 2}, fingerprint)
+    other = make_model(objective, seed=1)
+    state = load_finished(tmp_path, other, fingerprint)
+    assert state["best_epoch"] == 2
+    torch.testing.assert_close(other.state_dict()["logit_scale"], model.state_dict()["logit_scale"])
+    for name, value in model.state_dict().items():
+        torch.testing.assert_close(other.state_dict()[name], value)
+    with pytest.raises(ValueError, match="trained otherwise"):
+        load_finished(tmp_path, other, {**fingerprint, "seed": 1})
+    with pytest.raises(FileNotFoundError, match="train the source method first"):
+        load_finished(tmp_path / "missing", other, fingerprint)
