@@ -6,6 +6,7 @@ their structure and that each pin equals the version installed in the environmen
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
+import pandas as pd
 import pytest
 import yaml
 from conftest import REPO
@@ -223,16 +224,29 @@ def test_each_environment_runs_its_steps(tmp_path):
         if k not in ("methods", "gpu")
     }
     model = section_defaults("model", {"d_model": 16, "n_heads": 2, "embed_dim": 16, "n_clusters": 4})
-    trained = ["linear_fc", "neurolip"]
+    trained = ["linear_fc", "neurolip", "neurolip_sexblind"]
+    # a method defined here: NeuroLIP with read-out erasure, so the training env's concept-erasure is used
+    specs = {
+        **shipped["methods"],
+        "neurolip_sexblind": {
+            **shipped["methods"]["neurolip"],
+            "erase_attribute": "sex",
+            "reference": False,
+            "paper": {},
+        },
+    }
     for method in trained:
         for fold in range(3):
             out = tmp_path / "results"
+            work = out / "training" / method / f"fold{fold}"
             output = {
                 "predictions": str(out / "predictions" / method / f"fold{fold}.csv"),
-                "selection": str(out / "training" / method / f"fold{fold}" / "selection.json"),
-                "validation": str(out / "training" / method / f"fold{fold}" / "validation_predictions.csv"),
+                "selection": str(work / "selection.json"),
+                "validation": str(work / "validation_predictions.csv"),
+                "seed_scores": str(work / "seed_scores.csv"),
+                "leakage": str(work / "leakage.csv"),
             }
-            if shipped["methods"][method].get("calt"):
+            if specs[method].get("calt"):
                 output["attention"] = str(out / "attention" / method / f"fold{fold}.npz")
             run_step(
                 python,
@@ -249,7 +263,7 @@ def test_each_environment_runs_its_steps(tmp_path):
                 params={
                     "method": method,
                     "fold": fold,
-                    "method_spec": shipped["methods"][method],
+                    "method_spec": specs[method],
                     "training": training,
                     "model": model,
                     "text_encoder": text_encoder,
@@ -262,7 +276,7 @@ def test_each_environment_runs_its_steps(tmp_path):
     python = built_env("evaluation")
     out = tmp_path / "results"
     registry = {
-        "methods": {m: shipped["methods"][m] for m in trained},
+        "methods": {m: specs[m] for m in trained},
         "training": {"methods": trained},
         "evaluation": {"fair_thresholds": {"methods": ["neurolip"], "attribute": "sex"}},
     }
@@ -294,6 +308,9 @@ def test_each_environment_runs_its_steps(tmp_path):
         "evaluate",
         input={
             "predictions": [str(out / "predictions" / m / f"fold{f}.csv") for m, f in keys],
+            "leakage": [
+                str(out / "training" / m / f"fold{f}" / "leakage.csv") for m in trained for f in range(3)
+            ],
             "cohort": str(data / "cohort.tsv"),
             "folds": str(data / "folds.tsv"),
         },
@@ -305,6 +322,8 @@ def test_each_environment_runs_its_steps(tmp_path):
         },
         params={
             "method_folds": keys,
+            "leakage_keys": [[m, f] for m in trained for f in range(3)],
+            "postprocessed": {"neurolip_fairthr": "neurolip"},
             "attributes": dataset["sensitive_attributes"],
             "continuous": ["age", "srs"],
             "reference": "neurolip",
@@ -315,13 +334,19 @@ def test_each_environment_runs_its_steps(tmp_path):
         python,
         tmp_path,
         "tables",
-        input={"summary": str(metrics / "summary.csv")},
+        input={"summary": str(metrics / "summary.csv"), "cohort": str(data / "cohort.tsv")},
         output={
             f"{t}{suffix}": str(tables / f"{t}.{ext}")
             for t in ("table1", "table2")
             for suffix, ext in (("", "csv"), ("_md", "md"), ("_tex", "tex"))
         },
-        params={"dataset": "simulated", "paper": "", "attributes": ["sex"], "registry": registry},
+        params={
+            "dataset": "simulated",
+            "paper": "",
+            "attributes": ["sex", "srs"],
+            "continuous": ["age", "srs"],
+            "registry": registry,
+        },
     )
     figures = out / "figures"
     trained_keys = [[m, f] for m in trained for f in range(3)]
@@ -361,15 +386,72 @@ def test_each_environment_runs_its_steps(tmp_path):
         },
         params={"top_k": 5, "method": "neurolip", "folds": [0, 1, 2]},
     )
+    seed_scores = {
+        m: [str(out / "training" / m / f"fold{f}" / "seed_scores.csv") for f in range(3)] for m in trained
+    }
     run_step(
         python,
         tmp_path,
         "attention_recovery",
-        input={"attention": attention, "truth": str(data / "ground_truth.json")},
+        input={
+            "attention": attention,
+            "seed_scores": seed_scores["neurolip"],
+            "connectomes": str(data / "connectomes.npz"),
+            "truth": str(data / "ground_truth.json"),
+        },
         output={"table": str(metrics / "recovery.csv"), "figure": str(figures / "recovery.png")},
         params={"method": "neurolip", "folds": [0, 1, 2]},
     )
+    for method in ("linear_fc", "neurolip"):
+        run_step(
+            python,
+            tmp_path,
+            "disease_maps",
+            input={
+                "seed_scores": seed_scores[method],
+                "connectomes": str(data / "connectomes.npz"),
+                "coordinates": str(data / "roi_coordinates.csv"),
+                "attention": attention if method == "neurolip" else [],
+                "null_scores": [],
+                "null_attention": [],
+            },
+            output={
+                "agreement": str(metrics / f"agreement_{method}.csv"),
+                "regions": str(metrics / f"regions_{method}.csv"),
+                "figure": str(brain / f"{method}_pattern.png"),
+            },
+            params={
+                "method": method,
+                "folds": [0, 1, 2],
+                "top_k": 5,
+                "null_fold": 0,
+                "seed": 0,
+                "alpha": 0.05,
+            },
+        )
+    run_step(
+        python,
+        tmp_path,
+        "map_stability",
+        input={
+            "agreement": [str(metrics / f"agreement_{m}.csv") for m in ("linear_fc", "neurolip")],
+            "connectomes": str(data / "connectomes.npz"),
+        },
+        output={"table": str(metrics / "map_stability.csv"), "figure": str(figures / "map_stability.png")},
+        params={"top_k": 5, "n_rois": dataset["n_rois"]},
+    )
+    run_step(
+        python,
+        tmp_path,
+        "attention_overlap",
+        input={"attention": attention},
+        output={"table": str(metrics / "overlap.csv"), "figure": str(figures / "overlap.png")},
+        params={"method_folds": [["neurolip", f] for f in range(3)], "top_k": 5},
+    )
     table1 = (tables / "table1.csv").read_text()
-    assert "NeuroLIP" in table1 and "Logistic regression on FC" in table1
+    assert "NeuroLIP" in table1 and "Logistic regression on FC" in table1 and "Probe AUC (sex)" in table1
+    assert "Note — srs" in (tables / "table1.md").read_text()
+    leakage = pd.read_csv(out / "training" / "neurolip_sexblind" / "fold0" / "leakage.csv")
+    assert set(leakage.attribute) == {"sex"} and leakage.probe_auc.between(0, 1).all()
     for name in ("roc", "tradeoff", "groups", "fold_auc", "calibration"):
         assert (figures / f"{name}.png").stat().st_size > 5000, name

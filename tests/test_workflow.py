@@ -188,7 +188,7 @@ def test_paired_comparison_against_any_method_of_a_finished_run(tiny_run):
             "--results",
             str(results),
             "--reference",
-            "neurolip_adversary",
+            "neurolip_erase",
             "--methods",
             "neurolip",
             "linear_fc",
