@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 
 def attribute_codes(cohort: pd.DataFrame, subject_ids, attribute: str) -> np.ndarray:
-    """0/1 codes of a two-valued attribute for ``subject_ids`` (-1 unknown); sorted values map to 0, 1."""
+    """Integer codes of an attribute for ``subject_ids`` (-1 unknown); its sorted values map to 0, 1, ..."""
     values = cohort.loc[subject_ids, attribute]
     labels = sorted({str(v) for v in values.dropna()})
     index = {v: i for i, v in enumerate(labels)}

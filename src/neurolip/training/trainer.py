@@ -362,9 +362,7 @@ class FoldNetwork:
         """Integer codes of a sensitive attribute for the training subjects (-1 unknown), or None."""
         if attribute is None or attribute not in self.data.cohort:
             return None
-        values = self.data.cohort.loc[self.data.subject_ids["train"], attribute]
-        codes = {v: i for i, v in enumerate(sorted(values.dropna().astype(str).unique()))}
-        return torch.tensor([codes.get(str(v), -1) if pd.notna(v) else -1 for v in values])
+        return torch.from_numpy(attribute_codes(self.data.cohort, self.data.subject_ids["train"], attribute))
 
     def _fingerprint(self, seed):
         """Everything that made a checkpoint: a checkpoint with another fingerprint is never resumed."""
