@@ -5,7 +5,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 
-def _strata(diagnosis, site, min_count):
+def strata_labels(diagnosis, site, min_count):
     """Diagnosis x site labels, with strata too small to split falling back to diagnosis alone."""
     labels = pd.Series([f"{d}|{s}" for d, s in zip(diagnosis, site)])
     counts = labels.value_counts()
@@ -34,14 +34,14 @@ def make_folds(phenotypes, n_folds=5, val_fraction=0.15, seed=0, n_repeats=1):
             f"the smaller diagnosis class has {smallest} subjects, fewer than cv.n_folds={n_folds}: every test fold "
             "needs both classes; lower cv.n_folds or add subjects"
         )
-    strata = _strata(diagnosis, site, n_folds)
+    strata = strata_labels(diagnosis, site, n_folds)
     rows = []
     for repeat in range(n_repeats):
         repeat_seed = seed + 1000 * repeat
         outer = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=repeat_seed)
         for k, (train_idx, test_idx) in enumerate(outer.split(subject_ids, strata)):
             fold = repeat * n_folds + k
-            inner_strata = _strata(diagnosis[train_idx], site[train_idx], 2)
+            inner_strata = strata_labels(diagnosis[train_idx], site[train_idx], 2)
             fit_idx, val_idx = train_test_split(
                 train_idx, test_size=val_fraction, stratify=inner_strata, random_state=repeat_seed + k
             )

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy import special
 
 from ..stats import auc_standard_error, safe_auc
-from .linear import fit_logistic_on_val, logit_ensemble
+from .linear import fit_logistic_on_val, logit_ensemble, standardised_logit
 
 ENSEMBLE = "ensemble"
 
@@ -127,6 +128,28 @@ def average_seeds(per_seed: list[dict]) -> tuple[dict, dict]:
     references = [validation[k] for k in kinds]
     validation[ENSEMBLE] = logit_ensemble([validation[k] for k in kinds], references)
     test[ENSEMBLE] = logit_ensemble([test[k] for k in kinds], references)
+    return validation, test
+
+
+def combine_cross_fitted(per_model: list[dict]) -> tuple[dict, dict]:
+    """Cross-fitted models (model k validated on inner fold k) into fold-level scores: each candidate's
+    scores put on one scale per model (the standardised logit against its own validation scores, labels
+    unused, so models with different temperatures line up), the validation subjects' out-of-fold scores
+    concatenated in the models' order and the test scores averaged over the models; plus the ``ensemble``
+    of the candidates when there are several. Returns (validation, test), each {kind: probabilities}."""
+    kinds = list(per_model[0])
+    validation = {
+        k: special.expit(np.concatenate([standardised_logit(m[k]["val"], m[k]["val"]) for m in per_model]))
+        for k in kinds
+    }
+    test = {
+        k: special.expit(np.mean([standardised_logit(m[k]["test"], m[k]["val"]) for m in per_model], axis=0))
+        for k in kinds
+    }
+    if len(kinds) > 1:
+        references = [validation[k] for k in kinds]
+        validation[ENSEMBLE] = logit_ensemble([validation[k] for k in kinds], references)
+        test[ENSEMBLE] = logit_ensemble([test[k] for k in kinds], references)
     return validation, test
 
 

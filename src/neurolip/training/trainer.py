@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.model_selection import StratifiedKFold
 
 from ..connectivity import upper_triangle
+from ..folds import strata_labels
 from ..losses.objectives import TrainingBatch
 from ..methods import Method
 from ..models import ModelConfig, NeuroLIP
@@ -89,6 +91,20 @@ class FoldOutputs:
     leakage: Path | None = None  # sensitive-attribute probe AUCs on the predicting representation
 
 
+@dataclass
+class TrainedModel:
+    """One trained model of a fold: its seed, the split it was trained on, its read-out candidates'
+    probabilities ({kind: {split: p}}), the representations they read ({split: {name: array}}), its
+    selection info and its test subjects' attention (or None)."""
+
+    seed: int
+    data: FoldData
+    scores: dict
+    features: dict
+    info: dict
+    attention: dict | None = None
+
+
 def pick_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -123,27 +139,20 @@ def train_fold(
     if permutation is not None:
         permute_connectomes(data, permutation)
     objective = method.objective
+    cross_fit = method.spec.get("cross_fit")
     attention = None
     if objective.trains_network:
         network = FoldNetwork(
             method, settings, model, text_encoder, data, inputs, work_dir, sensitive_attributes, permutation
         )
-        scores, info, attention = network.train()
+        if cross_fit:
+            scores, info, attention, data = network.train_cross_fitted(int(cross_fit))
+        else:
+            scores, info, attention = network.train()
         seed_scores, leakage = network.seed_scores, network.leakage
     else:
-        scores, info = fit_linear_baseline(data, seed=settings.seed)
-        seed_scores = [(settings.seed, scores)]
-        leakage = (
-            leakage_rows(
-                data,
-                {s: upper_triangle(data.x[s].numpy()) for s in data.x},
-                sensitive_attributes,
-                "connectome",
-                settings.seed,
-                fold,
-            )
-            if outputs.leakage is not None
-            else []
+        scores, info, seed_scores, leakage, data = linear_fold(
+            data, settings.seed, cross_fit, sensitive_attributes if outputs.leakage is not None else ()
         )
     calibration = PlattCalibration().fit(scores["val"], data.y["val"])
     info = {**info, "calibration": calibration.describe()}
@@ -158,7 +167,7 @@ def train_fold(
     if outputs.validation is not None:
         write_csv(frames["val"], outputs.validation)
     if outputs.seed_scores is not None:
-        write_csv(seed_score_frame(data, fold, seed_scores), outputs.seed_scores)
+        write_csv(seed_score_frame(fold, seed_scores), outputs.seed_scores)
     if outputs.leakage is not None:
         columns = ["fold", "seed", "attribute", "representation", "probe_auc", "probe_auc_val", "probe_C"]
         write_csv(pd.DataFrame(leakage, columns=columns), outputs.leakage)
@@ -169,8 +178,9 @@ def train_fold(
     return frames["test"]
 
 
-def seed_score_frame(data: FoldData, fold: int, seed_scores) -> pd.DataFrame:
-    """Long table of each seed's read-out probability for the validation and test subjects."""
+def seed_score_frame(fold: int, seed_scores) -> pd.DataFrame:
+    """Long table of each model's read-out probability for its validation and the test subjects;
+    ``seed_scores``: [(seed, FoldData the model was trained on, {split: p})]."""
     frames = [
         pd.DataFrame(
             {
@@ -181,10 +191,94 @@ def seed_score_frame(data: FoldData, fold: int, seed_scores) -> pd.DataFrame:
                 "p_disease": np.asarray(scores[split], dtype=float),
             }
         )
-        for seed, scores in seed_scores
+        for seed, data, scores in seed_scores
         for split in ("val", "test")
     ]
     return pd.concat(frames, ignore_index=True)
+
+
+def linear_fold(data: FoldData, seed: int, cross_fit=None, sensitive_attributes=()):
+    """``linear_fc`` on one fold, once or cross-fitted over the inner folds of the training portion.
+    Returns (scores {val, test}, info, seed scores, leakage rows, the FoldData whose ``val`` the scores
+    cover)."""
+    parts = inner_folds(data, int(cross_fit), seed) if cross_fit else [data]
+    per_model, infos, seed_scores, leakage = [], [], [], []
+    for k, part in enumerate(parts):
+        model_seed = seed + k
+        scores, info = fit_linear_baseline(part, seed=model_seed)
+        per_model.append({"logistic_regression": scores})
+        infos.append({"seed": model_seed, **info})
+        seed_scores.append((model_seed, part, scores))
+        edges = {s: upper_triangle(part.x[s].numpy()) for s in part.x}
+        leakage += leakage_rows(part, edges, sensitive_attributes, "connectome", model_seed, data.fold)
+    if not cross_fit:
+        return scores, infos[0], seed_scores, leakage, data
+    validation, test = readout.combine_cross_fitted(per_model)
+    combined = out_of_fold_data(data, parts)
+    info = {
+        "readout": "logistic_regression",
+        "cross_fit": int(cross_fit),
+        "val_auc": safe_auc(combined.y["val"], validation["logistic_regression"]),
+        "inner": infos,
+    }
+    choice = "logistic_regression"
+    return {"val": validation[choice], "test": test[choice]}, info, seed_scores, leakage, combined
+
+
+def inner_folds(data: FoldData, n_inner: int, seed: int) -> list[FoldData]:
+    """The fold's training portion (train and val) cut into ``n_inner`` folds stratified on diagnosis x
+    site; part k trains on the others and validates (early stopping, C, read-out) on fold k. The test
+    subjects are the fold's own in every part."""
+    ids = data.subject_ids["train"] + data.subject_ids["val"]
+    x = torch.cat([data.x["train"], data.x["val"]])
+    y = np.concatenate([data.y["train"], data.y["val"]])
+    if n_inner < 2 or n_inner > int(np.bincount(y, minlength=2).min()):
+        raise ValueError(
+            f"cross_fit {n_inner}: fold {data.fold}'s training portion ({len(ids)} subjects, "
+            f"{int(np.bincount(y, minlength=2).min())} in its smaller class) cannot be cut into that many "
+            "inner folds holding both diagnoses"
+        )
+    site = (
+        data.cohort.loc[ids, "site"].astype(str).to_numpy() if "site" in data.cohort else np.zeros(len(ids))
+    )
+    splitter = StratifiedKFold(n_splits=n_inner, shuffle=True, random_state=seed)
+    parts = []
+    strata = strata_labels(y, site, n_inner)
+    # a diagnosis's pooled rare sites can still be fewer than the inner folds: stratify those on diagnosis
+    labels, counts = np.unique(strata, return_counts=True)
+    too_small = np.isin(strata, labels[counts < n_inner])
+    strata[too_small] = y[too_small].astype(str)
+    for fit_idx, val_idx in splitter.split(ids, strata):
+        parts.append(
+            FoldData(
+                subject_ids={
+                    "train": [ids[i] for i in fit_idx],
+                    "val": [ids[i] for i in val_idx],
+                    "test": list(data.subject_ids["test"]),
+                },
+                x={"train": x[fit_idx], "val": x[val_idx], "test": data.x["test"]},
+                y={"train": y[fit_idx], "val": y[val_idx], "test": data.y["test"]},
+                cohort=data.cohort,
+                fold=data.fold,
+            )
+        )
+    return parts
+
+
+def out_of_fold_data(data: FoldData, parts: list[FoldData]) -> FoldData:
+    """The fold with ``val`` = every training-portion subject, in the parts' order (their out-of-fold
+    scores), for calibration, group thresholds and the validation predictions file."""
+    return FoldData(
+        subject_ids={
+            "train": [],
+            "val": [s for part in parts for s in part.subject_ids["val"]],
+            "test": data.subject_ids["test"],
+        },
+        x={"val": torch.cat([part.x["val"] for part in parts]), "test": data.x["test"]},
+        y={"val": np.concatenate([part.y["val"] for part in parts]), "test": data.y["test"]},
+        cohort=data.cohort,
+        fold=data.fold,
+    )
 
 
 class FoldNetwork:
@@ -219,7 +313,43 @@ class FoldNetwork:
         self.seed_scores, self.leakage = [], []
 
     def train(self):
-        per_seed_scores, per_seed, attention, features = [], [], [], []
+        """Train the seeds' models, average their read-outs, choose one on validation. Returns (scores
+        {val, test} of the chosen read-out, selection info, the test subjects' attention or None)."""
+        models = self.fit_models()
+        validation, test = readout.average_seeds([m.scores for m in models])
+        return self.choose(models, validation, test, self.data.y["val"], {})
+
+    def train_cross_fitted(self, n_inner: int):
+        """One model per inner fold of the training portion (model k: seed + k, validated on inner fold
+        k); the validation scores are every training-portion subject's out-of-fold score, the test scores
+        the models' mean. Returns (scores, info, attention, the FoldData whose ``val`` they cover)."""
+        parts = inner_folds(self.data, n_inner, self.settings.seed)
+        models = []
+        for k, part in enumerate(parts):
+            models_from = self.inputs.models_from
+            inner = FoldNetwork(
+                self.method,
+                replace(self.settings, seed=self.settings.seed + k, n_seeds=1),
+                self.model_config,
+                self.text_encoder,
+                part,
+                replace(self.inputs, models_from=Path(models_from) / f"inner{k}" if models_from else None),
+                self.work_dir / f"inner{k}",
+                self.sensitive_attributes,
+                self.permutation,
+            )
+            models += inner.fit_models()
+        validation, test = readout.combine_cross_fitted([m.scores for m in models])
+        combined = out_of_fold_data(self.data, parts)
+        scores, info, attention = self.choose(
+            models, validation, test, combined.y["val"], {"cross_fit": n_inner}
+        )
+        return scores, info, attention, combined
+
+    def fit_models(self) -> list[TrainedModel]:
+        """One :class:`TrainedModel` per seed: its read-out candidates' scores on validation and test, the
+        representations those read-outs read (for the leakage probe) and its attention."""
+        models = []
         names = sorted({readout.READS[k] for k in self.objective.readouts})
         prompts = self.texts.prompts()
         for seed in self.settings.seeds:
@@ -228,43 +358,52 @@ class FoldNetwork:
             scores, probe_c = readout.candidate_probabilities(
                 model, self.data, prompts, self.objective.readouts, self.device, seed, erase=erase
             )
-            per_seed_scores.append(scores)
-            features.append(
-                {
-                    split: readout.representations(
-                        model, self.data.x[split], names, prompts, self.device, erase=erase
-                    )
-                    for split in ("train", "val", "test")
-                }
+            features = {
+                split: readout.representations(
+                    model, self.data.x[split], names, prompts, self.device, erase=erase
+                )
+                for split in ("train", "val", "test")
+            }
+            info = {
+                "seed": seed,
+                "best_epoch": state["best_epoch"],
+                "best_val_auc": state["best_val"],
+                "epochs_run": state["epoch"],
+                "probe_C": probe_c,
+            }
+            attention = (
+                test_attention(model, self.data, self.texts, self.device, seed)
+                if self.method.writes_attention
+                else None
             )
-            per_seed.append(
-                {
-                    "seed": seed,
-                    "best_epoch": state["best_epoch"],
-                    "best_val_auc": state["best_val"],
-                    "epochs_run": state["epoch"],
-                    "probe_C": probe_c,
-                }
-            )
-            if self.method.writes_attention:
-                attention.append(test_attention(model, self.data, self.texts, self.device, seed))
-        validation, test = readout.average_seeds(per_seed_scores)
+            models.append(TrainedModel(seed, self.data, scores, features, info, attention))
+        return models
+
+    def choose(self, models, validation, test, y_val, info):
+        """The read-out chosen on ``validation`` ({kind: p}, labels ``y_val``); fills ``seed_scores`` and
+        ``leakage`` from ``models``. Returns (scores {val, test}, selection info, attention)."""
         choice, val_auc = readout.choose_readout(
-            self.settings.readout, validation, self.data.y["val"], self.objective.readouts[0]
+            self.settings.readout, validation, y_val, self.objective.readouts[0]
         )
-        info = {"readout": choice, **{f"val_auc_{k}": v for k, v in val_auc.items()}, "seeds": per_seed}
-        self.seed_scores = list(
-            zip(self.settings.seeds, readout.per_seed_choice(per_seed_scores, choice), strict=True)
-        )
+        per_seed = [m.info for m in models]
+        info = {
+            **info,
+            "readout": choice,
+            **{f"val_auc_{k}": v for k, v in val_auc.items()},
+            "seeds": per_seed,
+        }
+        chosen = readout.per_seed_choice([m.scores for m in models], choice)
+        self.seed_scores = [(m.seed, m.data, scores) for m, scores in zip(models, chosen, strict=True)]
         read = readout.representation_names(choice, self.objective.readouts)
-        for seed, seed_features in zip(self.settings.seeds, features, strict=True):
-            joined = {s: np.concatenate([seed_features[s][n] for n in read], axis=1) for s in seed_features}
+        for m in models:
+            joined = {s: np.concatenate([m.features[s][n] for n in read], axis=1) for s in m.features}
             self.leakage += leakage_rows(
-                self.data, joined, self.sensitive_attributes, "+".join(read), seed, self.data.fold
+                m.data, joined, self.sensitive_attributes, "+".join(read), m.seed, m.data.fold
             )
         if len(per_seed) == 1:
             info.update({k: v for k, v in per_seed[0].items() if k != "seed"})
-        return {"val": validation[choice], "test": test[choice]}, info, stack_seeds(attention)
+        attention = stack_seeds([m.attention for m in models if m.attention is not None])
+        return {"val": validation[choice], "test": test[choice]}, info, attention
 
     def _eraser(self, model, names):
         """LEACE erasers of ``erase_attribute`` for the representations the read-outs read, fitted on the
