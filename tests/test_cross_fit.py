@@ -110,7 +110,7 @@ def test_cross_fitted_linear_baseline_scores_every_training_subject_out_of_fold(
     selection = out["selection"]
     assert selection["cross_fit"] == 3 and [m["seed"] for m in selection["inner"]] == [0, 1, 2]
     scores = out["seed_scores"]
-    for seed, rows in scores.groupby("seed"):
+    for _, rows in scores.groupby("seed"):
         # each inner model scores its own held-out third and the test fold, never a subject it trained on
         held_out = set(rows[rows.split == "val"].subject_id)
         assert 0 < len(held_out) < len(portion)
