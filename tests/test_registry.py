@@ -80,3 +80,26 @@ def test_no_method_name_is_written_in_the_code():
             found -= LOSS_NAMES
         offenders += [f"{path.relative_to(REPO)}: {name}" for name in sorted(found)]
     assert not offenders, offenders
+
+
+def test_several_threshold_constraints_are_evaluated_side_by_side():
+    config = {
+        **SHIPPED,
+        "evaluation": {
+            "fair_thresholds": {
+                "methods": ["linear_fc"],
+                "constraint": ["demographic_parity", "equalized_odds"],
+            }
+        },
+    }
+    registry = MethodRegistry.from_config(config)
+    dp, eo = (registry[f"linear_fc{GROUP_THRESHOLDS_SUFFIX}_{short}"] for short in ("dp", "eo"))
+    assert dp.spec["constraint"] == "demographic_parity" and eo.spec["constraint"] == "equalized_odds"
+    assert eo.label.endswith("+ group thresholds (equalized odds)") and dp.base == eo.base == "linear_fc"
+    assert registry.evaluated[-2:] == [dp.name, eo.name]
+    single = MethodRegistry.from_config(SHIPPED)  # one constraint keeps the plain "<method>_fairthr"
+    assert single[f"linear_fc{GROUP_THRESHOLDS_SUFFIX}"].spec["constraint"] == "demographic_parity"
+    for bad in (["equalized_odds", "equalized_odds"], [], "parity"):
+        config["evaluation"]["fair_thresholds"]["constraint"] = bad
+        with pytest.raises(ValueError, match="fair_thresholds.constraint"):
+            MethodRegistry.from_config(config)

@@ -17,6 +17,13 @@ from .config import method_defaults
 # a method's test predictions re-decided by group thresholds fitted on its validation split
 # (evaluation.fair_thresholds) are evaluated as a method of their own, "<method><suffix>"
 GROUP_THRESHOLDS_SUFFIX = "_fairthr"
+# short names of fairlearn's constraints, for "<method>_fairthr_<short>" when several are evaluated
+CONSTRAINT_SHORT = {
+    "demographic_parity": "dp",
+    "equalized_odds": "eo",
+    "true_positive_rate_parity": "tpr",
+    "false_positive_rate_parity": "fpr",
+}
 # method keys that change how a trained model is read, not how it is trained: they stay out of checkpoint
 # fingerprints, and a method may take its trained models from another that differs only in them
 READOUT_ONLY_KEYS = ("erase_attribute", "models_from")
@@ -119,19 +126,25 @@ class MethodRegistry:
                 "list a subset of training.methods there, or [] to turn group thresholds off"
             )
         postprocessed = {}
+        constraints = threshold_constraints(thresholds)
         for base in thresholds.get("methods", []):
-            name = f"{base}{GROUP_THRESHOLDS_SUFFIX}"
-            if name in methods:
-                raise ValueError(
-                    f"method {name!r} clashes with the group-threshold version of {base!r}; rename it"
+            for constraint in constraints:
+                # one constraint keeps the plain name; several are told apart by a short suffix
+                suffix = "" if len(constraints) == 1 else f"_{CONSTRAINT_SHORT[constraint]}"
+                name = f"{base}{GROUP_THRESHOLDS_SUFFIX}{suffix}"
+                if name in methods:
+                    raise ValueError(
+                        f"method {name!r} clashes with the group-threshold version of {base!r}; rename it"
+                    )
+                words = "" if len(constraints) == 1 else f" ({constraint.replace('_', ' ')})"
+                methods[name] = Method(
+                    name=name,
+                    spec={"constraint": constraint},
+                    label=f"{methods[base].label} + group thresholds{words}",
+                    tables=tuple(thresholds.get("tables", ["table1"])),
+                    base=base,
                 )
-            methods[name] = Method(
-                name=name,
-                label=f"{methods[base].label} + group thresholds",
-                tables=tuple(thresholds.get("tables", ["table1"])),
-                base=base,
-            )
-            postprocessed[name] = base
+                postprocessed[name] = base
         return cls(methods, trained, postprocessed)
 
     def __getitem__(self, name: str) -> Method:
@@ -171,3 +184,17 @@ def registry_config(config: Mapping[str, Any]) -> dict[str, Any]:
         "training": {"methods": config["training"]["methods"]},
         "evaluation": {"fair_thresholds": config.get("evaluation", {}).get("fair_thresholds", {})},
     }
+
+
+def threshold_constraints(thresholds: Mapping[str, Any]) -> list[str]:
+    """``evaluation.fair_thresholds.constraint`` as a list: one fairlearn constraint, or several (each then
+    evaluated as a method of its own, e.g. demographic parity beside equalized odds)."""
+    constraint = thresholds.get("constraint", "demographic_parity")
+    constraints = [constraint] if isinstance(constraint, str) else list(constraint)
+    unknown = [c for c in constraints if c not in CONSTRAINT_SHORT]
+    if unknown or not constraints or len(set(constraints)) < len(constraints):
+        raise ValueError(
+            f"evaluation.fair_thresholds.constraint {constraint!r}: give one or several distinct of "
+            f"{sorted(CONSTRAINT_SHORT)}"
+        )
+    return constraints

@@ -16,7 +16,7 @@ rule fair_thresholds:
         "../../envs/evaluation.yaml"
     params:
         attribute=FAIR_THRESHOLDS["attribute"],
-        constraint=FAIR_THRESHOLDS["constraint"],
+        constraint=lambda wc: REGISTRY[wc.method].spec["constraint"],
         objective=FAIR_THRESHOLDS["objective"],
         seed=config["training"]["seed"],
     script:
