@@ -143,6 +143,13 @@ def test_pooled_metrics_give_bootstrap_intervals_and_a_dpd_floor():
     )
     auc = table.loc[("auc", "")]
     assert 0.5 < auc.ci_low < auc.value < auc.ci_high <= 1
+    # a method's intervals and floor do not depend on the other methods of the run
+    other = frame.assign(y_pred=1 - frame.y_pred)
+    both = pooled_metrics({"other": other, "m": frame}, ["sex"], n_boot=200, floor_shuffles=50)
+    pd.testing.assert_frame_equal(
+        both[both.method == "m"].drop(columns="method").set_index(["metric", "attribute"]),
+        table.drop(columns="method"),
+    )
 
 
 def test_a_diagnosis_proxy_is_named_in_the_table_notes():

@@ -264,9 +264,12 @@ def pooled_metrics(prediction_files, attributes, n_boot=1000, seed=0, floor_shuf
     ``prediction_files``: {method: DataFrame of all folds' test predictions, with a ``group[<attr>]`` column
     per attribute}. Returns a long table (method, metric, attribute, value, ci_low, ci_high, floor).
     """
-    rng = np.random.default_rng(seed)
     rows = []
     for method, frame in prediction_files.items():
+        # every method draws the same resamples and shuffles (one generator per method, same seed): its
+        # intervals do not depend on which other methods the run evaluates, and differ between methods by
+        # their predictions only
+        rng = np.random.default_rng(seed)
         # repeated CV tests every subject once per repeat: pool within a repeat, average over repeats
         repeats = frame["repeat"] if "repeat" in frame.columns else pd.Series(0, index=frame.index)
         per_repeat = [
