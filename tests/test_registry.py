@@ -103,3 +103,35 @@ def test_several_threshold_constraints_are_evaluated_side_by_side():
         config["evaluation"]["fair_thresholds"]["constraint"] = bad
         with pytest.raises(ValueError, match="fair_thresholds.constraint"):
             MethodRegistry.from_config(config)
+
+
+def _merged(base, overlay):
+    """Snakemake's merge of a --configfile over the workflow's config: mappings key by key, the rest replaced."""
+    out = dict(base)
+    for key, value in overlay.items():
+        out[key] = (
+            _merged(base[key], value)
+            if isinstance(value, dict) and isinstance(base.get(key), dict)
+            else value
+        )
+    return out
+
+
+@pytest.mark.parametrize("name", ["abide", "adhd200", "adhd200_aal", "adhd_nilearn", "fmriprep", "simulated"])
+def test_every_shipped_dataset_config_validates_and_builds_its_registry(name):
+    """What the workflow does with `--configfile config/<name>.yaml` before any job: schema (with defaults),
+    the cross-key checks and the method registry; a shipped config that fails here would stop the run."""
+    from jsonschema import Draft202012Validator
+
+    from neurolip.config import check_consistency, load_schema
+
+    config = _merged(SHIPPED, yaml.safe_load((REPO / "config" / f"{name}.yaml").read_text()))
+    errors = sorted(Draft202012Validator(load_schema()).iter_errors(config), key=str)
+    assert not errors, [e.message for e in errors]
+    check_consistency(config)
+    registry = MethodRegistry.from_config(config)
+    assert set(registry.trained) <= set(config["methods"])
+    if name == "abide":
+        # the project's fairness method, and both threshold constraints beside each other
+        for short in ("eo", "dp"):
+            assert f"neurolip_erase_crossfit{GROUP_THRESHOLDS_SUFFIX}_{short}" in registry.evaluated
