@@ -209,20 +209,21 @@ def linear_fold(data: FoldData, seed: int, cross_fit=None, sensitive_attributes=
         per_model.append({"logistic_regression": scores})
         infos.append({"seed": model_seed, **info})
         seed_scores.append((model_seed, part, scores))
-        edges = {s: upper_triangle(part.x[s].numpy()) for s in part.x}
-        leakage += leakage_rows(part, edges, sensitive_attributes, "connectome", model_seed, data.fold)
+        if sensitive_attributes:  # the probe reads the connectome itself
+            edges = {s: upper_triangle(part.x[s].numpy()) for s in part.x}
+            leakage += leakage_rows(part, edges, sensitive_attributes, "connectome", model_seed, data.fold)
     if not cross_fit:
         return scores, infos[0], seed_scores, leakage, data
     validation, test = readout.combine_cross_fitted(per_model)
     combined = out_of_fold_data(data, parts)
+    kind = "logistic_regression"
     info = {
-        "readout": "logistic_regression",
+        "readout": kind,
         "cross_fit": int(cross_fit),
-        "val_auc": safe_auc(combined.y["val"], validation["logistic_regression"]),
+        "val_auc": safe_auc(combined.y["val"], validation[kind]),
         "inner": infos,
     }
-    choice = "logistic_regression"
-    return {"val": validation[choice], "test": test[choice]}, info, seed_scores, leakage, combined
+    return {"val": validation[kind], "test": test[kind]}, info, seed_scores, leakage, combined
 
 
 def inner_folds(data: FoldData, n_inner: int, seed: int) -> list[FoldData]:
