@@ -13,14 +13,12 @@ import pandas as pd
 from fairlearn.postprocessing import ThresholdOptimizer
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from ..methods import CONSTRAINT_SHORT
+
 log = logging.getLogger(__name__)
 
-CONSTRAINTS = (
-    "demographic_parity",
-    "equalized_odds",
-    "true_positive_rate_parity",
-    "false_positive_rate_parity",
-)
+# fairlearn's constraint names, one list for the registry (their short names) and the fit
+CONSTRAINTS = tuple(CONSTRAINT_SHORT)
 
 
 class _FixedProbabilities(ClassifierMixin, BaseEstimator):
