@@ -10,7 +10,7 @@ terms (no temperature, no bias), so no parameter receives both the plain and the
 import torch.nn.functional as F
 from torch import nn
 
-from .calt import reverse_gradient
+from ..models.gradient import reverse_gradient
 
 
 class AttributeAdversary(nn.Module):

@@ -13,7 +13,7 @@ attention find the regions that separate images of one value from the others.
 Sensitive attributes enter the total loss with sign -1 (the paper's negative gradient). A negated loss is
 unbounded below, so the sensitive term is bounded: each pair's loss is clamped at its chance value log 2
 (logit 0), which stops the push once the pair is no better than chance [docs/method.md, CALT]. The other
-bound the method names is a gradient-reversal layer (``reverse_gradient``): the sensitive words keep learning
+bound the method names is a gradient-reversal layer (``neurolip.models.gradient.reverse_gradient``): the sensitive words keep learning
 to read the attribute from the regions while the fMRI encoder, through the reversed gradient, learns region
 tokens from which it cannot be read.
 """
@@ -24,22 +24,6 @@ import torch
 import torch.nn.functional as F
 
 CHANCE = math.log(2.0)
-
-
-class _ReverseGradient(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, scale):
-        ctx.scale = scale
-        return x.view_as(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return -ctx.scale * grad, None
-
-
-def reverse_gradient(x, scale=1.0):
-    """Identity forward; the gradient flowing back through it is multiplied by ``-scale``."""
-    return _ReverseGradient.apply(x, scale)
 
 
 def calt_logits(ttca_segment, text_segment, logit_scale, logit_bias):

@@ -6,8 +6,8 @@ from dataclasses import dataclass, fields
 import torch
 from torch import nn
 
-from ..losses.calt import reverse_gradient
 from .fmri_encoder import BrainNetEncoder
+from .gradient import reverse_gradient
 from .pooling import masked_mean
 from .ttca import TextTokenConditionedAttention
 
