@@ -1,9 +1,14 @@
 """The method registry: every method is one object built from its ``methods:`` config entry.
 
-A :class:`Method` knows what it optimises (its :class:`~neurolip.losses.objectives.Objective`, which also
-names its read-out candidates) and how it is shown (label, tables, published numbers, whether it is the
-reference of the paired comparison). Tables, figures, paired comparisons, the workflow and the tests read
-methods from a :class:`MethodRegistry`; no method name is written anywhere else in the code.
+A method is a **training recipe** plus an ordered list of **read-out stages** (docs/method.md, "Recipes and
+stages"). The recipe is the objective with its own keys and the splitter that makes validation scores (one
+validation split, or ``cross_fit`` inner folds); the stages turn the trained models into decisions: erase an
+attribute, choose a read-out, calibrate, group thresholds. A *read-out-only* entry (``models_from``) names
+the method whose trained models it reads, takes its recipe from there and adds stages: it trains nothing.
+
+A :class:`Method` also knows how it is shown (label, tables, published numbers, whether it is the reference
+of the paired comparison). Tables, figures, paired comparisons, the workflow and the tests read methods from
+a :class:`MethodRegistry`; no method name is written anywhere else in the code.
 """
 
 from __future__ import annotations
@@ -12,26 +17,94 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import method_defaults
+from .config import load_schema, method_defaults
 
-# a method's test predictions re-decided by group thresholds fitted on its validation split
-# (evaluation.fair_thresholds) are evaluated as a method of their own, "<method><suffix>"
+# group-threshold variants of evaluation.fair_thresholds are named "<method><suffix>_<short constraint>",
+# whatever else is listed
 GROUP_THRESHOLDS_SUFFIX = "_fairthr"
-# short names of fairlearn's constraints, for "<method>_fairthr_<short>" when several are evaluated
 CONSTRAINT_SHORT = {
     "demographic_parity": "dp",
     "equalized_odds": "eo",
     "true_positive_rate_parity": "tpr",
     "false_positive_rate_parity": "fpr",
 }
-# method keys that change how a trained model is read, not how it is trained: they stay out of checkpoint
-# fingerprints, and a method may take its trained models from another that differs only in them
-READOUT_ONLY_KEYS = ("erase_attribute", "models_from")
+DISPLAY_KEYS = ("label", "tables", "reference", "paper")
+# keys of read-out stages: they change how trained models are read, not how they are trained, so they stay
+# out of checkpoint fingerprints and a read-out-only entry may add them to another method's recipe
+STAGE_KEYS = ("erase_attribute", "group_thresholds")
+READOUT_ONLY_KEYS = (*STAGE_KEYS, "models_from")
+# the keys each objective reads; a contrastive key in brackets only counts when its switch is on
+RECIPE_KEYS = {
+    "linear": ("objective", "cross_fit"),
+    "supervised": ("objective", "cross_fit"),
+    "contrastive": (
+        "objective",
+        "cross_fit",
+        "global_loss",
+        "global_weight",
+        "calt",
+        "global_text",
+        "fairclip_weight",
+        "adversary_weight",
+    ),
+}
+# key -> (the switch it depends on, the condition in words, test on the entry)
+CONDITIONAL_KEYS = {
+    "calt_weight": ("calt: true", lambda e: e["calt"]),
+    "negative_gradient": ("calt: true", lambda e: e["calt"]),
+    "attn_beta": ("calt: true", lambda e: e["calt"]),
+    "sensitive_mode": ("calt: true and negative_gradient: true", lambda e: e["calt"] and e["negative_gradient"]),
+    "fairclip_attribute": ("fairclip_weight > 0", lambda e: e["fairclip_weight"] > 0),
+    "fairclip_reg": ("fairclip_weight > 0", lambda e: e["fairclip_weight"] > 0),
+    "adversary_attribute": ("adversary_weight > 0", lambda e: e["adversary_weight"] > 0),
+    "adversary_on": ("adversary_weight > 0", lambda e: e["adversary_weight"] > 0),
+}
+# stages a recipe can carry: erasure needs a learnt representation (the linear recipe reads the connectome)
+STAGES_OF = {
+    "linear": ("group_thresholds",),
+    "supervised": STAGE_KEYS,
+    "contrastive": STAGE_KEYS,
+}
+
+
+def _schema_defaults() -> dict[str, Any]:
+    entry = load_schema()["properties"]["methods"]["additionalProperties"]["properties"]
+    return {key: spec.get("default") for key, spec in entry.items()}
+
+
+def ignored_keys(name: str, spec: Mapping[str, Any]) -> list[str]:
+    """Keys of a completed entry that do nothing for its recipe or stages (a key at its schema default asks
+    for nothing and passes): one line per key, naming the key and the method."""
+    defaults = _schema_defaults()
+    objective = spec["objective"]
+    problems = []
+    for key, value in spec.items():
+        if key in DISPLAY_KEYS or key == "models_from" or value == defaults.get(key):
+            continue
+        if key in STAGE_KEYS:
+            if key not in STAGES_OF[objective]:
+                problems.append(f"methods.{name}.{key}: a {objective} recipe has no such read-out stage")
+        elif key in CONDITIONAL_KEYS:
+            words, applies = CONDITIONAL_KEYS[key]
+            if objective != "contrastive" or not applies(spec):
+                problems.append(f"methods.{name}.{key}: does nothing for a {objective} recipe without {words}")
+        elif key not in RECIPE_KEYS[objective]:
+            problems.append(f"methods.{name}.{key}: does nothing for a {objective} recipe")
+    return problems
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One read-out stage of a method: its kind and parameters (built into an estimator by the trainer)."""
+
+    kind: str  # erase | choose_readout | calibrate | group_thresholds
+    params: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Method:
-    """One trained method, or one post-processed version of a trained method (``base`` set)."""
+    """One method: its completed entry (``spec``: recipe, stage and ``models_from`` keys) and its display.
+    ``base``: for a group-threshold variant of ``evaluation.fair_thresholds``, the method it re-decides."""
 
     name: str
     spec: Mapping[str, Any] = field(default_factory=dict)
@@ -43,7 +116,12 @@ class Method:
 
     @classmethod
     def from_entry(cls, name: str, entry: Mapping[str, Any]) -> Method:
+        """From a ``methods.<name>`` entry (completed by the schema's defaults); a key that does nothing for
+        the entry's recipe or stages is an error naming it."""
         values = method_defaults(dict(entry))
+        problems = ignored_keys(name, values)
+        if problems:
+            raise ValueError("; ".join(problems))
         display = {key: values.pop(key) for key in ("tables", "paper", "reference")}
         label = values.pop("label", name)
         return cls(
@@ -57,32 +135,66 @@ class Method:
 
     @property
     def objective(self):
-        """The :class:`~neurolip.losses.objectives.Objective` this method trains (imported here: tables and
-        figures read the registry without needing PyTorch)."""
+        """The :class:`~neurolip.losses.objectives.Objective` of this method's recipe (imported here: tables
+        and figures read the registry without needing PyTorch)."""
         from .losses.objectives import build_objective
 
-        if self.base is not None:
-            raise ValueError(f"{self.name} is post-processed from {self.base}; it is not trained itself")
         return build_objective(self.spec)
 
     @property
     def training_spec(self) -> dict[str, Any]:
-        """What shapes the trained models (the spec without the read-out-only keys)."""
+        """The recipe: what shapes the trained models (the spec without the read-out-only keys)."""
         return {k: v for k, v in self.spec.items() if k not in READOUT_ONLY_KEYS}
 
     @property
+    def models_from(self) -> str | None:
+        """The method whose trained models this read-out-only method reads, or None (it trains its own)."""
+        return self.spec.get("models_from") or None
+
+    @property
+    def stages(self) -> tuple[Stage, ...]:
+        """The read-out stages in order: erase, choose the read-out, calibrate, group thresholds."""
+        stages = []
+        if self.spec.get("erase_attribute"):
+            stages.append(Stage("erase", {"attribute": self.spec["erase_attribute"]}))
+        stages += [Stage("choose_readout"), Stage("calibrate")]
+        if self.spec.get("group_thresholds"):
+            stages.append(Stage("group_thresholds", dict(self.spec["group_thresholds"])))
+        return tuple(stages)
+
+    @property
     def writes_attention(self) -> bool:
-        """Methods with TTCA (``calt: true``) also export attention maps of their test subjects."""
+        """Methods with TTCA (``calt: true``) export attention maps of their test subjects (group-threshold
+        variants would only repeat their base's)."""
         return self.base is None and bool(self.spec.get("calt", False))
 
 
+def read_out_variant(name: str, variant: Method, source: Method) -> Method:
+    """``variant`` (a ``models_from`` entry) with ``source``'s recipe: recipe keys it gives must agree with
+    the source's (a key at its default is not given)."""
+    defaults = _schema_defaults()
+    recipe, own = source.training_spec, variant.training_spec
+    differ = sorted(k for k in set(recipe) | set(own) if own.get(k, defaults.get(k)) not in (recipe.get(k), defaults.get(k)))
+    if differ:
+        raise ValueError(
+            f"methods.{name}.models_from {source.name!r}: the two methods train differently ({differ}); a "
+            f"read-out-only method takes its recipe from its source and adds only {list(STAGE_KEYS)}"
+        )
+    spec = {**recipe, **{k: variant.spec[k] for k in READOUT_ONLY_KEYS if k in variant.spec}}
+    problems = ignored_keys(name, spec)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return Method(name, spec, variant.label, variant.tables, variant.paper, variant.reference, variant.base)
+
+
 class MethodRegistry:
-    """The methods of one run, in config order: trained (``training.methods``) and post-processed."""
+    """The methods of one run, in config order: trained (``training.methods``, read-out-only ones included)
+    and the group-threshold variants of ``evaluation.fair_thresholds``."""
 
     def __init__(self, methods: Mapping[str, Method], trained: list[str], postprocessed: Mapping[str, str]):
         self._methods = dict(methods)
         self.trained = list(trained)
-        self.postprocessed = dict(postprocessed)  # "<method>_fairthr" -> "<method>"
+        self.postprocessed = dict(postprocessed)  # "<method>_fairthr_<short>" -> "<method>"
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> MethodRegistry:
@@ -95,56 +207,30 @@ class MethodRegistry:
         if unknown:
             raise ValueError(f"training.methods names {unknown}, which config 'methods' does not define")
         for name in trained:
-            source = methods[name].spec.get("models_from", "")
-            if not source:
+            source = methods[name].models_from
+            if source is None:
                 continue
-            if source not in trained or methods[source].spec.get("models_from"):
+            if source not in trained or methods[source].models_from:
                 raise ValueError(
                     f"methods.{name}.models_from {source!r} must name a method of training.methods that "
                     "trains its own models"
                 )
-            if methods[source].training_spec != methods[name].training_spec:
-                differ = sorted(
-                    k
-                    for k in set(methods[source].training_spec) | set(methods[name].training_spec)
-                    if methods[source].training_spec.get(k) != methods[name].training_spec.get(k)
-                )
-                raise ValueError(
-                    f"methods.{name}.models_from {source!r}: the two methods train differently ({differ}); "
-                    f"only {list(READOUT_ONLY_KEYS)} may differ"
-                )
+            methods[name] = read_out_variant(name, methods[name], methods[source])
         references = [m for m in trained if methods[m].reference]
         if len(references) > 1:
             raise ValueError(
                 f"methods {references} all set reference: true; at most one method is the reference"
             )
         thresholds = config.get("evaluation", {}).get("fair_thresholds", {})
-        untrained = [m for m in thresholds.get("methods", []) if m not in trained]
-        if untrained:
-            raise ValueError(
-                f"evaluation.fair_thresholds.methods names {untrained}, which training.methods does not train: "
-                "list a subset of training.methods there, or [] to turn group thresholds off"
-            )
         postprocessed = {}
-        constraints = threshold_constraints(thresholds)
-        for base in thresholds.get("methods", []):
-            for constraint in constraints:
-                # one constraint keeps the plain name; several are told apart by a short suffix
-                suffix = "" if len(constraints) == 1 else f"_{CONSTRAINT_SHORT[constraint]}"
-                name = f"{base}{GROUP_THRESHOLDS_SUFFIX}{suffix}"
-                if name in methods:
-                    raise ValueError(
-                        f"method {name!r} clashes with the group-threshold version of {base!r}; rename it"
-                    )
-                words = "" if len(constraints) == 1 else f" ({constraint.replace('_', ' ')})"
-                methods[name] = Method(
-                    name=name,
-                    spec={"constraint": constraint},
-                    label=f"{methods[base].label} + group thresholds{words}",
-                    tables=tuple(thresholds.get("tables", ["table1"])),
-                    base=base,
+        for variant in group_threshold_variants(methods, trained, thresholds):
+            if variant.name in methods:
+                raise ValueError(
+                    f"method {variant.name!r} clashes with the group-threshold version of {variant.base!r}; "
+                    "rename it"
                 )
-                postprocessed[name] = base
+            methods[variant.name] = variant
+            postprocessed[variant.name] = variant.base
         return cls(methods, trained, postprocessed)
 
     def __getitem__(self, name: str) -> Method:
@@ -155,7 +241,7 @@ class MethodRegistry:
 
     @property
     def evaluated(self) -> list[str]:
-        """Every method with test predictions: the trained ones, then the post-processed ones."""
+        """Every method with test predictions: the trained ones, then the group-threshold variants."""
         return self.trained + list(self.postprocessed)
 
     @property
@@ -172,8 +258,43 @@ class MethodRegistry:
 
     def table(self, table: str) -> list[Method]:
         """Methods listed in ``table`` (``table1``/``table2``): trained ones in config order, then the
-        post-processed ones."""
+        group-threshold variants."""
         return [self._methods[m] for m in self.evaluated if table in self._methods[m].tables]
+
+
+def group_threshold_variants(methods: Mapping[str, Method], trained, thresholds) -> list[Method]:
+    """``evaluation.fair_thresholds`` as read-out-only entries: for each listed method and constraint,
+    ``<method>_fairthr_<short>``, which reads the method's models and adds a group-thresholds stage."""
+    untrained = [m for m in thresholds.get("methods", []) if m not in trained]
+    if untrained:
+        raise ValueError(
+            f"evaluation.fair_thresholds.methods names {untrained}, which training.methods does not train: "
+            "list a subset of training.methods there, or [] to turn group thresholds off"
+        )
+    constraints = threshold_constraints(thresholds)
+    variants = []
+    for base in thresholds.get("methods", []):
+        source = methods[base]
+        if source.spec.get("group_thresholds"):
+            raise ValueError(f"evaluation.fair_thresholds.methods: {base} already has group thresholds")
+        for constraint in constraints:
+            # the label names the constraint only where several are shown side by side
+            words = "" if len(constraints) == 1 else f" ({constraint.replace('_', ' ')})"
+            stage = {
+                "attribute": thresholds.get("attribute", "sex"),
+                "constraint": constraint,
+                "objective": thresholds.get("objective", "balanced_accuracy_score"),
+            }
+            variants.append(
+                Method(
+                    name=f"{base}{GROUP_THRESHOLDS_SUFFIX}_{CONSTRAINT_SHORT[constraint]}",
+                    spec={**source.spec, "models_from": source.models_from or base, "group_thresholds": stage},
+                    label=f"{source.label} + group thresholds{words}",
+                    tables=tuple(thresholds.get("tables", ["table1"])),
+                    base=base,
+                )
+            )
+    return variants
 
 
 def registry_config(config: Mapping[str, Any]) -> dict[str, Any]:

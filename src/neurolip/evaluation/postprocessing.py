@@ -123,17 +123,39 @@ def _fitted_groups(optimizer):
     return {str(g) for g in optimizer.interpolated_thresholder_.interpolation_dict}
 
 
-def postprocess_fold(validation_path, test_path, attribute, constraint, objective, seed=0):
-    """Test predictions re-decided by group thresholds fitted on the validation predictions. A fold whose
-    validation split cannot fit them (a group holding one class, e.g. a handful of females all controls)
-    keeps its calibrated decisions: logged, and said in the ``decision`` column of every row."""
-    validation = pd.read_csv(validation_path, dtype={attribute: str})
-    test = pd.read_csv(test_path, dtype={attribute: str})
-    try:
-        optimizer = fit_group_thresholds(
-            validation, attribute, constraint, objective, source=str(validation_path)
-        )
-    except DegenerateGroupError as error:
-        log.warning("%s; %s keeps its calibrated decisions", error, test_path)
-        return test.assign(decision=f"calibrated 0.5 (not fitted: {error.reason})")
-    return apply_group_thresholds(optimizer, test, attribute, seed, source=str(test_path))
+class GroupThresholds:
+    """The group-thresholds read-out stage: fitted on validation (or out-of-fold) predictions, applied to
+    test predictions. A validation split that cannot fit them (a group holding one class, e.g. a handful
+    of females all controls) leaves the calibrated decisions in place: logged, and said in the
+    ``decision`` column of every row. Fitted: ``optimizer_`` (None when not fitted) and ``reason_``."""
+
+    def __init__(
+        self,
+        attribute="sex",
+        constraint="demographic_parity",
+        objective="balanced_accuracy_score",
+        seed=0,
+    ):
+        self.attribute = attribute
+        self.constraint = constraint
+        self.objective = objective
+        self.seed = seed
+
+    def fit(self, validation: pd.DataFrame, source="validation predictions") -> "GroupThresholds":
+        self.optimizer_, self.reason_ = None, None
+        try:
+            self.optimizer_ = fit_group_thresholds(
+                validation, self.attribute, self.constraint, self.objective, source=source
+            )
+        except DegenerateGroupError as error:
+            log.warning("%s; the calibrated decisions are kept", error)
+            self.reason_ = error.reason
+        return self
+
+    def transform(self, predictions: pd.DataFrame, source="test predictions") -> pd.DataFrame:
+        if self.optimizer_ is None:
+            return predictions.assign(decision=f"calibrated 0.5 (not fitted: {self.reason_})")
+        return apply_group_thresholds(self.optimizer_, predictions, self.attribute, self.seed, source=source)
+
+    def describe(self) -> dict:
+        return {"attribute": self.attribute, "constraint": self.constraint, "fitted": self.optimizer_ is not None}

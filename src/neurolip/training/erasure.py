@@ -15,34 +15,41 @@ log = logging.getLogger(__name__)
 
 
 class RepresentationEraser:
-    """One LEACE eraser per representation name (``global``: v_g (B, E); ``ttca``: the image-side TTCA
-    outputs (B, V, E), erased per class prompt as one flattened vector)."""
+    """The erase stage: one LEACE eraser per representation name (``global``: v_g (B, E); ``ttca``: the
+    image-side TTCA outputs (B, V, E), erased per class prompt as one flattened vector).
 
-    def __init__(self, erasers: dict):
-        self.erasers = erasers
+    ``attribute``: the sensitive attribute it erases (its codes are given to :meth:`fit`). Fitted:
+    ``erasers_`` ({name: LeaceEraser})."""
 
-    @classmethod
-    def fit(cls, representations: dict[str, torch.Tensor], codes: np.ndarray) -> RepresentationEraser:
+    def __init__(self, attribute: str = "sex"):
+        self.attribute = attribute
+
+    def fit(self, representations: dict[str, torch.Tensor], codes: np.ndarray) -> RepresentationEraser:
         """``representations``: {name: (n, ...)} of the training subjects; ``codes``: their 0/1 attribute codes
         (-1 unknown, left out of the fit)."""
         from concept_erasure import LeaceEraser
 
         known = torch.as_tensor(codes >= 0)
         if len(set(codes[codes >= 0].tolist())) < 2:
-            raise ValueError("concept erasure needs training subjects of two groups")
+            raise ValueError(f"concept erasure of {self.attribute} needs training subjects of two groups")
         z = torch.as_tensor(codes[codes >= 0], dtype=torch.float64)
-        erasers = {}
+        self.erasers_ = {}
         for name, values in representations.items():
             flat = values.reshape(len(values), -1).double()
-            erasers[name] = LeaceEraser.fit(flat[known], z)
-        return cls(erasers)
+            self.erasers_[name] = LeaceEraser.fit(flat[known], z)
+        return self
 
-    def __call__(self, name: str, values: torch.Tensor) -> torch.Tensor:
-        if name not in self.erasers:
+    def transform(self, name: str, values: torch.Tensor) -> torch.Tensor:
+        """``values`` of representation ``name`` with the attribute erased (names it was not fitted on pass
+        through)."""
+        if name not in self.erasers_:
             return values
-        eraser = self.erasers[name]
+        eraser = self.erasers_[name]
         flat = values.reshape(len(values), -1)
         erased = eraser(flat.double().to(eraser.proj_left.device)).to(
             device=values.device, dtype=values.dtype
         )
         return erased.reshape(values.shape)
+
+    # the read-outs call ``erase(name, values)``
+    __call__ = transform

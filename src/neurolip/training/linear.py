@@ -35,7 +35,32 @@ def fit_linear_baseline(data, seed=0):
         features["train"], data.y["train"], features["val"], data.y["val"], seed=seed
     )
     scores = {s: model.predict_proba(features[s])[:, 1] for s in ("val", "test")}
-    return scores, {"readout": "logistic_regression", "C": c, "val_auc": val_auc}
+    return scores, {"readout": LINEAR_READOUT, "C": c, "val_auc": val_auc}
+
+
+LINEAR_READOUT = "logistic_regression"
+
+
+class FittedLinear:
+    """The linear recipe's model of one :class:`~neurolip.training.recipes.ModelSplit`, read like a
+    network's: one read-out candidate, nothing to erase, the leakage probe reads the connectome itself.
+    It stores no checkpoint: a read-out-only method of a linear recipe fits it again (deterministic)."""
+
+    erasable: list[str] = []
+
+    def __init__(self, split):
+        self.seed, self.data = split.seed, split.data
+        self._scores, info = fit_linear_baseline(split.data, seed=split.seed)
+        self.info = {"seed": split.seed, **info}
+
+    def candidates(self, erase=None) -> dict:
+        return {LINEAR_READOUT: self._scores}
+
+    def leakage_features(self, choice, erase=None):
+        return "connectome", {s: upper_triangle(self.data.x[s].numpy()) for s in self.data.x}
+
+    def attention(self):
+        return None
 
 
 class PlattCalibration:

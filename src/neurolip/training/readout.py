@@ -120,14 +120,15 @@ def candidate_probabilities(model, data, prompts, readouts, device, seed, erase=
 
 def average_seeds(per_seed: list[dict]) -> tuple[dict, dict]:
     """Each candidate's probabilities averaged over the seeds' models, plus the standardised-logit
-    ``ensemble`` of the candidates (scaled by their validation scores, labels unused).
+    ``ensemble`` of the candidates when there are several (scaled by their validation scores, labels unused).
     ``per_seed``: [{kind: {split: probabilities}}]. Returns (validation, test), each {kind: probabilities}."""
     kinds = list(per_seed[0])
     validation = {k: np.mean([s[k]["val"] for s in per_seed], axis=0) for k in kinds}
     test = {k: np.mean([s[k]["test"] for s in per_seed], axis=0) for k in kinds}
-    references = [validation[k] for k in kinds]
-    validation[ENSEMBLE] = logit_ensemble([validation[k] for k in kinds], references)
-    test[ENSEMBLE] = logit_ensemble([test[k] for k in kinds], references)
+    if len(kinds) > 1:
+        references = [validation[k] for k in kinds]
+        validation[ENSEMBLE] = logit_ensemble([validation[k] for k in kinds], references)
+        test[ENSEMBLE] = logit_ensemble([test[k] for k in kinds], references)
     return validation, test
 
 
@@ -153,13 +154,30 @@ def combine_cross_fitted(per_model: list[dict]) -> tuple[dict, dict]:
     return validation, test
 
 
-def choose_readout(setting: str, validation: dict, y_val, direct: str) -> tuple[str, dict]:
-    """The read-out to report, from validation scores only: ``training.readout``, where ``zero_shot`` means
-    the method's direct read-out, and ``auto`` the one-standard-error rule. Returns (choice, validation AUCs)."""
-    val_auc = {k: safe_auc(y_val, v) for k, v in validation.items()}
-    if setting == "auto":
-        return one_standard_error_choice(val_auc, y_val), val_auc
-    return (direct if setting == "zero_shot" else setting), val_auc
+class ChooseReadout:
+    """The read-out stage: which candidate to report, chosen from validation scores only.
+
+    ``setting``: ``training.readout`` (``zero_shot`` means the recipe's direct read-out ``direct``, ``auto``
+    the one-standard-error rule). A recipe with a single candidate reports it whatever the setting.
+    Fitted: ``choice_`` and the candidates' validation AUCs ``val_auc_``."""
+
+    def __init__(self, setting: str = "auto", direct: str | None = None):
+        self.setting = setting
+        self.direct = direct
+
+    def fit(self, validation: dict, y_val) -> ChooseReadout:
+        self.val_auc_ = {k: safe_auc(y_val, v) for k, v in validation.items()}
+        if len(validation) == 1:
+            self.choice_ = next(iter(validation))
+        elif self.setting == "auto":
+            self.choice_ = one_standard_error_choice(self.val_auc_, y_val)
+        else:
+            self.choice_ = self.direct if self.setting == "zero_shot" else self.setting
+        return self
+
+    def transform(self, scores: dict):
+        """The chosen candidate's scores from {kind: scores}."""
+        return scores[self.choice_]
 
 
 def one_standard_error_choice(val_auc: dict, y_val) -> str:
