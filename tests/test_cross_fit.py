@@ -15,7 +15,8 @@ from neurolip.methods import Method
 from neurolip.training.fold_io import load_fold
 from neurolip.training.linear import standardised_logit
 from neurolip.training.readout import combine_cross_fitted
-from neurolip.training.trainer import FoldInputs, FoldOutputs, inner_folds, train_fold
+from neurolip.training.recipes import inner_folds
+from neurolip.training.trainer import FoldInputs, FoldOutputs, train_fold
 
 TRAINING = {"max_epochs": 4, "min_epochs": 2, "patience": 2, "batch_size": 16, "lr": 0.002, "seed": 0}
 MODEL = {**TINY_MODEL, "local_tokens": "input", "ttca_keys": "region", "linear_path": True}
@@ -108,7 +109,7 @@ def test_cross_fitted_linear_baseline_scores_every_training_subject_out_of_fold(
     assert sorted(out["val"].subject_id) == sorted(portion)  # the whole portion, once each
     assert set(out["pred"].subject_id) == test
     selection = out["selection"]
-    assert selection["cross_fit"] == 3 and [m["seed"] for m in selection["inner"]] == [0, 1, 2]
+    assert selection["cross_fit"] == 3 and [m["seed"] for m in selection["seeds"]] == [0, 1, 2]
     scores = out["seed_scores"]
     for _, rows in scores.groupby("seed"):
         # each inner model scores its own held-out third and the test fold, never a subject it trained on
@@ -149,3 +150,42 @@ def test_cross_fitted_network_and_a_read_out_variant_of_its_models(cohort, tmp_p
     )
     pd.testing.assert_frame_equal(reader["pred"], out["pred"])
     assert not list((tmp_path / "reader" / "work").rglob("epochs.csv"))
+
+
+def test_a_read_out_only_variant_added_by_config_trains_nothing_and_reaches_the_tables(cohort, tmp_path):
+    """An existing recipe + erasure + group thresholds, written as one config entry: it reads the source's
+    models (no epoch is trained), its stages act (erased read-outs, group-threshold decisions) and the
+    registry lists it in the table its entry names."""
+    from neurolip.evaluation.metrics import evaluate
+    from neurolip.evaluation.tables import build_table
+    from neurolip.methods import MethodRegistry
+    from neurolip.phenotypes import read_phenotypes
+
+    config = {
+        "methods": {
+            "clip": {"global_loss": "clip", "label": "CLIP", "tables": ["table1"]},
+            "clip_fair": {
+                "models_from": "clip",
+                "erase_attribute": "sex",
+                "group_thresholds": {"constraint": "equalized_odds"},
+                "label": "CLIP, sex erased + group thresholds",
+                "tables": ["table1"],
+            },
+        },
+        "training": {"methods": ["clip", "clip_fair"]},
+    }
+    registry = MethodRegistry.from_config(config)
+    assert [m.name for m in registry.table("table1")] == ["clip", "clip_fair"]
+    variant = registry["clip_fair"]
+    assert [s.kind for s in variant.stages] == ["erase", "choose_readout", "calibrate", "group_thresholds"]
+    source = run(cohort, "clip", dict(registry["clip"].spec), tmp_path / "clip")
+    out = run(cohort, "clip_fair", dict(variant.spec), tmp_path / "clip_fair", tmp_path / "clip" / "work")
+    assert not list((tmp_path / "clip_fair" / "work").rglob("epochs.csv"))  # trained nothing
+    assert not list((tmp_path / "clip_fair" / "work").rglob("*.safetensors"))
+    assert out["pred"].decision.notna().all() and out["selection"]["group_thresholds"]["fitted"]
+    assert not np.allclose(out["pred"].score, source["pred"].score)  # the erasure changed the read-out
+    files = {(name, 0): tmp_path / name / "pred.csv" for name in ("clip", "clip_fair")}
+    folds = pd.read_csv(cohort["folds"], sep="\t", dtype={"subject_id": str})
+    _, summary = evaluate(files, read_phenotypes(cohort["cohort"]), folds, ["sex"], [])
+    table = build_table(summary, registry.table("table1"), ["sex"])
+    assert "CLIP, sex erased + group thresholds" in set(table["Method"])

@@ -214,7 +214,7 @@ def test_erasure_leaves_no_linear_trace_of_the_attribute():
     shift = np.where(codes == 1, 1.5, 0.0)[:, None]
     global_ = torch.from_numpy(rng.normal(size=(400, 6)) + shift * np.array([1, 0.5, 0, 0, 0, 0]))
     ttca = torch.from_numpy(rng.normal(size=(400, 2, 3)) + shift[:, :, None])
-    eraser = RepresentationEraser.fit({"global": global_, "ttca": ttca}, codes)
+    eraser = RepresentationEraser("sex").fit({"global": global_, "ttca": ttca}, codes)
     split = {"train": slice(0, 250), "val": slice(250, 320), "test": slice(320, 400)}
     for name, values in (("global", global_), ("ttca", ttca)):
         erased = eraser(name, values.float())

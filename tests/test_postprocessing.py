@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from fairlearn.metrics import demographic_parity_difference
 
-from neurolip.evaluation.postprocessing import apply_group_thresholds, fit_group_thresholds, postprocess_fold
+from neurolip.evaluation.postprocessing import GroupThresholds, apply_group_thresholds, fit_group_thresholds
 
 
 def biased_predictions(n, seed):
@@ -54,32 +54,27 @@ def test_thresholds_are_reproducible_and_unknown_groups_keep_their_decision():
     )
 
 
-def test_postprocess_fold_keeps_calibrated_decisions_when_a_group_cannot_be_fitted(tmp_path, caplog):
+def test_group_thresholds_stage_keeps_calibrated_decisions_when_a_group_cannot_be_fitted(caplog):
     validation = biased_predictions(200, 4)
     validation.loc[validation.sex == "female", "y_true"] = 0  # one class only among females
-    validation.to_csv(tmp_path / "validation.csv", index=False)
-    biased_predictions(100, 5).to_csv(tmp_path / "test.csv", index=False)
+    test = biased_predictions(100, 5)
     with caplog.at_level(logging.WARNING):
-        kept = postprocess_fold(
-            tmp_path / "validation.csv",
-            tmp_path / "test.csv",
-            "sex",
-            "demographic_parity",
-            "balanced_accuracy_score",
-        )
-    assert "validation.csv: group sex=female holds a single class" in caplog.text
-    pd.testing.assert_series_equal(kept.y_pred, biased_predictions(100, 5).y_pred)
+        stage = GroupThresholds("sex", "demographic_parity").fit(validation, source="fold 0 validation")
+        kept = stage.transform(test)
+    assert "fold 0 validation: group sex=female holds a single class" in caplog.text
+    assert stage.optimizer_ is None and not stage.describe()["fitted"]
+    pd.testing.assert_series_equal(kept.y_pred, test.y_pred)
     assert kept.decision.str.startswith(
         "calibrated 0.5 (not fitted: group sex=female holds a single class"
     ).all()
+    # fitted, the stage is the functions it wraps, with its seed
+    fitted = GroupThresholds("sex", "equalized_odds", seed=3).fit(biased_predictions(400, 2))
+    expected = apply_group_thresholds(
+        fit_group_thresholds(biased_predictions(400, 2), "sex", "equalized_odds"), test, "sex", seed=3
+    )
+    pd.testing.assert_frame_equal(fitted.transform(test), expected)
     with pytest.raises(ValueError, match="no column 'site'"):
-        postprocess_fold(
-            tmp_path / "validation.csv",
-            tmp_path / "test.csv",
-            "site",
-            "demographic_parity",
-            "balanced_accuracy_score",
-        )
+        GroupThresholds("site").fit(validation)
     with pytest.raises(ValueError, match="constraint must be one of"):
         fit_group_thresholds(biased_predictions(50, 6), "sex", constraint="parity")
 

@@ -26,10 +26,18 @@ def test_registry_reads_tables_labels_reference_and_published_numbers_from_confi
             listed = table in entry.get("tables", []) and name in registry.trained
             assert (registry[name] in registry.table(table)) == listed
     for base in SHIPPED["evaluation"]["fair_thresholds"]["methods"]:
-        variant = registry[base + GROUP_THRESHOLDS_SUFFIX]
+        variant = registry[f"{base}{GROUP_THRESHOLDS_SUFFIX}_dp"]
         assert variant.base == base and variant.label == registry[base].label + " + group thresholds"
         assert variant in registry.table("table1") and variant not in registry.table("table2")
-    assert registry.with_attention == [m for m in registry.trained if SHIPPED["methods"][m].get("calt")]
+        # a read-out-only entry: the base's recipe and models, plus a group-thresholds stage
+        assert variant.training_spec == registry[base].training_spec
+        assert variant.models_from == (registry[base].models_from or base)
+        assert [s.kind for s in variant.stages][-1] == "group_thresholds"
+    assert registry.with_attention == [m for m in registry.trained if registry[m].spec["calt"]]
+    # a read-out-only entry takes its recipe from the method it names
+    erase = registry["neurolip_erase"]
+    assert erase.training_spec == registry["neurolip_textmask"].training_spec
+    assert [s.kind for s in erase.stages] == ["erase", "choose_readout", "calibrate"]
 
 
 def test_objective_terms_and_readouts_follow_the_entry():
@@ -94,11 +102,13 @@ def test_several_threshold_constraints_are_evaluated_side_by_side():
     }
     registry = MethodRegistry.from_config(config)
     dp, eo = (registry[f"linear_fc{GROUP_THRESHOLDS_SUFFIX}_{short}"] for short in ("dp", "eo"))
-    assert dp.spec["constraint"] == "demographic_parity" and eo.spec["constraint"] == "equalized_odds"
+    assert dp.spec["group_thresholds"]["constraint"] == "demographic_parity"
+    assert eo.spec["group_thresholds"]["constraint"] == "equalized_odds"
     assert eo.label.endswith("+ group thresholds (equalized odds)") and dp.base == eo.base == "linear_fc"
     assert registry.evaluated[-2:] == [dp.name, eo.name]
-    single = MethodRegistry.from_config(SHIPPED)  # one constraint keeps the plain "<method>_fairthr"
-    assert single[f"linear_fc{GROUP_THRESHOLDS_SUFFIX}"].spec["constraint"] == "demographic_parity"
+    # output names do not depend on which other constraints are listed
+    single = MethodRegistry.from_config(SHIPPED)
+    assert single[dp.name].spec == dp.spec and f"linear_fc{GROUP_THRESHOLDS_SUFFIX}" not in single
     for bad in (["equalized_odds", "equalized_odds"], [], "parity"):
         config["evaluation"]["fair_thresholds"]["constraint"] = bad
         with pytest.raises(ValueError, match="fair_thresholds.constraint"):
@@ -135,3 +145,45 @@ def test_every_shipped_dataset_config_validates_and_builds_its_registry(name):
         # the project's fairness method, and both threshold constraints beside each other
         for short in ("eo", "dp"):
             assert f"neurolip_erase_crossfit{GROUP_THRESHOLDS_SUFFIX}_{short}" in registry.evaluated
+
+
+@pytest.mark.parametrize(
+    ("entry", "key"),
+    [
+        ({"objective": "linear", "attn_beta": 0.001}, "attn_beta"),
+        ({"objective": "linear", "erase_attribute": "sex"}, "erase_attribute"),
+        ({"objective": "linear", "global_loss": "siglip"}, "global_loss"),
+        ({"objective": "supervised", "attn_beta": 0.001}, "attn_beta"),
+        ({"objective": "supervised", "calt": True}, "calt"),
+        ({"global_loss": "clip", "calt_weight": 4.0}, "calt_weight"),
+        ({"global_loss": "clip", "fairclip_attribute": "site"}, "fairclip_attribute"),
+        ({"calt": True, "negative_gradient": False, "sensitive_mode": "reverse"}, "sensitive_mode"),
+    ],
+)
+def test_a_key_its_recipe_or_stage_ignores_is_refused_naming_key_and_method(entry, key):
+    config = {"methods": {"bad_method": entry}, "training": {"methods": ["bad_method"]}}
+    with pytest.raises(ValueError, match=rf"methods\.bad_method\.{key}: does nothing|methods\.bad_method\.{key}: a "):
+        MethodRegistry.from_config(config)
+
+
+def test_keys_at_their_default_and_keys_behind_an_active_switch_are_accepted():
+    config = {
+        "methods": {
+            "lin": {"objective": "linear", "attn_beta": 0.0, "cross_fit": 3, "label": "L"},
+            "fair": {"fairclip_weight": 0.1, "fairclip_attribute": "sex", "fairclip_reg": 0.2},
+            "rev": {"calt": True, "sensitive_mode": "reverse", "attn_beta": 0.001},
+            "lin_thr": {"models_from": "lin", "group_thresholds": {"constraint": "equalized_odds"}},
+        },
+        "training": {"methods": ["lin", "fair", "rev", "lin_thr"]},
+    }
+    registry = MethodRegistry.from_config(config)
+    assert registry["lin_thr"].training_spec == registry["lin"].training_spec
+    assert registry["lin_thr"].spec["group_thresholds"] == {
+        "attribute": "sex",
+        "constraint": "equalized_odds",
+        "objective": "balanced_accuracy_score",
+    }
+    # a read-out-only entry of the linear recipe cannot erase: the recipe has no representation to erase
+    config["methods"]["lin_thr"]["erase_attribute"] = "sex"
+    with pytest.raises(ValueError, match=r"methods\.lin_thr\.erase_attribute: a linear recipe"):
+        MethodRegistry.from_config(config)

@@ -92,6 +92,10 @@ def check_consistency(config: dict[str, Any]) -> None:
         protecting = [("fairclip_weight", "fairclip_attribute"), ("adversary_weight", "adversary_attribute")]
         protected = [entry.get(a, "sex") for w, a in protecting if entry.get(w, 0) > 0]
         problems += [f"methods.{name} protects {a!r}" for a in protected if a not in sensitive]
+        # the group-thresholds stage decides by a column of the predictions: a sensitive attribute
+        stage = entry.get("group_thresholds") or {}
+        if stage and stage.get("attribute", "sex") not in sensitive:
+            problems.append(f"methods.{name}.group_thresholds.attribute {stage.get('attribute', 'sex')!r}")
         if len(set(protected)) > 1:
             raise ValueError(
                 f"methods.{name}: fairclip_attribute and adversary_attribute differ ({protected}); "

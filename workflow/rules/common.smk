@@ -59,8 +59,8 @@ METHODS = REGISTRY.trained
 # with cv.n_repeats > 1, repeat r holds folds r * n_folds ... (see neurolip.folds.make_folds)
 FOLDS = list(range(config["cv"]["n_folds"] * config["cv"]["n_repeats"]))
 ATTENTION_METHODS = REGISTRY.with_attention
-# group-aware decision thresholds fitted on validation (fairlearn ThresholdOptimizer), applied to the
-# test predictions of these methods; each is evaluated as a method of its own
+# group-threshold variants of evaluation.fair_thresholds: read-out-only methods (they read their base's
+# models and add a group-thresholds stage), trained by the train rule like any other
 FAIR_THRESHOLDS = config["evaluation"]["fair_thresholds"]
 POSTPROCESSED = REGISTRY.postprocessed
 EVALUATED_METHODS = REGISTRY.evaluated
@@ -128,7 +128,10 @@ def _methods_regex(methods):
 
 
 def plain_method_pattern():
-    return _methods_regex([m for m in METHODS if m not in ATTENTION_METHODS])
+    """Methods without attention maps, group-threshold variants included."""
+    return _methods_regex(
+        [m for m in EVALUATED_METHODS if m not in ATTENTION_METHODS]
+    )
 
 
 def ttca_method_pattern():
@@ -138,7 +141,7 @@ def ttca_method_pattern():
 
 def models_source(method):
     """The method whose trained models ``method`` reads (``models_from``), or None."""
-    return REGISTRY[method].spec.get("models_from") or None
+    return REGISTRY[method].models_from
 
 
 def models_from_input(wildcards):
@@ -163,8 +166,14 @@ def null_inputs(template, method):
     return expand(template, method=method, perm=PERMUTATIONS)
 
 
-def postprocessed_method_pattern():
-    return _methods_regex(list(POSTPROCESSED))
+def report_file(path, caption, subcategory):
+    """An output shown in the Snakemake report: ``caption`` names workflow/report/<caption>.rst."""
+    return report(
+        path,
+        caption=f"../report/{caption}.rst",
+        category=DATASET,
+        subcategory=subcategory,
+    )
 
 
 def per_method_fold(template, methods):

@@ -1,67 +1,21 @@
-rule fair_thresholds:
-    input:
-        validation=lambda wc: PATHS["validation"].format(
-            method=POSTPROCESSED[wc.method], fold=wc.fold
-        ),
-        predictions=lambda wc: PATHS["predictions"].format(
-            method=POSTPROCESSED[wc.method], fold=wc.fold
-        ),
-    output:
-        predictions=PATHS["predictions"],
-    log:
-        f"{LOGS}/fair_thresholds/{{method}}/fold{{fold}}.log",
-    wildcard_constraints:
-        method=postprocessed_method_pattern(),
-    conda:
-        "../../envs/evaluation.yaml"
-    params:
-        attribute=FAIR_THRESHOLDS["attribute"],
-        constraint=lambda wc: REGISTRY[wc.method].spec["constraint"],
-        objective=FAIR_THRESHOLDS["objective"],
-        seed=config["training"]["seed"],
-    script:
-        "../scripts/fair_thresholds.py"
-
-
 rule evaluate:
     input:
         predictions=per_method_fold(PATHS["predictions"], EVALUATED_METHODS),
-        leakage=per_method_fold(PATHS["leakage"], METHODS),
+        leakage=per_method_fold(PATHS["leakage"], EVALUATED_METHODS),
         cohort=rules.connectivity.output.cohort,
         folds=rules.folds.output.folds,
     output:
-        per_fold=report(
-            f"{BASE}/metrics/per_fold.csv",
-            caption="../report/per_fold.rst",
-            category=DATASET,
-            subcategory="Metrics",
-        ),
-        summary=report(
-            f"{BASE}/metrics/summary.csv",
-            caption="../report/summary.rst",
-            category=DATASET,
-            subcategory="Metrics",
-        ),
-        paired=report(
-            f"{BASE}/metrics/paired_comparison.csv",
-            caption="../report/paired.rst",
-            category=DATASET,
-            subcategory="Metrics",
-        ),
-        pooled=report(
-            f"{BASE}/metrics/pooled.csv",
-            caption="../report/pooled.rst",
-            category=DATASET,
-            subcategory="Metrics",
-        ),
+        per_fold=report_file(f"{BASE}/metrics/per_fold.csv", "per_fold", "Metrics"),
+        summary=report_file(f"{BASE}/metrics/summary.csv", "summary", "Metrics"),
+        paired=report_file(f"{BASE}/metrics/paired_comparison.csv", "paired", "Metrics"),
+        pooled=report_file(f"{BASE}/metrics/pooled.csv", "pooled", "Metrics"),
     log:
         f"{LOGS}/evaluate.log",
     conda:
         "../../envs/evaluation.yaml"
     params:
         method_folds=method_fold_keys(EVALUATED_METHODS),
-        leakage_keys=method_fold_keys(METHODS),
-        postprocessed=POSTPROCESSED,
+        leakage_keys=method_fold_keys(EVALUATED_METHODS),
         attributes=SENSITIVE,
         continuous=config["dataset"]["continuous_attributes"],
         reference=REGISTRY.reference or "",
@@ -74,20 +28,10 @@ rule tables:
         summary=rules.evaluate.output.summary,
         cohort=rules.connectivity.output.cohort,
     output:
-        table1=report(
-            f"{BASE}/tables/table1.csv",
-            caption="../report/table1.rst",
-            category=DATASET,
-            subcategory="Tables",
-        ),
+        table1=report_file(f"{BASE}/tables/table1.csv", "table1", "Tables"),
         table1_md=f"{BASE}/tables/table1.md",
         table1_tex=f"{BASE}/tables/table1.tex",
-        table2=report(
-            f"{BASE}/tables/table2.csv",
-            caption="../report/table2.rst",
-            category=DATASET,
-            subcategory="Tables",
-        ),
+        table2=report_file(f"{BASE}/tables/table2.csv", "table2", "Tables"),
         table2_md=f"{BASE}/tables/table2.md",
         table2_tex=f"{BASE}/tables/table2.tex",
     log:
@@ -109,36 +53,11 @@ rule figures:
         predictions=per_method_fold(PATHS["predictions"], METHODS),
         per_fold=rules.evaluate.output.per_fold,
     output:
-        roc=report(
-            f"{BASE}/figures/roc.png",
-            caption="../report/roc.rst",
-            category=DATASET,
-            subcategory="Classification",
-        ),
-        tradeoff=report(
-            f"{BASE}/figures/fairness_accuracy.png",
-            caption="../report/tradeoff.rst",
-            category=DATASET,
-            subcategory="Fairness",
-        ),
-        groups=report(
-            f"{BASE}/figures/group_auc.png",
-            caption="../report/groups.rst",
-            category=DATASET,
-            subcategory="Fairness",
-        ),
-        fold_auc=report(
-            f"{BASE}/figures/fold_auc.png",
-            caption="../report/fold_auc.rst",
-            category=DATASET,
-            subcategory="Classification",
-        ),
-        calibration=report(
-            f"{BASE}/figures/calibration.png",
-            caption="../report/calibration.rst",
-            category=DATASET,
-            subcategory="Classification",
-        ),
+        roc=report_file(f"{BASE}/figures/roc.png", "roc", "Classification"),
+        tradeoff=report_file(f"{BASE}/figures/fairness_accuracy.png", "tradeoff", "Fairness"),
+        groups=report_file(f"{BASE}/figures/group_auc.png", "groups", "Fairness"),
+        fold_auc=report_file(f"{BASE}/figures/fold_auc.png", "fold_auc", "Classification"),
+        calibration=report_file(f"{BASE}/figures/calibration.png", "calibration", "Classification"),
     log:
         f"{LOGS}/figures.log",
     conda:
@@ -157,42 +76,12 @@ rule brain_maps:
         attention=lambda wc: expand(PATHS["attention"], method=wc.method, fold=FOLDS),
         coordinates=rules.fetch.output.coordinates,
     output:
-        control=report(
-            f"{BASE}/figures/brain/{{method}}_disease_attention_control.png",
-            caption="../report/brain_control.rst",
-            category=DATASET,
-            subcategory="{method} attention",
-        ),
-        patient=report(
-            PATHS["brain_patient"],
-            caption="../report/brain_patient.rst",
-            category=DATASET,
-            subcategory="{method} attention",
-        ),
-        html=report(
-            f"{BASE}/figures/brain/{{method}}_disease_attention_patient.html",
-            caption="../report/brain_html.rst",
-            category=DATASET,
-            subcategory="{method} attention",
-        ),
-        top=report(
-            f"{BASE}/metrics/top_regions_{{method}}.csv",
-            caption="../report/top_regions.rst",
-            category=DATASET,
-            subcategory="{method} attention",
-        ),
-        stability=report(
-            f"{BASE}/metrics/attention_stability_{{method}}.csv",
-            caption="../report/stability_table.rst",
-            category=DATASET,
-            subcategory="{method} attention",
-        ),
-        stability_figure=report(
-            f"{BASE}/figures/attention_stability_{{method}}.png",
-            caption="../report/stability.rst",
-            category=DATASET,
-            subcategory="{method} attention",
-        ),
+        control=report_file(f"{BASE}/figures/brain/{{method}}_disease_attention_control.png", "brain_control", "{method} attention"),
+        patient=report_file(PATHS["brain_patient"], "brain_patient", "{method} attention"),
+        html=report_file(f"{BASE}/figures/brain/{{method}}_disease_attention_patient.html", "brain_html", "{method} attention"),
+        top=report_file(f"{BASE}/metrics/top_regions_{{method}}.csv", "top_regions", "{method} attention"),
+        stability=report_file(f"{BASE}/metrics/attention_stability_{{method}}.csv", "stability_table", "{method} attention"),
+        stability_figure=report_file(f"{BASE}/figures/attention_stability_{{method}}.png", "stability", "{method} attention"),
     log:
         f"{LOGS}/brain_maps_{{method}}.log",
     conda:
@@ -214,18 +103,8 @@ rule attention_recovery:
         connectomes=rules.connectivity.output.connectomes,
         truth=rules.fetch.output.ground_truth,
     output:
-        table=report(
-            PATHS["recovery"],
-            caption="../report/recovery_table.rst",
-            category=DATASET,
-            subcategory="{method} attention",
-        ),
-        figure=report(
-            f"{BASE}/figures/attention_recovery_{{method}}.png",
-            caption="../report/recovery.rst",
-            category=DATASET,
-            subcategory="{method} attention",
-        ),
+        table=report_file(PATHS["recovery"], "recovery_table", "{method} attention"),
+        figure=report_file(f"{BASE}/figures/attention_recovery_{{method}}.png", "recovery", "{method} attention"),
     log:
         f"{LOGS}/attention_recovery_{{method}}.log",
     conda:
@@ -241,12 +120,7 @@ rule attention_recovery_summary:
     input:
         expand(PATHS["recovery"], method=ATTENTION_METHODS),
     output:
-        report(
-            f"{BASE}/metrics/attention_recovery.csv",
-            caption="../report/recovery_summary.rst",
-            category=DATASET,
-            subcategory="Metrics",
-        ),
+        report_file(f"{BASE}/metrics/attention_recovery.csv", "recovery_summary", "Metrics"),
     log:
         f"{LOGS}/attention_recovery_summary.log",
     conda:
@@ -275,18 +149,8 @@ rule disease_maps:
         ),
     output:
         agreement=f"{BASE}/metrics/map_agreement_{{method}}.csv",
-        regions=report(
-            PATHS["map_regions"],
-            caption="../report/map_regions.rst",
-            category=DATASET,
-            subcategory="{method} maps",
-        ),
-        figure=report(
-            f"{BASE}/figures/brain/{{method}}_disease_pattern.png",
-            caption="../report/map_pattern.rst",
-            category=DATASET,
-            subcategory="{method} maps",
-        ),
+        regions=report_file(PATHS["map_regions"], "map_regions", "{method} maps"),
+        figure=report_file(f"{BASE}/figures/brain/{{method}}_disease_pattern.png", "map_pattern", "{method} maps"),
     log:
         f"{LOGS}/disease_maps_{{method}}.log",
     wildcard_constraints:
@@ -309,18 +173,8 @@ rule map_stability:
         agreement=expand(f"{BASE}/metrics/map_agreement_{{method}}.csv", method=METHODS),
         connectomes=rules.connectivity.output.connectomes,
     output:
-        table=report(
-            f"{BASE}/metrics/map_stability.csv",
-            caption="../report/map_stability.rst",
-            category=DATASET,
-            subcategory="Brain maps",
-        ),
-        figure=report(
-            f"{BASE}/figures/map_stability.png",
-            caption="../report/map_stability_figure.rst",
-            category=DATASET,
-            subcategory="Brain maps",
-        ),
+        table=report_file(f"{BASE}/metrics/map_stability.csv", "map_stability", "Brain maps"),
+        figure=report_file(f"{BASE}/figures/map_stability.png", "map_stability_figure", "Brain maps"),
     log:
         f"{LOGS}/map_stability.log",
     conda:
@@ -336,18 +190,8 @@ rule attention_overlap:
     input:
         attention=per_method_fold(PATHS["attention"], ATTENTION_METHODS),
     output:
-        table=report(
-            f"{BASE}/metrics/attention_overlap.csv",
-            caption="../report/attention_overlap.rst",
-            category=DATASET,
-            subcategory="Brain maps",
-        ),
-        figure=report(
-            f"{BASE}/figures/attention_overlap.png",
-            caption="../report/attention_overlap_figure.rst",
-            category=DATASET,
-            subcategory="Brain maps",
-        ),
+        table=report_file(f"{BASE}/metrics/attention_overlap.csv", "attention_overlap", "Brain maps"),
+        figure=report_file(f"{BASE}/figures/attention_overlap.png", "attention_overlap_figure", "Brain maps"),
     log:
         f"{LOGS}/attention_overlap.log",
     conda:

@@ -25,8 +25,7 @@ per_fold, summary = evaluate(
     files, cohort, folds, snakemake.params.attributes, snakemake.params.continuous, pooled=pooled
 )
 leakage = leakage_per_fold(
-    dict(zip(map(tuple, snakemake.params.leakage_keys), snakemake.input.leakage, strict=True)),
-    snakemake.params.postprocessed,
+    dict(zip(map(tuple, snakemake.params.leakage_keys), snakemake.input.leakage, strict=True))
 )
 per_fold = pd.concat([per_fold, leakage], ignore_index=True)
 summary = summarize(per_fold)
