@@ -23,7 +23,6 @@ localrules:
     fetch,
     tables,
     figures,
-    fair_thresholds,
     attention_recovery_summary,
 
 

@@ -162,7 +162,9 @@ def test_every_shipped_dataset_config_validates_and_builds_its_registry(name):
 )
 def test_a_key_its_recipe_or_stage_ignores_is_refused_naming_key_and_method(entry, key):
     config = {"methods": {"bad_method": entry}, "training": {"methods": ["bad_method"]}}
-    with pytest.raises(ValueError, match=rf"methods\.bad_method\.{key}: does nothing|methods\.bad_method\.{key}: a "):
+    with pytest.raises(
+        ValueError, match=rf"methods\.bad_method\.{key}: does nothing|methods\.bad_method\.{key}: a "
+    ):
         MethodRegistry.from_config(config)
 
 

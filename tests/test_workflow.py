@@ -85,6 +85,16 @@ def test_dry_run_of_every_shipped_config(name, tmp_path):
     assert "train" in process.stdout and "evaluate" in process.stdout
 
 
+def test_a_method_key_its_recipe_ignores_stops_the_dry_run(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"methods": {"linear_fc": {"objective": "linear", "attn_beta": 0.001}}}))
+    process = run_snakemake(
+        ["-n", "--configfile", str(bad), "--config", f"results_dir={tmp_path}"], check=False
+    )
+    output = process.stdout + process.stderr
+    assert process.returncode != 0 and "methods.linear_fc.attn_beta: does nothing" in output
+
+
 def test_lint_reports_no_problem():
     process = run_snakemake(["--lint"], check=False)
     assert process.returncode == 0, process.stdout + process.stderr
@@ -95,7 +105,8 @@ def test_lint_reports_no_problem():
 def test_end_to_end_outputs(tiny_run):
     results, report = tiny_run
     shipped = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    postprocessed = [f"{m}_fairthr" for m in shipped["evaluation"]["fair_thresholds"]["methods"]]
+    # one group-threshold variant per listed method and constraint (default: demographic parity, "dp")
+    postprocessed = {f"{m}_fairthr_dp": m for m in shipped["evaluation"]["fair_thresholds"]["methods"]}
     methods = shipped["training"]["methods"] + list(EXTRA_METHOD) + postprocessed
     for method in methods:
         for fold in range(3):
@@ -104,9 +115,7 @@ def test_end_to_end_outputs(tiny_run):
                 frame.columns
             )
             if method in postprocessed:
-                trained = pd.read_csv(
-                    results / "predictions" / method.removesuffix("_fairthr") / f"fold{fold}.csv"
-                )
+                trained = pd.read_csv(results / "predictions" / postprocessed[method] / f"fold{fold}.csv")
                 pd.testing.assert_series_equal(frame.p_disease, trained.p_disease)
                 assert frame.decision.notna().all()
     exclusions = pd.read_csv(results / "data" / "exclusions.tsv", sep="\t")

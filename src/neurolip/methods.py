@@ -53,7 +53,10 @@ CONDITIONAL_KEYS = {
     "calt_weight": ("calt: true", lambda e: e["calt"]),
     "negative_gradient": ("calt: true", lambda e: e["calt"]),
     "attn_beta": ("calt: true", lambda e: e["calt"]),
-    "sensitive_mode": ("calt: true and negative_gradient: true", lambda e: e["calt"] and e["negative_gradient"]),
+    "sensitive_mode": (
+        "calt: true and negative_gradient: true",
+        lambda e: e["calt"] and e["negative_gradient"],
+    ),
     "fairclip_attribute": ("fairclip_weight > 0", lambda e: e["fairclip_weight"] > 0),
     "fairclip_reg": ("fairclip_weight > 0", lambda e: e["fairclip_weight"] > 0),
     "adversary_attribute": ("adversary_weight > 0", lambda e: e["adversary_weight"] > 0),
@@ -87,7 +90,9 @@ def ignored_keys(name: str, spec: Mapping[str, Any]) -> list[str]:
         elif key in CONDITIONAL_KEYS:
             words, applies = CONDITIONAL_KEYS[key]
             if objective != "contrastive" or not applies(spec):
-                problems.append(f"methods.{name}.{key}: does nothing for a {objective} recipe without {words}")
+                problems.append(
+                    f"methods.{name}.{key}: does nothing for a {objective} recipe without {words}"
+                )
         elif key not in RECIPE_KEYS[objective]:
             problems.append(f"methods.{name}.{key}: does nothing for a {objective} recipe")
     return problems
@@ -174,7 +179,11 @@ def read_out_variant(name: str, variant: Method, source: Method) -> Method:
     the source's (a key at its default is not given)."""
     defaults = _schema_defaults()
     recipe, own = source.training_spec, variant.training_spec
-    differ = sorted(k for k in set(recipe) | set(own) if own.get(k, defaults.get(k)) not in (recipe.get(k), defaults.get(k)))
+    differ = sorted(
+        k
+        for k in set(recipe) | set(own)
+        if own.get(k, defaults.get(k)) not in (recipe.get(k), defaults.get(k))
+    )
     if differ:
         raise ValueError(
             f"methods.{name}.models_from {source.name!r}: the two methods train differently ({differ}); a "
@@ -288,7 +297,11 @@ def group_threshold_variants(methods: Mapping[str, Method], trained, thresholds)
             variants.append(
                 Method(
                     name=f"{base}{GROUP_THRESHOLDS_SUFFIX}_{CONSTRAINT_SHORT[constraint]}",
-                    spec={**source.spec, "models_from": source.models_from or base, "group_thresholds": stage},
+                    spec={
+                        **source.spec,
+                        "models_from": source.models_from or base,
+                        "group_thresholds": stage,
+                    },
                     label=f"{source.label} + group thresholds{words}",
                     tables=tuple(thresholds.get("tables", ["table1"])),
                     base=base,

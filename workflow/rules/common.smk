@@ -129,9 +129,7 @@ def _methods_regex(methods):
 
 def plain_method_pattern():
     """Methods without attention maps, group-threshold variants included."""
-    return _methods_regex(
-        [m for m in EVALUATED_METHODS if m not in ATTENTION_METHODS]
-    )
+    return _methods_regex([m for m in EVALUATED_METHODS if m not in ATTENTION_METHODS])
 
 
 def ttca_method_pattern():

@@ -54,10 +54,16 @@ rule figures:
         per_fold=rules.evaluate.output.per_fold,
     output:
         roc=report_file(f"{BASE}/figures/roc.png", "roc", "Classification"),
-        tradeoff=report_file(f"{BASE}/figures/fairness_accuracy.png", "tradeoff", "Fairness"),
+        tradeoff=report_file(
+            f"{BASE}/figures/fairness_accuracy.png", "tradeoff", "Fairness"
+        ),
         groups=report_file(f"{BASE}/figures/group_auc.png", "groups", "Fairness"),
-        fold_auc=report_file(f"{BASE}/figures/fold_auc.png", "fold_auc", "Classification"),
-        calibration=report_file(f"{BASE}/figures/calibration.png", "calibration", "Classification"),
+        fold_auc=report_file(
+            f"{BASE}/figures/fold_auc.png", "fold_auc", "Classification"
+        ),
+        calibration=report_file(
+            f"{BASE}/figures/calibration.png", "calibration", "Classification"
+        ),
     log:
         f"{LOGS}/figures.log",
     conda:
@@ -76,12 +82,34 @@ rule brain_maps:
         attention=lambda wc: expand(PATHS["attention"], method=wc.method, fold=FOLDS),
         coordinates=rules.fetch.output.coordinates,
     output:
-        control=report_file(f"{BASE}/figures/brain/{{method}}_disease_attention_control.png", "brain_control", "{method} attention"),
-        patient=report_file(PATHS["brain_patient"], "brain_patient", "{method} attention"),
-        html=report_file(f"{BASE}/figures/brain/{{method}}_disease_attention_patient.html", "brain_html", "{method} attention"),
-        top=report_file(f"{BASE}/metrics/top_regions_{{method}}.csv", "top_regions", "{method} attention"),
-        stability=report_file(f"{BASE}/metrics/attention_stability_{{method}}.csv", "stability_table", "{method} attention"),
-        stability_figure=report_file(f"{BASE}/figures/attention_stability_{{method}}.png", "stability", "{method} attention"),
+        control=report_file(
+            f"{BASE}/figures/brain/{{method}}_disease_attention_control.png",
+            "brain_control",
+            "{method} attention",
+        ),
+        patient=report_file(
+            PATHS["brain_patient"], "brain_patient", "{method} attention"
+        ),
+        html=report_file(
+            f"{BASE}/figures/brain/{{method}}_disease_attention_patient.html",
+            "brain_html",
+            "{method} attention",
+        ),
+        top=report_file(
+            f"{BASE}/metrics/top_regions_{{method}}.csv",
+            "top_regions",
+            "{method} attention",
+        ),
+        stability=report_file(
+            f"{BASE}/metrics/attention_stability_{{method}}.csv",
+            "stability_table",
+            "{method} attention",
+        ),
+        stability_figure=report_file(
+            f"{BASE}/figures/attention_stability_{{method}}.png",
+            "stability",
+            "{method} attention",
+        ),
     log:
         f"{LOGS}/brain_maps_{{method}}.log",
     conda:
@@ -104,7 +132,11 @@ rule attention_recovery:
         truth=rules.fetch.output.ground_truth,
     output:
         table=report_file(PATHS["recovery"], "recovery_table", "{method} attention"),
-        figure=report_file(f"{BASE}/figures/attention_recovery_{{method}}.png", "recovery", "{method} attention"),
+        figure=report_file(
+            f"{BASE}/figures/attention_recovery_{{method}}.png",
+            "recovery",
+            "{method} attention",
+        ),
     log:
         f"{LOGS}/attention_recovery_{{method}}.log",
     conda:
@@ -120,7 +152,9 @@ rule attention_recovery_summary:
     input:
         expand(PATHS["recovery"], method=ATTENTION_METHODS),
     output:
-        report_file(f"{BASE}/metrics/attention_recovery.csv", "recovery_summary", "Metrics"),
+        report_file(
+            f"{BASE}/metrics/attention_recovery.csv", "recovery_summary", "Metrics"
+        ),
     log:
         f"{LOGS}/attention_recovery_summary.log",
     conda:
@@ -150,7 +184,11 @@ rule disease_maps:
     output:
         agreement=f"{BASE}/metrics/map_agreement_{{method}}.csv",
         regions=report_file(PATHS["map_regions"], "map_regions", "{method} maps"),
-        figure=report_file(f"{BASE}/figures/brain/{{method}}_disease_pattern.png", "map_pattern", "{method} maps"),
+        figure=report_file(
+            f"{BASE}/figures/brain/{{method}}_disease_pattern.png",
+            "map_pattern",
+            "{method} maps",
+        ),
     log:
         f"{LOGS}/disease_maps_{{method}}.log",
     wildcard_constraints:
@@ -173,8 +211,12 @@ rule map_stability:
         agreement=expand(f"{BASE}/metrics/map_agreement_{{method}}.csv", method=METHODS),
         connectomes=rules.connectivity.output.connectomes,
     output:
-        table=report_file(f"{BASE}/metrics/map_stability.csv", "map_stability", "Brain maps"),
-        figure=report_file(f"{BASE}/figures/map_stability.png", "map_stability_figure", "Brain maps"),
+        table=report_file(
+            f"{BASE}/metrics/map_stability.csv", "map_stability", "Brain maps"
+        ),
+        figure=report_file(
+            f"{BASE}/figures/map_stability.png", "map_stability_figure", "Brain maps"
+        ),
     log:
         f"{LOGS}/map_stability.log",
     conda:
@@ -190,8 +232,14 @@ rule attention_overlap:
     input:
         attention=per_method_fold(PATHS["attention"], ATTENTION_METHODS),
     output:
-        table=report_file(f"{BASE}/metrics/attention_overlap.csv", "attention_overlap", "Brain maps"),
-        figure=report_file(f"{BASE}/figures/attention_overlap.png", "attention_overlap_figure", "Brain maps"),
+        table=report_file(
+            f"{BASE}/metrics/attention_overlap.csv", "attention_overlap", "Brain maps"
+        ),
+        figure=report_file(
+            f"{BASE}/figures/attention_overlap.png",
+            "attention_overlap_figure",
+            "Brain maps",
+        ),
     log:
         f"{LOGS}/attention_overlap.log",
     conda:

@@ -158,4 +158,8 @@ class GroupThresholds:
         return apply_group_thresholds(self.optimizer_, predictions, self.attribute, self.seed, source=source)
 
     def describe(self) -> dict:
-        return {"attribute": self.attribute, "constraint": self.constraint, "fitted": self.optimizer_ is not None}
+        return {
+            "attribute": self.attribute,
+            "constraint": self.constraint,
+            "fitted": self.optimizer_ is not None,
+        }

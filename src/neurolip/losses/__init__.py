@@ -1,7 +1,7 @@
 """Losses, one small module each: CLIP InfoNCE, SigLIP, CALT, attention distance, FairCLIP's Sinkhorn term."""
 
-from .attention import attention_distance
 from ..models.gradient import reverse_gradient
+from .attention import attention_distance
 from .calt import calt_loss
 from .clip import clip_loss
 from .fairclip import fairclip_sinkhorn

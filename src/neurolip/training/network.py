@@ -38,7 +38,9 @@ class FittedNetwork:
     def representations(self, split: str, names=None, erase=None) -> dict[str, np.ndarray]:
         f = self.fitter
         names = self.erasable if names is None else names
-        return readout.representations(self.model, self.data.x[split], names, f.prompts, f.device, erase=erase)
+        return readout.representations(
+            self.model, self.data.x[split], names, f.prompts, f.device, erase=erase
+        )
 
     def candidates(self, erase=None) -> dict:
         """{kind: {split: P(disease)}} of every read-out candidate on validation and test."""
@@ -57,7 +59,11 @@ class FittedNetwork:
 
     def attention(self) -> dict | None:
         f = self.fitter
-        return test_attention(self.model, self.data, f.texts, f.device, self.seed) if f.writes_attention else None
+        return (
+            test_attention(self.model, self.data, f.texts, f.device, self.seed)
+            if f.writes_attention
+            else None
+        )
 
 
 class NetworkFitter:
@@ -190,4 +196,3 @@ class NetworkFitter:
             "cohort": file_digest(self.inputs.cohort),
             **({"permutation": self.permutation} if self.permutation is not None else {}),
         }
-

@@ -45,7 +45,9 @@ class Recipe:
         objective = method.objective
         cross_fit = method.spec.get("cross_fit")
         # the logistic regression is deterministic: more seeds would fit the same model again
-        return cls(objective, int(cross_fit) if cross_fit else None, n_seeds if objective.trains_network else 1)
+        return cls(
+            objective, int(cross_fit) if cross_fit else None, n_seeds if objective.trains_network else 1
+        )
 
     def splits(self, data: FoldData, seed: int, work_dir: Path, models_from: Path | None) -> list[ModelSplit]:
         """The models of the fold: K cross-fitted ones (model k: seed + k, validated on inner fold k), or
