@@ -8,6 +8,7 @@ the read-out stages, is one path (:mod:`neurolip.training.trainer`).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from sklearn.model_selection import StratifiedKFold
 from ..folds import strata_labels
 from . import readout
 from .fold_io import FoldData
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,15 @@ class Recipe:
     def of(cls, method, n_seeds: int) -> Recipe:
         objective = method.objective
         cross_fit = method.spec.get("cross_fit")
+        if cross_fit and n_seeds > 1:
+            log.info(
+                "%s: cross_fit %d trains %d models (seeds seed ... seed + %d), not training.n_seeds %d",
+                method.name,
+                cross_fit,
+                cross_fit,
+                cross_fit - 1,
+                n_seeds,
+            )
         # the logistic regression is deterministic: more seeds would fit the same model again
         return cls(
             objective, int(cross_fit) if cross_fit else None, n_seeds if objective.trains_network else 1

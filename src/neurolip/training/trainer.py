@@ -14,17 +14,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..evaluation.postprocessing import GroupThresholds
 from ..methods import Method
 from . import readout
 from .attention_export import stack_seeds
-from .erasure import RepresentationEraser
 from .fold_io import FoldData, load_fold, permute_connectomes, predictions_frame, write_attention, write_csv
-from .leakage import attribute_codes, leakage_rows
-from .linear import FittedLinear, PlattCalibration
+from .leakage import leakage_rows
+from .linear import FittedLinear
 from .loop import LoopSettings
 from .network import NetworkFitter, pick_device  # noqa: F401 (pick_device: the trainer's public helper)
 from .recipes import ModelSplit, Recipe
+from .stages import Stages
 
 
 @dataclass(frozen=True)
@@ -92,30 +91,6 @@ class FoldResult:
     attention: dict | None = None
 
 
-@dataclass
-class Stages:
-    """A method's read-out stages as estimators, in the order they act."""
-
-    erase: RepresentationEraser | None
-    choose: readout.ChooseReadout
-    calibrate: PlattCalibration
-    thresholds: GroupThresholds | None
-
-    @classmethod
-    def of(cls, method: Method, settings: TrainingConfig) -> Stages:
-        built = {"erase": None, "thresholds": None}
-        for stage in method.stages:
-            if stage.kind == "erase":
-                built["erase"] = RepresentationEraser(**stage.params)
-            elif stage.kind == "choose_readout":
-                built["choose"] = readout.ChooseReadout(settings.readout, method.objective.readouts[0])
-            elif stage.kind == "calibrate":
-                built["calibrate"] = PlattCalibration()
-            elif stage.kind == "group_thresholds":
-                built["thresholds"] = GroupThresholds(**stage.params, seed=settings.seed)
-        return cls(**built)
-
-
 def train_fold(
     *,
     method: Method,
@@ -178,7 +153,7 @@ def read_out(models, stages: Stages, recipe: Recipe, data: FoldData, splits, sen
     """The fold's predictions from its fitted ``models``: each model's read-out candidates (on erased
     representations when the method erases), combined by the recipe's splitter, one read-out chosen and
     calibrated on the validation scores, then group thresholds. ``probed``: attributes of the leakage probe."""
-    erasers = [_fit_eraser(stages.erase, m) if stages.erase is not None else None for m in models]
+    erasers = [stages.eraser_for(m) for m in models]
     per_model = [m.candidates(erase) for m, erase in zip(models, erasers, strict=True)]
     validation, test, covered = recipe.combine(data, splits, per_model)
     choice = stages.choose.fit(validation, covered.y["val"]).choice_
@@ -210,16 +185,6 @@ def read_out(models, stages: Stages, recipe: Recipe, data: FoldData, splits, sen
         info["group_thresholds"] = stages.thresholds.describe()
     attention = stack_seeds([a for a in (m.attention() for m in models) if a is not None])
     return FoldResult(frames, info, seed_scores, leakage, attention)
-
-
-def _fit_eraser(eraser: RepresentationEraser, model) -> RepresentationEraser:
-    """A fresh erase stage fitted, for one model, on its training subjects' representations and their
-    attribute (never their diagnosis, never a test subject)."""
-    if not model.erasable:
-        raise ValueError(f"erase_attribute {eraser.attribute!r}: this recipe has no representation to erase")
-    codes = attribute_codes(model.data.cohort, model.data.subject_ids["train"], eraser.attribute)
-    raw = model.representations("train")
-    return RepresentationEraser(eraser.attribute).fit({n: torch.from_numpy(v) for n, v in raw.items()}, codes)
 
 
 def seed_score_frame(fold: int, seed_scores) -> pd.DataFrame:
