@@ -69,6 +69,7 @@ from pathlib import Path  # noqa: E402
 from cohort import tiny_dataset_config  # noqa: E402
 
 from neurolip.config import section_defaults  # noqa: E402
+from neurolip.methods import MethodRegistry  # noqa: E402
 
 # built environments are kept here between local runs, keyed by their lock's digest (CI builds from nothing)
 ENV_CACHE = REPO / ".envs-cache"
@@ -272,34 +273,52 @@ def test_each_environment_runs_its_steps(tmp_path):
                 },
             )
 
-    # evaluation environment: group thresholds, metrics, tables, figures, brain maps, recovery
-    python = built_env("evaluation")
-    out = tmp_path / "results"
-    registry = {
+    # group thresholds: a read-out-only method of neurolip (the train step, reading neurolip's models)
+    registry_config = {
         "methods": {m: specs[m] for m in trained},
         "training": {"methods": trained},
         "evaluation": {"fair_thresholds": {"methods": ["neurolip"], "attribute": "sex"}},
     }
+    variant = MethodRegistry.from_config(registry_config)["neurolip_fairthr_dp"]
     for fold in range(3):
+        out = tmp_path / "results"
+        work = out / "training" / variant.name / f"fold{fold}"
         run_step(
             python,
             tmp_path,
-            "fair_thresholds",
-            input={
-                "validation": str(
-                    out / "training" / "neurolip" / f"fold{fold}" / "validation_predictions.csv"
-                ),
-                "predictions": str(out / "predictions" / "neurolip" / f"fold{fold}.csv"),
+            "train",
+            threads=1,
+            output={
+                "predictions": str(out / "predictions" / variant.name / f"fold{fold}.csv"),
+                "selection": str(work / "selection.json"),
+                "validation": str(work / "validation_predictions.csv"),
+                "seed_scores": str(work / "seed_scores.csv"),
+                "leakage": str(work / "leakage.csv"),
             },
-            output={"predictions": str(out / "predictions" / "neurolip_fairthr" / f"fold{fold}.csv")},
+            input={
+                "connectomes": str(data / "connectomes.npz"),
+                "cohort": str(data / "cohort.tsv"),
+                "folds": str(data / "folds.tsv"),
+                "text_features": str(data / "text_features.safetensors"),
+            },
             params={
-                "attribute": "sex",
-                "constraint": "demographic_parity",
-                "objective": "balanced_accuracy_score",
-                "seed": 0,
+                "method": variant.name,
+                "fold": fold,
+                "method_spec": dict(variant.spec),
+                "training": training,
+                "model": model,
+                "text_encoder": text_encoder,
+                "sensitive": dataset["sensitive_attributes"],
+                "work_dir": str(work),
+                "models_from": str(out / "training" / "neurolip" / f"fold{fold}"),
             },
         )
-    evaluated = [*trained, "neurolip_fairthr"]
+
+    # evaluation environment: metrics, tables, figures, brain maps, recovery
+    python = built_env("evaluation")
+    out = tmp_path / "results"
+    registry = registry_config
+    evaluated = [*trained, variant.name]
     keys = [[m, f] for m in evaluated for f in range(3)]
     metrics = out / "metrics"
     run_step(
@@ -308,9 +327,7 @@ def test_each_environment_runs_its_steps(tmp_path):
         "evaluate",
         input={
             "predictions": [str(out / "predictions" / m / f"fold{f}.csv") for m, f in keys],
-            "leakage": [
-                str(out / "training" / m / f"fold{f}" / "leakage.csv") for m in trained for f in range(3)
-            ],
+            "leakage": [str(out / "training" / m / f"fold{f}" / "leakage.csv") for m, f in keys],
             "cohort": str(data / "cohort.tsv"),
             "folds": str(data / "folds.tsv"),
         },
@@ -322,8 +339,7 @@ def test_each_environment_runs_its_steps(tmp_path):
         },
         params={
             "method_folds": keys,
-            "leakage_keys": [[m, f] for m in trained for f in range(3)],
-            "postprocessed": {"neurolip_fairthr": "neurolip"},
+            "leakage_keys": keys,
             "attributes": dataset["sensitive_attributes"],
             "continuous": ["age", "srs"],
             "reference": "neurolip",
