@@ -16,6 +16,9 @@ rule text_features:
         "../scripts/text_features.py"
 
 
+# Every method with test predictions: one that trains its models, and a read-out-only one (models_from,
+# e.g. the group-threshold variants <method>_fairthr_<short>), which reads its source's models and trains
+# nothing; both run the method's read-out stages (neurolip.training.trainer).
 rule train:
     input:
         connectomes=rules.connectivity.output.connectomes,
