@@ -53,8 +53,8 @@ class FittedLinear:
         self._scores, info = fit_linear_baseline(split.data, seed=split.seed)
         self.info = {"seed": split.seed, **info}
 
-    def candidates(self, erase=None) -> dict:
-        return {LINEAR_READOUT: self._scores}
+    def candidates(self, erase=None) -> tuple[dict, dict]:
+        return {LINEAR_READOUT: self._scores}, {}
 
     def leakage_features(self, choice, erase=None):
         return "connectome", {s: upper_triangle(self.data.x[s].numpy()) for s in self.data.x}

@@ -42,14 +42,14 @@ class FittedNetwork:
             self.model, self.data.x[split], names, f.prompts, f.device, erase=erase
         )
 
-    def candidates(self, erase=None) -> dict:
-        """{kind: {split: P(disease)}} of every read-out candidate on validation and test."""
+    def candidates(self, erase=None) -> tuple[dict, dict]:
+        """({kind: {split: P(disease)}} of every read-out candidate on validation and test, what the
+        read-outs chose on validation: {"probe_C": C of the linear probe, or None})."""
         f = self.fitter
         scores, probe_c = readout.candidate_probabilities(
             self.model, self.data, f.prompts, f.objective.readouts, f.device, self.seed, erase=erase
         )
-        self.info["probe_C"] = probe_c
-        return scores
+        return scores, {"probe_C": probe_c}
 
     def leakage_features(self, choice: str, erase=None) -> tuple[str, dict[str, np.ndarray]]:
         """The representation the chosen read-out reads, per split (its name, {split: (n, D)})."""

@@ -154,10 +154,11 @@ def read_out(models, stages: Stages, recipe: Recipe, data: FoldData, splits, sen
     representations when the method erases), combined by the recipe's splitter, one read-out chosen and
     calibrated on the validation scores, then group thresholds. ``probed``: attributes of the leakage probe."""
     erasers = [stages.eraser_for(m) for m in models]
-    per_model = [m.candidates(erase) for m, erase in zip(models, erasers, strict=True)]
+    read = [m.candidates(erase) for m, erase in zip(models, erasers, strict=True)]
+    per_model = [scores for scores, _ in read]
     validation, test, covered = recipe.combine(data, splits, per_model)
     choice = stages.choose.fit(validation, covered.y["val"]).choice_
-    infos = [m.info for m in models]
+    infos = [{**m.info, **details} for m, (_, details) in zip(models, read, strict=True)]
     info = {
         **({"cross_fit": recipe.cross_fit} if recipe.cross_fit else {}),
         "readout": choice,
@@ -168,9 +169,10 @@ def read_out(models, stages: Stages, recipe: Recipe, data: FoldData, splits, sen
     chosen = readout.per_seed_choice(per_model, choice)
     seed_scores = [(m.seed, m.data, scores) for m, scores in zip(models, chosen, strict=True)]
     leakage = []
-    for m, erase in zip(models, erasers, strict=True) if probed else ():
-        name, features = m.leakage_features(choice, erase)
-        leakage += leakage_rows(m.data, features, probed, name, m.seed, m.data.fold)
+    if probed:
+        for m, erase in zip(models, erasers, strict=True):
+            name, features = m.leakage_features(choice, erase)
+            leakage += leakage_rows(m.data, features, probed, name, m.seed, m.data.fold)
     scores = {"val": stages.choose.transform(validation), "test": stages.choose.transform(test)}
     calibration = stages.calibrate.fit(scores["val"], covered.y["val"])
     info["calibration"] = calibration.describe()
