@@ -185,6 +185,7 @@ def data_targets():
         f"{DATA_DIR}/class_prompts.json",
         f"{DATA_DIR}/folds.tsv",
         f"{DATA_DIR}/exclusions.tsv",
+        f"{DATA_DIR}/bids",
     ]
 
 
