@@ -6,6 +6,7 @@ the environments are not built with conda here: the fast tests check that the ``
 ``constraints.txt`` and the environment running the tests agree, and that each locked set is complete; the
 slow test builds each locked set into a fresh virtual environment and runs its workflow steps there."""
 
+import os
 import sys
 from importlib.metadata import PackageNotFoundError, distribution, version
 
@@ -113,12 +114,31 @@ def test_each_locked_set_is_complete(path):
     assert not unmet, f"{path.name}: " + "; ".join(unmet)
 
 
+def test_dry_run_with_sdm_conda_resolves_every_environment(tmp_path):
+    """README's conda dry run (`snakemake -n --sdm conda`) with `conda` on PATH: here a stand-in
+    (tests/envs/conda) that answers Snakemake's checks of the installation and refuses anything else, so the
+    dry run must find each rule's environment file and create nothing."""
+    from conftest import run_snakemake
+
+    calls = tmp_path / "conda_calls.log"
+    process = run_snakemake(
+        ["-n", "--sdm", "conda", "--cores", "8", "--nolock", "--config", f"results_dir={tmp_path}"],
+        env={"PATH": f"{REPO / 'tests' / 'envs'}:{os.environ['PATH']}", "STAND_IN_CONDA_LOG": str(calls)},
+    )
+    for name in ("data", "training", "evaluation"):
+        assert f"Conda environment envs/{name}.yaml will be created." in process.stdout + process.stderr
+    assert "rule train" in process.stdout and "rule bids_derivatives" in process.stdout
+    asked = calls.read_text().splitlines()
+    assert "--version" in asked and not any(
+        c.split()[0] in ("create", "env", "run", "activate") for c in asked
+    )
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Each environment's locked set built into a fresh virtual environment, and the steps that use it run there.
 
 import hashlib  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 from pathlib import Path  # noqa: E402
