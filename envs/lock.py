@@ -50,6 +50,8 @@ def resolve(in_file: Path) -> list[str]:
         venv = Path(tmp) / "env"
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
+        # the venv's bundled setuptools (Python < 3.12) is no requirement: locked only if a package needs it
+        subprocess.run([*pip, "uninstall", "--quiet", "--yes", "setuptools"], check=False)
         subprocess.run([*pip, "install", "--quiet", "-c", str(CONSTRAINTS), "-r", str(in_file)], check=True)
         frozen = subprocess.run([*pip, "freeze", "--all"], check=True, capture_output=True, text=True).stdout
     # local version tags (torch's "+cpu") name a build, not a version: the lock pins the version, and the
@@ -57,7 +59,7 @@ def resolve(in_file: Path) -> list[str]:
     lines = [
         re.sub(r"\+[A-Za-z0-9.]+$", "", line)
         for line in frozen.splitlines()
-        if line and not line.startswith("pip==")  # setuptools stays: torch requires a recent one
+        if line and not line.startswith("pip==")
     ]
     return sorted(lines, key=str.lower)
 
