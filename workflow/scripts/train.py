@@ -43,4 +43,6 @@ train_fold(
 # last epoch's model and optimizer tensors, unless the config's keep_checkpoints says so
 if not snakemake.config.get("keep_checkpoints", False):
     freed = remove_resume_tensors(snakemake.params.work_dir)
-    logging.getLogger("neurolip").info("removed resume checkpoints: %.1f MB freed", freed / 1e6)
+    logging.getLogger(remove_resume_tensors.__module__).info(
+        "removed resume checkpoints: %.1f MB freed", freed / 1e6
+    )
