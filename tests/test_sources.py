@@ -336,6 +336,18 @@ def test_nifti_time_series_are_extracted_in_one_job_per_subject(tmp_path, rng):
 
     dataset = write_fmriprep_derivatives(tmp_path, rng)
     dataset["n_rois"] = 4
+    # a second run of sub-01 (its first renamed run-1, as fMRIPrep names several runs): still one job for
+    # the subject, whose runs are joined
+    func = tmp_path / "bids" / "derivatives" / "fmriprep" / "sub-01" / "func"
+    for path in func.iterdir():
+        path.rename(func / path.name.replace("_task-rest_", "_task-rest_run-1_"))
+    affine = labels_atlas(tmp_path / "atlas.nii.gz")
+    write_run(
+        tmp_path / "bids" / "derivatives" / "fmriprep" / "sub-01" / "func",
+        "sub-01_task-rest_run-2",
+        affine,
+        rng,
+    )
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump({"results_dir": str(tmp_path / "results"), "dataset": dataset}))
     data = tmp_path / "results" / dataset["name"] / "data"
@@ -343,7 +355,7 @@ def test_nifti_time_series_are_extracted_in_one_job_per_subject(tmp_path, rng):
     logs = sorted(p.stem for p in (data.parent / "logs" / "timeseries").glob("*.log"))
     assert logs == ["01", "02", "04"]  # one job each; 03 has no images (a fetch exclusion)
     with np.load(data / "timeseries.npz") as series:
-        assert sorted(series.files) == ["01", "04"] and series["01"].shape == (80, 4)
+        assert sorted(series.files) == ["01", "04"] and series["01"].shape == (80 + 40, 4)
     exclusions = pd.read_csv(data / "exclusions_timeseries.tsv", sep="\t", dtype=str)
     assert dict(zip(exclusions.subject_id, exclusions.reason)) == {"02": "too few volumes"}
     assert not list(data.glob("timeseries/*.npz"))  # the per-subject parts are temporary

@@ -25,23 +25,26 @@ COMBINE_RUNS = ("concatenate", "first")
 
 
 def _find(derivatives_dir, label, file_tag, file_type, filters):
-    """``get_bids_files`` for one subject's func folder. nilearn looks in ``ses-*`` folders for every
-    subject as soon as one subject has them; a subject without sessions is then searched in its own
-    ``func`` folder."""
+    """``get_bids_files`` for one subject's func folders. nilearn looks only in ``ses-*`` folders as soon as
+    one subject of the dataset has them; a subject's own ``func`` folder (no session) is searched too."""
     from nilearn.interfaces.bids import get_bids_files
 
-    found = get_bids_files(
-        derivatives_dir,
-        file_tag=file_tag,
-        file_type=file_type,
-        sub_label=label,
-        modality_folder="func",
-        filters=filters,
+    found = set(
+        get_bids_files(
+            derivatives_dir,
+            file_tag=file_tag,
+            file_type=file_type,
+            sub_label=label,
+            modality_folder="func",
+            filters=filters,
+        )
     )
     own_func = Path(derivatives_dir) / f"sub-{label}" / "func"
-    if not found and own_func.is_dir():
-        found = get_bids_files(
-            own_func, file_tag=file_tag, file_type=file_type, filters=filters, sub_folder=False
+    if own_func.is_dir():
+        found |= set(
+            get_bids_files(
+                own_func, file_tag=file_tag, file_type=file_type, filters=filters, sub_folder=False
+            )
         )
     return sorted(found)
 
