@@ -129,9 +129,11 @@ def fetch(
     for sid in manifest["subject_id"]:
         check_subject_id(sid, path=source.phenotype_path or None)
     # a subject has several rows only for several NIfTI runs (joined into one series), never one file twice
-    single = manifest["kind"] != "nifti"
-    check_unique(manifest.loc[single, "subject_id"], path=source.phenotype_path or None)
-    check_unique(manifest.loc[~single, "path"], path=source.phenotype_path or None)
+    runs = manifest["kind"] == "nifti"
+    check_unique(manifest.loc[~runs, "subject_id"], path=source.phenotype_path or None)
+    twice = manifest.loc[runs & manifest.duplicated("path"), "path"]
+    if len(twice):
+        raise NeuroLIPInputError(f"files listed twice in the manifest: {', '.join(twice[:5])}")
     manifest.to_csv(manifest_path, sep="\t", index=False)
     source.phenotypes.to_csv(phenotypes_raw_path, sep="\t", index=False)
     exclusions = ExclusionLog("fetch")
