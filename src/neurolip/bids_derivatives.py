@@ -156,13 +156,17 @@ def write_bids_derivatives(
             (func / f"{stem}_timeseries.json").write_text(json.dumps(sidecar, indent=2))
             relmat = func / f"{stem}_meas-{measure}_relmat.dense.tsv"
             np.savetxt(relmat, matrix, delimiter="\t", fmt=_float_format(matrix))
+            description = (
+                f"{kind} between atlas regions (nilearn ConnectivityMeasure)"
+                + ("; Fisher z (arctanh) of the off-diagonal, diagonal set to 0" if fisher_z else "")
+                + "; rows and columns of zero-variance regions are 0"
+            )
+            # BEP017's field names, with "Measure"/"MeasureDescription" as giga_connectome writes them
             relmat_sidecar = {
                 "RelationshipMeasure": MEASURES[kind],
-                "Description": (
-                    f"{kind} between atlas regions (nilearn ConnectivityMeasure)"
-                    + ("; Fisher z (arctanh) of the off-diagonal, diagonal set to 0" if fisher_z else "")
-                    + "; rows and columns of zero-variance regions are 0"
-                ),
+                "Measure": MEASURES[kind],
+                "MeasureDescription": description,
+                "Description": description,
                 "FisherZ": fisher_z,
                 "Directed": False,
                 "Weighted": True,
