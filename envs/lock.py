@@ -1,12 +1,22 @@
-"""Lock files for the conda environments of envs/: every package, indirect ones included, at an exact version.
+"""Lock the conda environments of envs/: every package, indirect ones included, at an exact version.
 
-    python envs/lock.py            # rewrites envs/<name>.lock.txt for every envs/<name>.yaml
+    python envs/lock.py            # rewrites the pip section of envs/<name>.yaml from envs/<name>.in
 
-For each environment it builds a fresh virtual environment (this Python, no site-packages), installs the
-yaml's pip list and writes ``pip freeze`` to ``envs/<name>.lock.txt``. ``tests/test_envs.py`` installs each
-lock with ``--no-deps`` into a fresh environment, checks it is complete (``pip check``) and runs the
-workflow steps that use it there. Snakemake's own ``.pin.txt`` files need conda, which this project's
-machines cannot reach; these locks are the pip equivalent for the yaml's pip section.
+``envs/<name>.in`` lists an environment's direct requirements (edited by hand, pinned to the versions the
+tests run with). For each one this builds a fresh virtual environment (this Python, no site-packages),
+installs the list under ``constraints.txt`` (so every environment and ``make install`` agree on each
+shared package) and writes ``pip freeze`` into the pip section of ``envs/<name>.yaml``: the yaml *is* the
+lock, and Snakemake (``--sdm conda``) installs exactly that set.
+
+Why the full list sits in the yaml rather than a ``-r <name>.lock.txt`` line: Snakemake copies the yaml to
+``.snakemake/conda/<hash>.yaml`` and runs ``conda env create --file`` on the copy; conda runs pip from the
+directory of that copy, so a relative requirements file is not found there, and Snakemake's environment hash
+covers the yaml's text only, so an edited lock file would never rebuild the environment. Snakemake's own
+``.pin.txt`` files need conda, which this project's test machines cannot reach.
+
+``tests/test_envs.py`` checks that the ``.in`` pins, the yaml, ``constraints.txt`` and the installed test
+environment agree, and (marked slow) builds each yaml's pip list into a fresh environment and runs the
+workflow steps that use it there.
 """
 
 import re
@@ -18,33 +28,57 @@ from pathlib import Path
 import yaml
 
 ENVS = Path(__file__).resolve().parent
+CONSTRAINTS = ENVS.parent / "constraints.txt"
+LOCK_NOTE = "# locked by `python envs/lock.py` from envs/{name}.in under constraints.txt: do not edit by hand"
 
 
-def pip_requirements(env_file: Path) -> list[str]:
+def requirement_lines(path: Path) -> list[str]:
+    """Non-comment lines of a requirements file (``.in``, ``constraints.txt``)."""
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line]
+
+
+def locked_requirements(env_file: Path) -> list[str]:
+    """The pip section of an environment file: its locked set."""
     spec = yaml.safe_load(env_file.read_text())
     return [r for entry in spec["dependencies"] if isinstance(entry, dict) for r in entry.get("pip", [])]
 
 
-def lock(env_file: Path) -> Path:
+def resolve(in_file: Path) -> list[str]:
+    """``pip freeze`` of a fresh virtual environment holding ``in_file``'s requirements and their own."""
     with tempfile.TemporaryDirectory() as tmp:
         venv = Path(tmp) / "env"
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
-        subprocess.run([*pip, "install", "--quiet", *pip_requirements(env_file)], check=True)
+        # the venv's bundled setuptools (Python < 3.12) is no requirement: locked only if a package needs it
+        subprocess.run([*pip, "uninstall", "--quiet", "--yes", "setuptools"], check=False)
+        subprocess.run([*pip, "install", "--quiet", "-c", str(CONSTRAINTS), "-r", str(in_file)], check=True)
         frozen = subprocess.run([*pip, "freeze", "--all"], check=True, capture_output=True, text=True).stdout
     # local version tags (torch's "+cpu") name a build, not a version: the lock pins the version, and the
     # machine's index picks its build (CPU here, CUDA on a GPU node, whose runtime packages then come with it)
     lines = [
         re.sub(r"\+[A-Za-z0-9.]+$", "", line)
         for line in frozen.splitlines()
-        if line and not line.startswith("pip==")  # setuptools stays: torch requires a recent one
+        if line and not line.startswith("pip==")
     ]
-    out = env_file.with_suffix(".lock.txt")
-    header = f"# pip lock of {env_file.name} (python envs/lock.py); Python {sys.version_info.major}.{sys.version_info.minor}\n"
-    out.write_text(header + "\n".join(sorted(lines, key=str.lower)) + "\n")
-    return out
+    return sorted(lines, key=str.lower)
+
+
+def write_env(env_file: Path, locked: list[str]) -> Path:
+    """Rewrite ``env_file``'s pip section with ``locked``, keeping its comment header, channels and conda
+    packages."""
+    text = env_file.read_text()
+    lines = text.splitlines()
+    header = lines[: next((i for i, line in enumerate(lines) if not line.startswith("#")), len(lines))]
+    spec = yaml.safe_load(text)
+    conda = [entry for entry in spec["dependencies"] if not isinstance(entry, dict)]
+    out = [*header, "channels:", *(f"  - {c}" for c in spec["channels"]), "dependencies:"]
+    out += [f"  - {c}" for c in conda]
+    out += ["  - pip:", "      " + LOCK_NOTE.format(name=env_file.stem), *(f"      - {r}" for r in locked)]
+    env_file.write_text("\n".join(out) + "\n")
+    return env_file
 
 
 if __name__ == "__main__":
-    for env_file in sorted(ENVS.glob("*.yaml")):
-        print(lock(env_file))
+    for in_file in sorted(ENVS.glob("*.in")):
+        print(write_env(in_file.with_suffix(".yaml"), resolve(in_file)))

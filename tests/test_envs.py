@@ -1,31 +1,55 @@
 """Conda environments of envs/: every package pinned exactly, to the version the tests run with.
 
-Conda channels are unreachable on the test machines, so the environments are not built here; this checks
-their structure and that each pin equals the version installed in the environment running the tests."""
+Each ``envs/<name>.yaml`` holds its full locked set in its pip section (written by ``python envs/lock.py``
+from the direct requirements in ``envs/<name>.in``). Conda channels are unreachable on the test machines, so
+the environments are not built with conda here: the fast tests check that the ``.in`` pins, the yaml,
+``constraints.txt`` and the environment running the tests agree, and that each locked set is complete; the
+slow test builds each locked set into a fresh virtual environment and runs its workflow steps there."""
 
+import os
 import sys
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, distribution, version
 
 import pandas as pd
 import pytest
 import yaml
 from conftest import REPO
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ENV_FILES = sorted((REPO / "envs").glob("*.yaml"))
 
 
+def requirement_pins(lines):
+    """{canonical name: version} of ``name==version`` lines (comments and blank lines skipped)."""
+    pinned = {}
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, separator, exact = line.partition("==")
+            assert separator and exact.strip(), f"{line!r} is not pinned to an exact version"
+            pinned[canonicalize_name(name)] = exact.strip()
+    return pinned
+
+
 def pins(path):
+    """The environment file's spec, its conda packages and its pip section (the locked set)."""
     spec = yaml.safe_load(path.read_text())
     conda, pip = {}, {}
     for entry in spec["dependencies"]:
         if isinstance(entry, dict):
-            for requirement in entry.get("pip", []):
-                name, _, pinned = requirement.partition("==")
-                pip[name.strip()] = pinned.strip()
+            pip.update(requirement_pins(entry.get("pip", [])))
         else:
             name, _, pinned = entry.partition("=")
             conda[name.strip()] = pinned.strip()
     return spec, conda, pip
+
+
+def direct_pins(path):
+    return requirement_pins(path.with_suffix(".in").read_text().splitlines())
+
+
+CONSTRAINTS = requirement_pins((REPO / "constraints.txt").read_text().splitlines())
 
 
 def test_every_step_has_an_environment():
@@ -33,6 +57,7 @@ def test_every_step_has_an_environment():
     rules = "\n".join(p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk"))
     for env in ENV_FILES:
         assert f"envs/{env.name}" in rules, f"{env.name} is used by no rule"
+        assert env.with_suffix(".in").is_file(), f"{env.name} has no direct requirements (envs/{env.stem}.in)"
 
 
 @pytest.mark.parametrize("path", ENV_FILES, ids=lambda p: p.name)
@@ -43,7 +68,6 @@ def test_pins_are_exact_and_match_the_tested_versions(path):
     assert pip, f"{path.name} pins no packages"
     mismatches = []
     for name, pinned in pip.items():
-        assert pinned, f"{path.name}: {name} is not pinned to an exact version"
         try:
             installed = version(name).split("+")[
                 0
@@ -56,12 +80,65 @@ def test_pins_are_exact_and_match_the_tested_versions(path):
     assert not mismatches, f"{path.name}: " + "; ".join(mismatches)
 
 
+@pytest.mark.parametrize("path", ENV_FILES, ids=lambda p: p.name)
+def test_direct_requirements_lock_and_constraints_cannot_drift(path):
+    """Every direct pin (envs/<name>.in) is in the yaml's locked set at the same version, and every locked
+    package is in constraints.txt (what `make install` uses) at the same version: so the environments agree
+    with each other and with the development install on every shared package."""
+    _, _, locked = pins(path)
+    direct = direct_pins(path)
+    assert direct, f"envs/{path.stem}.in lists no requirement"
+    drift = [f"{n}: .in {v}, yaml {locked.get(n)}" for n, v in direct.items() if locked.get(n) != v]
+    drift += [
+        f"{n}: yaml {v}, constraints.txt {CONSTRAINTS.get(n)}"
+        for n, v in locked.items()
+        if CONSTRAINTS.get(n) != v
+    ]
+    assert not drift, f"{path.name} (rerun python envs/lock.py): " + "; ".join(drift)
+
+
+@pytest.mark.parametrize("path", ENV_FILES, ids=lambda p: p.name)
+def test_each_locked_set_is_complete(path):
+    """Each locked package's own requirements (as its installed metadata states them, extras aside) are in
+    the same locked set at a version they accept: ``pip check`` of the lock without building it."""
+    _, _, locked = pins(path)
+    unmet = []
+    for name in locked:
+        for text in distribution(name).requires or []:
+            requirement = Requirement(text)
+            if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            have = locked.get(canonicalize_name(requirement.name))
+            if have is None or not requirement.specifier.contains(have, prereleases=True):
+                unmet.append(f"{name} requires {requirement}, locked {have}")
+    assert not unmet, f"{path.name}: " + "; ".join(unmet)
+
+
+def test_dry_run_with_sdm_conda_resolves_every_environment(tmp_path):
+    """README's conda dry run (`snakemake -n --sdm conda`) with `conda` on PATH: here a stand-in
+    (tests/envs/conda) that answers Snakemake's checks of the installation and refuses anything else, so the
+    dry run must find each rule's environment file and create nothing."""
+    from conftest import run_snakemake
+
+    calls = tmp_path / "conda_calls.log"
+    process = run_snakemake(
+        ["-n", "--sdm", "conda", "--cores", "8", "--nolock", "--config", f"results_dir={tmp_path}"],
+        env={"PATH": f"{REPO / 'tests' / 'envs'}:{os.environ['PATH']}", "STAND_IN_CONDA_LOG": str(calls)},
+    )
+    for name in ("data", "training", "evaluation"):
+        assert f"Conda environment envs/{name}.yaml will be created." in process.stdout + process.stderr
+    assert "rule train" in process.stdout and "rule bids_derivatives" in process.stdout
+    asked = calls.read_text().splitlines()
+    assert "--version" in asked and not any(
+        c.split()[0] in ("create", "env", "run", "activate") for c in asked
+    )
+
+
 # ---------------------------------------------------------------------------------------------------------
-# Each environment built from its lock into a fresh virtual environment, and the steps that use it run there.
+# Each environment's locked set built into a fresh virtual environment, and the steps that use it run there.
 
 import hashlib  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -71,24 +148,26 @@ from cohort import tiny_dataset_config  # noqa: E402
 from neurolip.config import section_defaults  # noqa: E402
 from neurolip.methods import MethodRegistry  # noqa: E402
 
-# built environments are kept here between local runs, keyed by their lock's digest (CI builds from nothing)
+# built environments are kept here between local runs, keyed by their locked set's digest (CI builds from nothing)
 ENV_CACHE = REPO / ".envs-cache"
 
 
 def built_env(name):
-    """A virtual environment holding exactly envs/<name>.lock.txt (no system or project site-packages)."""
-    lock = REPO / "envs" / f"{name}.lock.txt"
-    digest = hashlib.sha256(lock.read_bytes()).hexdigest()[:12]
+    """A virtual environment holding exactly the locked set of envs/<name>.yaml (its pip section), with no
+    system or project site-packages."""
+    locked = "\n".join(f"{n}=={v}" for n, v in sorted(pins(REPO / "envs" / f"{name}.yaml")[2].items())) + "\n"
+    digest = hashlib.sha256(locked.encode()).hexdigest()[:12]
     venv = ENV_CACHE / f"{name}-{digest}"
     python = venv / "bin" / "python"
     if not (venv / ".complete").exists():
         shutil.rmtree(venv, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        (venv / "locked.txt").write_text(locked)
         pip = [str(python), "-m", "pip", "--disable-pip-version-check", "--quiet"]
-        subprocess.run([*pip, "install", "--no-deps", "-r", str(lock)], check=True)
+        subprocess.run([*pip, "install", "--no-deps", "-r", str(venv / "locked.txt")], check=True)
         (venv / ".complete").touch()
     check = subprocess.run([str(python), "-m", "pip", "check"], capture_output=True, text=True)
-    assert check.returncode == 0, f"envs/{name}.lock.txt is incomplete: {check.stdout}{check.stderr}"
+    assert check.returncode == 0, f"envs/{name}.yaml's locked set is incomplete: {check.stdout}{check.stderr}"
     return python
 
 
@@ -113,23 +192,9 @@ def run_step(python, tmp_path, script, **job):
     return log
 
 
-def test_every_environment_has_a_lock():
-    for env in ENV_FILES:
-        lock = env.with_suffix(".lock.txt")
-        assert lock.exists(), f"{env.name} has no lock (python envs/lock.py)"
-        locked = dict(line.split("==") for line in lock.read_text().splitlines() if "==" in line)
-        _, _, pip = pins(env)
-        normalise = lambda n: n.lower().replace("_", "-")  # noqa: E731
-        locked = {normalise(k): v for k, v in locked.items()}
-        for name, pinned in pip.items():
-            assert locked.get(normalise(name)) == pinned, (
-                f"{lock.name}: {name} locked {locked.get(normalise(name))}, yaml {pinned}"
-            )
-
-
 @pytest.mark.slow
 def test_each_environment_runs_its_steps(tmp_path):
-    """data -> training -> evaluation, each step in its own environment built from its lock only."""
+    """data -> training -> evaluation, each step in its own environment built from its locked set only."""
     data = tmp_path / "results" / "data"
     dataset = tiny_dataset_config()
     cv = {"n_folds": 3, "val_fraction": 0.2, "seed": 0}

@@ -336,6 +336,18 @@ def test_nifti_time_series_are_extracted_in_one_job_per_subject(tmp_path, rng):
 
     dataset = write_fmriprep_derivatives(tmp_path, rng)
     dataset["n_rois"] = 4
+    # a second run of sub-01 (its first renamed run-1, as fMRIPrep names several runs): still one job for
+    # the subject, whose runs are joined
+    func = tmp_path / "bids" / "derivatives" / "fmriprep" / "sub-01" / "func"
+    for path in func.iterdir():
+        path.rename(func / path.name.replace("_task-rest_", "_task-rest_run-1_"))
+    affine = labels_atlas(tmp_path / "atlas.nii.gz")
+    write_run(
+        tmp_path / "bids" / "derivatives" / "fmriprep" / "sub-01" / "func",
+        "sub-01_task-rest_run-2",
+        affine,
+        rng,
+    )
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump({"results_dir": str(tmp_path / "results"), "dataset": dataset}))
     data = tmp_path / "results" / dataset["name"] / "data"
@@ -343,7 +355,114 @@ def test_nifti_time_series_are_extracted_in_one_job_per_subject(tmp_path, rng):
     logs = sorted(p.stem for p in (data.parent / "logs" / "timeseries").glob("*.log"))
     assert logs == ["01", "02", "04"]  # one job each; 03 has no images (a fetch exclusion)
     with np.load(data / "timeseries.npz") as series:
-        assert sorted(series.files) == ["01", "04"] and series["01"].shape == (80, 4)
+        assert sorted(series.files) == ["01", "04"] and series["01"].shape == (80 + 40, 4)
     exclusions = pd.read_csv(data / "exclusions_timeseries.tsv", sep="\t", dtype=str)
     assert dict(zip(exclusions.subject_id, exclusions.reason)) == {"02": "too few volumes"}
     assert not list(data.glob("timeseries/*.npz"))  # the per-subject parts are temporary
+
+
+# ------------------------------------------------------------------ fMRIPrep: sessions and runs
+def write_run(func, stem, affine, rng, n_volumes=40):
+    """One fMRIPrep run: preprocessed BOLD in MNI space and its confounds (``stem`` holds sub/ses/task/run)."""
+    func.mkdir(parents=True, exist_ok=True)
+    bold_image(func / f"{stem}_space-MNI152NLin2009cAsym_desc-preproc_bold.nii.gz", affine, rng, n_volumes)
+    motion = [
+        f"{b}_{a}{suffix}"
+        for b in ("trans", "rot")
+        for a in "xyz"
+        for suffix in ("", "_derivative1", "_power2", "_derivative1_power2")
+    ]
+    columns = motion + ["white_matter", "csf", "cosine00"]
+    confounds = pd.DataFrame(rng.standard_normal((n_volumes, len(columns))) * 0.1, columns=columns)
+    confounds.to_csv(func / f"{stem}_desc-confounds_timeseries.tsv", sep="\t", index=False)
+    (func / f"{stem}_desc-confounds_timeseries.json").write_text("{}")
+
+
+@pytest.fixture
+def sessions_and_runs(tmp_path, rng):
+    """sub-01: two sessions, three runs of 40 volumes; sub-02: one session, one run without a run entity,
+    plus an unrelated task; sub-03: no session folder (a mixed layout); sub-04: a run without confounds."""
+    derivatives = tmp_path / "bids" / "derivatives" / "fmriprep"
+    affine = labels_atlas(tmp_path / "atlas.nii.gz")
+    for stem in ("ses-1_task-rest_run-1", "ses-1_task-rest_run-2", "ses-2_task-rest_run-1"):
+        write_run(derivatives / "sub-01" / stem[:5] / "func", f"sub-01_{stem}", affine, rng)
+    write_run(derivatives / "sub-02" / "ses-1" / "func", "sub-02_ses-1_task-rest", affine, rng, 70)
+    write_run(derivatives / "sub-02" / "ses-1" / "func", "sub-02_ses-1_task-nback", affine, rng)
+    write_run(derivatives / "sub-03" / "func", "sub-03_task-rest", affine, rng, 65)
+    write_run(derivatives / "sub-04" / "ses-1" / "func", "sub-04_ses-1_task-rest_run-1", affine, rng, 70)
+    write_run(derivatives / "sub-04" / "ses-1" / "func", "sub-04_ses-1_task-rest_run-2", affine, rng, 70)
+    (
+        derivatives
+        / "sub-04"
+        / "ses-1"
+        / "func"
+        / "sub-04_ses-1_task-rest_run-2_desc-confounds_timeseries.tsv"
+    ).unlink()
+    participants = pd.DataFrame(
+        {
+            "participant_id": ["sub-01", "sub-02", "sub-03", "sub-04"],
+            "site": ["A", "A", "B", "B"],
+            "diagnosis": ["patient", "control", "patient", "control"],
+            "sex": ["F", "M", "M", "F"],
+            "age": ["30", "31", "40", "22"],
+        }
+    )
+    participants.to_csv(tmp_path / "bids" / "participants.tsv", sep="\t", index=False)
+
+    def dataset(**options):
+        return dataset_config(
+            "fmriprep",
+            derivatives_dir=str(derivatives),
+            participants_file=str(tmp_path / "bids" / "participants.tsv"),
+            atlas={"image": str(tmp_path / "atlas.nii.gz")},
+            **options,
+        )
+
+    return dataset, derivatives, affine
+
+
+def test_fmriprep_sessions_and_runs_are_joined_per_subject(sessions_and_runs, tmp_path):
+    dataset, derivatives, _ = sessions_and_runs
+    manifest = data_stage.load_source(dataset(), tmp_path / "raw").manifest
+    runs = manifest[manifest.subject_id == "01"]["path"].map(lambda p: p.split("/")[-1][:24]).tolist()
+    assert runs == ["sub-01_ses-1_task-rest_r", "sub-01_ses-1_task-rest_r", "sub-01_ses-2_task-rest_r"]
+    assert [p.split("_run-")[1][0] for p in manifest[manifest.subject_id == "01"]["path"]] == ["1", "2", "1"]
+    subject_ids, matrices, exclusions = run_data_stage(dataset(), tmp_path / "out")
+    # three runs of 40 volumes pass min_volumes (60) together; the nback task is not read
+    assert sorted(subject_ids) == ["01", "02", "03"]
+    with np.load(tmp_path / "out" / "ts.npz") as series:
+        assert (
+            series["01"].shape == (120, 4) and series["02"].shape == (70, 4) and series["03"].shape == (65, 4)
+        )
+    reasons = dict(zip(exclusions.subject_id, exclusions.reason))
+    assert reasons == {"04": "no confounds file"}
+    detail = exclusions.set_index("subject_id").loc["04", "detail"]
+    assert "sub-04_ses-1_task-rest_run-2_space-MNI152NLin2009cAsym_desc-preproc_bold.nii.gz" in detail
+
+
+def test_fmriprep_session_run_selection_and_first_run(sessions_and_runs, tmp_path):
+    dataset, _, _ = sessions_and_runs
+    only = data_stage.load_source(dataset(sessions=["2"]), tmp_path / "raw")
+    assert only.manifest.subject_id.tolist() == ["01"] and "ses-2" in only.manifest.path[0]
+    assert {m[0]: m[1] for m in only.missing}["02"] == "no file"
+    first = data_stage.load_source(dataset(combine_runs="first"), tmp_path / "raw").manifest
+    assert first.subject_id.tolist() == ["01", "02", "03", "04"]
+    assert "ses-1_task-rest_run-1_" in first.path[0]
+    second_runs = data_stage.load_source(dataset(runs=[2]), tmp_path / "raw")  # run-2 is "2" and 2
+    assert second_runs.manifest.subject_id.tolist() == ["01"] and "run-2" in second_runs.manifest.path[0]
+
+
+def test_fmriprep_ambiguous_runs_are_an_error_until_filtered(sessions_and_runs, tmp_path, rng):
+    dataset, derivatives, affine = sessions_and_runs
+    func = derivatives / "sub-03" / "func"
+    bold_image(
+        func / "sub-03_task-rest_space-MNI152NLin2009cAsym_res-2_desc-preproc_bold.nii.gz", affine, rng, 65
+    )
+    with pytest.raises(
+        NeuroLIPInputError, match=r"sub-03.*differ in res.*dataset\.fmriprep\.filters"
+    ) as error:
+        data_stage.load_source(dataset(), tmp_path / "raw")
+    assert "res-2_desc-preproc_bold.nii.gz" in str(error.value)
+    # "" = the entity must be absent: the native-resolution file only
+    chosen = data_stage.load_source(dataset(filters={"res": ""}), tmp_path / "raw").manifest
+    assert "res-2" not in chosen[chosen.subject_id == "03"].path.iloc[0]

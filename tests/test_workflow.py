@@ -3,6 +3,7 @@ end-to-end run on a tiny simulated cohort that produces every table, figure and 
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -152,6 +153,20 @@ def test_end_to_end_outputs(tiny_run):
     for figure in ("map_stability.png", "attention_overlap.png", "brain/linear_fc_disease_pattern.png"):
         assert (results / "figures" / figure).stat().st_size > 5000
     assert report.stat().st_size > 100_000
+    # disk (keep_checkpoints: false): finished folds keep the best weights and final state only, and
+    # neurolip_erase still read neurolip_textmask's models after their cleanup (its predictions exist above)
+    checkpoints = list((results / "training").glob("*/fold*/**/checkpoint"))
+    assert checkpoints and not list((results / "training").glob("**/last.safetensors"))
+    assert all((c / "best.safetensors").is_file() and (c / "last.json").is_file() for c in checkpoints)
+    # the BIDS derivative dataset reads back equal to the stacked connectomes
+    from neurolip.bids_derivatives import read_bids_derivatives
+    from neurolip.data_stage import load_connectomes
+
+    derivatives = read_bids_derivatives(results / "data" / "bids")
+    subject_ids, matrices = load_connectomes(results / "data" / "connectomes.npz")
+    assert sorted(derivatives) == sorted(subject_ids)
+    for sid, matrix in zip(subject_ids, matrices):
+        assert np.array_equal(derivatives[sid]["relmat"].astype(matrix.dtype), matrix)
 
 
 @pytest.mark.slow

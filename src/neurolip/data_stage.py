@@ -128,7 +128,12 @@ def fetch(
     manifest = source.manifest
     for sid in manifest["subject_id"]:
         check_subject_id(sid, path=source.phenotype_path or None)
-    check_unique(manifest["subject_id"], path=source.phenotype_path or None)
+    # a subject has several rows only for several NIfTI runs (joined into one series), never one file twice
+    runs = manifest["kind"] == "nifti"
+    check_unique(manifest.loc[~runs, "subject_id"], path=source.phenotype_path or None)
+    twice = manifest.loc[runs & manifest.duplicated("path"), "path"]
+    if len(twice):
+        raise NeuroLIPInputError(f"files listed twice in the manifest: {', '.join(twice[:5])}")
     manifest.to_csv(manifest_path, sep="\t", index=False)
     source.phenotypes.to_csv(phenotypes_raw_path, sep="\t", index=False)
     exclusions = ExclusionLog("fetch")
@@ -164,27 +169,33 @@ def extract_timeseries(dataset, manifest_path, out_path, exclusions_path, subjec
         extraction = dataset.get("extraction", {}) or {}
         extractor = RoiExtractor(load_atlas(options.get("atlas", {})), **extraction).fit()
     arrays = {}
-    for row in progress_bar(
-        manifest.itertuples(index=False), total=len(manifest), desc="time series", unit="subject"
-    ):
-        sid = check_subject_id(row.subject_id)
+    # one subject's rows are its runs (NIfTI sources with several sessions or runs), in the order to join them
+    by_subject = manifest.groupby("subject_id", sort=False)
+    for sid, rows in progress_bar(by_subject, total=by_subject.ngroups, desc="time series", unit="subject"):
+        sid = check_subject_id(sid)
         try:
-            if row.kind == "roi_text":
-                values = read_roi_timeseries(row.path, subject_id=sid, n_rois=n_rois)
-            else:
-                values = extractor.transform_one(
-                    row.path, row.confounds or None, fmriprep=dataset["source"] == "fmriprep", subject_id=sid
-                )
-                values = validate_timeseries(values, path=row.path, subject_id=sid, n_rois=n_rois)
+            parts = []
+            for row in rows.itertuples(index=False):
+                if row.kind == "roi_text":
+                    parts.append(read_roi_timeseries(row.path, subject_id=sid, n_rois=n_rois))
+                else:
+                    values = extractor.transform_one(
+                        row.path,
+                        row.confounds or None,
+                        fmriprep=dataset["source"] == "fmriprep",
+                        subject_id=sid,
+                    )
+                    parts.append(validate_timeseries(values, path=row.path, subject_id=sid, n_rois=n_rois))
+            # each run was cleaned and standardised on its own by the masker
+            values = np.concatenate(parts) if len(parts) > 1 else parts[0]
         except NeuroLIPInputError as exc:
             if on_bad == "error":
                 raise
             exclusions.add(sid, "unreadable or invalid time series", exc)
             continue
         if values.shape[0] < min_volumes:
-            exclusions.add(
-                sid, "too few volumes", f"{values.shape[0]} < min_volumes={min_volumes} ({row.path})"
-            )
+            files = ", ".join(rows["path"])
+            exclusions.add(sid, "too few volumes", f"{values.shape[0]} < min_volumes={min_volumes} ({files})")
             continue
         arrays[sid] = values.astype(np.float32)
     if subjects is None:

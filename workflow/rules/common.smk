@@ -117,9 +117,12 @@ def manifest_subjects():
     import pandas as pd
 
     manifest = checkpoints.fetch.get().output.manifest
-    return pd.read_csv(manifest, sep="\t", dtype=str, keep_default_na=False)[
-        "subject_id"
-    ].tolist()
+    # several rows for a subject with several runs: one job per subject
+    return (
+        pd.read_csv(manifest, sep="\t", dtype=str, keep_default_na=False)["subject_id"]
+        .drop_duplicates()
+        .tolist()
+    )
 
 
 def _methods_regex(methods):
@@ -192,6 +195,7 @@ def data_targets():
         f"{DATA_DIR}/class_prompts.json",
         f"{DATA_DIR}/folds.tsv",
         f"{DATA_DIR}/exclusions.tsv",
+        f"{DATA_DIR}/bids",
     ]
 
 

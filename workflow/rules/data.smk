@@ -127,6 +127,26 @@ rule connectivity:
         "../scripts/connectivity.py"
 
 
+# The same time series and connectomes as a BIDS derivative dataset (BEP012/BEP017 names), for other
+# connectivity tools; see neurolip/bids_derivatives.py
+rule bids_derivatives:
+    input:
+        timeseries=rules.timeseries.output.timeseries,
+        connectomes=rules.connectivity.output.connectomes,
+        coordinates=rules.fetch.output.coordinates,
+    output:
+        directory(f"{DATA_DIR}/bids"),
+    log:
+        f"{LOGS}/bids_derivatives.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        dataset=config["dataset"],
+        connectivity=config["connectivity"],
+    script:
+        "../scripts/bids_derivatives.py"
+
+
 rule texts:
     input:
         cohort=rules.connectivity.output.cohort,

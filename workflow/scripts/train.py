@@ -2,9 +2,11 @@ from _logging import log_to_file
 
 log_to_file(snakemake)
 
+import logging
 from pathlib import Path
 
 from neurolip.methods import Method
+from neurolip.training.checkpoint import remove_resume_tensors
 from neurolip.training.trainer import FoldInputs, FoldOutputs, train_fold
 
 
@@ -36,3 +38,11 @@ train_fold(
     sensitive_attributes=snakemake.params.sensitive,
     permutation=snakemake.params.get("permutation"),
 )
+
+# disk: a finished fold keeps what a rerun and models_from readers need (best weights, final state), not the
+# last epoch's model and optimizer tensors, unless the config's keep_checkpoints says so
+if not snakemake.config.get("keep_checkpoints", False):
+    freed = remove_resume_tensors(snakemake.params.work_dir)
+    logging.getLogger(remove_resume_tensors.__module__).info(
+        "removed resume checkpoints: %.1f MB freed", freed / 1e6
+    )

@@ -13,7 +13,8 @@ class SourceData:
     """What a source yields.
 
     ``manifest``: one row per subject with ``kind`` = ``roi_text`` (a ROI time-series file) or ``nifti``
-    (a 4-D BOLD image to pass through a labels masker, with an optional ``confounds`` TSV).
+    (a 4-D BOLD image to pass through a labels masker, with an optional ``confounds`` TSV); a subject with
+    several NIfTI runs has one row per run, in the order their time series are joined.
     ``phenotypes``: the raw phenotype table (columns as the release names them).
     ``missing``: (subject_id, reason, detail) for subjects the source lists but could not provide.
     """

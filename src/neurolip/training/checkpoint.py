@@ -2,6 +2,12 @@
 
 Each checkpoint records the fingerprint of what made it (method, model, training settings, text encoder,
 the fold's subjects, digests of the inputs): a checkpoint made by anything else is never resumed.
+
+A checkpoint directory holds ``last.json`` (epoch counters, fingerprint), ``last.safetensors`` (model and
+optimizer tensors of the last epoch, what a killed job resumes from; about three times the model with Adam)
+and ``best.safetensors`` (the weights of the best validation epoch). Once training is finished,
+:func:`remove_resume_tensors` drops ``last.safetensors``: the finished state and the best weights are all a
+rerun (which then trains nothing) and a method that reads these models (``models_from``) need.
 """
 
 import hashlib
@@ -14,6 +20,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 log = logging.getLogger(__name__)
+# set in last.json once last.safetensors of a finished run was removed (remove_resume_tensors)
+RESUME_TENSORS_REMOVED = "resume_tensors_removed"
 
 
 def file_digest(path, chunk=1 << 20) -> str:
@@ -65,9 +73,12 @@ def load_checkpoint(directory, model, optimizer, fingerprint=None):
     """Restore model and optimizer from ``last.*``; return the JSON state, or None when there is none or
     when it was made by anything other than ``fingerprint`` (logged with the keys that differ)."""
     directory = Path(directory)
-    if not (directory / "last.json").is_file() or not (directory / "last.safetensors").is_file():
+    if not (directory / "last.json").is_file():
         return None
     state = json.loads((directory / "last.json").read_text())
+    removed = state.pop(RESUME_TENSORS_REMOVED, False)
+    if not removed and not (directory / "last.safetensors").is_file():
+        return None
     stored = state.pop("fingerprint", None)
     if stored != json.loads(json.dumps(fingerprint, default=str)):
         changed = _differences(stored, json.loads(json.dumps(fingerprint, default=str)))
@@ -77,6 +88,13 @@ def load_checkpoint(directory, model, optimizer, fingerprint=None):
             ", ".join(changed[:8]) + (" ..." if len(changed) > 8 else ""),
         )
         return None
+    if removed:
+        # a finished run without its last-epoch tensors: nothing is left to train, the best weights are the model
+        if not (directory / "best.safetensors").is_file():
+            return None
+        load_weights(directory / "best.safetensors", model)
+        state.pop("param_groups", None)
+        return state
     tensors = load_file(str(directory / "last.safetensors"))
     model.load_state_dict({k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")})
     optim_state = {"state": {}, "param_groups": state.pop("param_groups")}
@@ -95,6 +113,7 @@ def load_finished(directory, model, fingerprint):
     if not (directory / "last.json").is_file():
         raise FileNotFoundError(f"no finished training in {directory}: train the source method first")
     state = json.loads((directory / "last.json").read_text())
+    state.pop(RESUME_TENSORS_REMOVED, None)
     stored = json.loads(json.dumps(state.pop("fingerprint", None), default=str))
     wanted = json.loads(json.dumps(fingerprint, default=str))
     if stored != wanted:
@@ -120,3 +139,36 @@ def save_weights(path, model):
 
 def load_weights(path, model):
     model.load_state_dict(load_file(str(path)))
+
+
+def _finished(state) -> bool:
+    """Whether a checkpoint's training ended: stopped early (``done``) or at ``max_epochs`` of its
+    fingerprint. Unknown (no fingerprint) counts as unfinished."""
+    if state.get("done"):
+        return True
+    max_epochs = ((state.get("fingerprint") or {}).get("training") or {}).get("max_epochs")
+    return max_epochs is not None and state.get("epoch", 0) >= max_epochs
+
+
+def remove_resume_tensors(work_dir) -> int:
+    """Delete ``last.safetensors`` (last-epoch model and optimizer tensors) of every *finished* checkpoint
+    under ``work_dir`` (seeds, cross-fitting's inner folds); return the bytes freed.
+
+    Kept: ``last.json`` (marked, so :func:`load_checkpoint` restores the finished state from the best
+    weights and a rerun trains nothing) and ``best.safetensors`` (the model, read by :func:`load_finished`
+    for ``models_from`` methods). An unfinished checkpoint (a killed job's resume point) is left whole.
+    """
+    freed = 0
+    for state_file in sorted(Path(work_dir).glob("**/checkpoint/last.json")):
+        directory = state_file.parent
+        tensors = directory / "last.safetensors"
+        state = json.loads(state_file.read_text())
+        if not tensors.is_file() or not (directory / "best.safetensors").is_file() or not _finished(state):
+            continue
+        if not state.get(RESUME_TENSORS_REMOVED):
+            # mark first: a job killed between the two steps leaves a marked state that still loads
+            state[RESUME_TENSORS_REMOVED] = True
+            _atomic_write(state_file, lambda p, state=state: p.write_text(json.dumps(state, indent=1)))
+        freed += tensors.stat().st_size
+        tensors.unlink()
+    return freed

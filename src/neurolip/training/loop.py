@@ -1,5 +1,5 @@
 """The epoch loop: early stopping on a validation score, per-epoch safetensors checkpoints (a killed job
-resumes where it stopped and ends as an uninterrupted run would), progress bar, CSV and TensorBoard logs.
+resumes where it stopped and ends as an uninterrupted run would), progress bar and a CSV log.
 
 It knows nothing about methods: a ``step`` callable returns the loss terms of one batch, a ``validate``
 callable the score to maximise.
@@ -88,7 +88,6 @@ def fit(
     else:
         log.info("resuming %s from epoch %d", description, state["epoch"])
     progress = progress_bar(total=settings.max_epochs, initial=state["epoch"], desc=description, unit="epoch")
-    writer = _tensorboard(work_dir)
     while not state["done"] and state["epoch"] < settings.max_epochs:
         epoch = state["epoch"]
         started = time.perf_counter()
@@ -102,7 +101,7 @@ def fit(
             state["bad_epochs"] += 1
         state["done"] = state["bad_epochs"] >= settings.patience and state["epoch"] >= settings.min_epochs
         row = {"epoch": epoch + 1, **losses, "val_auc": val_score, "seconds": time.perf_counter() - started}
-        _log_metrics(metrics_file, row, writer)
+        _log_metrics(metrics_file, row)
         save_checkpoint(checkpoint_dir, model, optimizer, state, fingerprint)
         progress.update(1)
         progress.set_postfix(loss=f"{losses['loss']:.3f}", val_auc=f"{val_score:.3f}")
@@ -111,7 +110,7 @@ def fit(
     return state
 
 
-def _log_metrics(path, row, writer):
+def _log_metrics(path, row):
     exists = path.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", newline="") as handle:
@@ -119,15 +118,3 @@ def _log_metrics(path, row, writer):
         if not exists:
             out.writeheader()
         out.writerow(row)
-    if writer is not None:
-        for key, value in row.items():
-            if key != "epoch":
-                writer.add_scalar(key, value, row["epoch"])
-
-
-def _tensorboard(work_dir):
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:  # TensorBoard is optional
-        return None
-    return SummaryWriter(str(work_dir / "tensorboard"))
