@@ -348,3 +348,90 @@ def test_auc_is_taken_from_the_uncalibrated_score():
     )
     rows = {r["metric"]: r["value"] for r in fold_metrics(frame, {}, [])}
     assert rows["auc"] == 1.0
+
+
+def null_models(cohort, method, out, permutations, observed_selection=None, permute=None, training=TRAINING):
+    """``method``'s permutation-null models on fold 0, all in one call (as the train_null job runs them)."""
+    from cohort import method_specs
+
+    from neurolip.config import section_defaults
+    from neurolip.methods import Method
+    from neurolip.training.trainer import FoldInputs, FoldOutputs, train_null_models
+
+    method = Method.from_entry(method, method_specs()[method])
+    extra = {"permute": permute} if permute is not None else {}
+    return train_null_models(
+        method=method,
+        fold=0,
+        training=section_defaults("training", {**training, "n_seeds": 1}),
+        model=section_defaults("model", MODEL),
+        text_encoder=section_defaults("text_encoder", {}),
+        inputs=FoldInputs(cohort["connectomes"], cohort["text_features"], cohort["folds"], cohort["cohort"]),
+        outputs={
+            p: FoldOutputs(
+                work_dir=out / f"perm{p}",
+                predictions=out / f"perm{p}" / "pred.csv",
+                seed_scores=out / f"perm{p}" / "scores.csv",
+                attention=out / f"perm{p}" / "attention.npz" if method.writes_attention else None,
+            )
+            for p in permutations
+        },
+        sensitive_attributes=("sex", "age", "site"),
+        observed_selection=observed_selection,
+        **extra,
+    )
+
+
+def test_null_models_of_one_job_are_the_permuted_models_of_separate_jobs(cohort, tmp_path):
+    """A network's null models trained together in one call are, file for file, what one call per
+    permutation (train_fold with ``permutation``) makes."""
+    from cohort import method_specs
+
+    from neurolip.config import section_defaults
+    from neurolip.methods import Method
+    from neurolip.training.trainer import FoldInputs, FoldOutputs, train_fold
+
+    training = {**TRAINING, "max_epochs": 3, "n_seeds": 1}
+    together = null_models(cohort, "neurolip", tmp_path / "together", [0, 1], training=training)
+    for p in (0, 1):
+        alone = train_fold(
+            method=Method.from_entry("neurolip", method_specs()["neurolip"]),
+            fold=0,
+            training=section_defaults("training", training),
+            model=section_defaults("model", MODEL),
+            text_encoder=section_defaults("text_encoder", {}),
+            inputs=FoldInputs(
+                cohort["connectomes"], cohort["text_features"], cohort["folds"], cohort["cohort"]
+            ),
+            outputs=FoldOutputs(work_dir=tmp_path / f"alone{p}", predictions=tmp_path / f"alone{p}.csv"),
+            sensitive_attributes=("sex", "age", "site"),
+            permutation=p,
+        )
+        pd.testing.assert_frame_equal(together[p], alone)
+    assert not together[0].p_disease.equals(together[1].p_disease)
+    maps = np.load(tmp_path / "together" / "perm1" / "attention.npz")
+    assert maps["diagnosis"].shape[0] == len(together[1])
+
+
+def test_linear_null_models_reuse_the_observed_c(cohort, tmp_path):
+    observed = run(cohort, "linear_fc", tmp_path / "observed")
+    selection = tmp_path / "observed" / "work" / "selection.json"
+    chosen = json.loads(selection.read_text())["C"]
+    nulls = null_models(cohort, "linear_fc", tmp_path / "null", [0, 1, 2], observed_selection=selection)
+    for p in (0, 1, 2):
+        info = json.loads((tmp_path / "null" / f"perm{p}" / "selection.json").read_text())
+        assert info["C"] == chosen and info["C_from"] == "observed"
+        scores = pd.read_csv(tmp_path / "null" / f"perm{p}" / "scores.csv")
+        assert set(scores.split) == {"val", "test"} and scores.p_disease.between(0, 1).all()
+        assert not np.allclose(nulls[p].score, observed.score)
+    # without the observed selection, C is chosen once on the unpermuted split: the same C
+    again = null_models(cohort, "linear_fc", tmp_path / "again", [0])
+    assert json.loads((tmp_path / "again" / "perm0" / "selection.json").read_text())["C"] == chosen
+    np.testing.assert_allclose(again[0].score, nulls[0].score, rtol=1e-6)
+
+
+def test_null_models_take_any_permutation(cohort, tmp_path):
+    """The permutation is pluggable (e.g. within site): the identity permutation gives the observed data."""
+    observed = run(cohort, "linear_fc", tmp_path / "observed")
+    identity = null_models(cohort, "linear_fc", tmp_path / "null", [0], permute=lambda data, p: None)
+    np.testing.assert_allclose(identity[0].score, observed.score, rtol=1e-4)

@@ -47,6 +47,7 @@ PATHS = {
     "leakage": f"{BASE}/training/{{method}}/fold{{fold}}/leakage.csv",
     # null models for brain maps: connectomes shuffled among training subjects (evaluation.maps)
     "null_work_dir": f"{BASE}/null/{{method}}/perm{{perm}}",
+    "null_predictions": f"{BASE}/null/{{method}}/perm{{perm}}/predictions.csv",
     "null_scores": f"{BASE}/null/{{method}}/perm{{perm}}/seed_scores.csv",
     "null_attention": f"{BASE}/null/{{method}}/perm{{perm}}/attention.npz",
     "map_regions": f"{BASE}/metrics/map_regions_{{method}}.csv",
@@ -165,6 +166,18 @@ def null_inputs(template, method):
     if method not in NULL_METHODS:
         return []
     return expand(template, method=method, perm=PERMUTATIONS)
+
+
+def null_outputs(template):
+    """``template`` for every permutation, the method left a wildcard: one null job writes them all."""
+    return expand(template, method="{method}", perm=PERMUTATIONS)
+
+
+def observed_linear_selection(wildcards):
+    """A linear method's null models reuse the C its observed model chose on the null fold."""
+    if REGISTRY[wildcards.method].spec.get("objective") != "linear":
+        return []
+    return PATHS["selection"].format(method=wildcards.method, fold=MAPS["null_fold"])
 
 
 def report_file(path, caption, subcategory):

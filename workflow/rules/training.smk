@@ -72,50 +72,52 @@ use rule train as train_ttca with:
 
 
 # Null models for brain maps (evaluation.maps): one fold, one seed, the training and validation
-# connectomes shuffled among subjects; their maps give each region's null distribution.
-rule train_null:
-    input:
-        connectomes=rules.connectivity.output.connectomes,
-        cohort=rules.connectivity.output.cohort,
-        folds=rules.folds.output.folds,
-        text_features=rules.text_features.output.features,
-    output:
-        predictions=f"{BASE}/null/{{method}}/perm{{perm}}/predictions.csv",
-        seed_scores=PATHS["null_scores"],
-    log:
-        f"{LOGS}/train_null/{{method}}/perm{{perm}}.log",
-    benchmark:
-        f"{BENCHMARKS}/train_null/{{method}}/perm{{perm}}.tsv"
-    wildcard_constraints:
-        method=plain_method_pattern(),
-        perm=r"\d+",
-    conda:
-        "../../envs/training.yaml"
-    threads: config["training"]["threads"]
-    resources:
-        gpu=1 if config["training"]["gpu"] else 0,
-        mem_mb=4000,
-    params:
-        method=lambda wc: wc.method,
-        fold=MAPS["null_fold"],
-        permutation=lambda wc: int(wc.perm),
-        method_spec=lambda wc: dict(REGISTRY[wc.method].spec),
-        training={**TRAINER_SETTINGS, "n_seeds": 1},
-        model=config["model"],
-        text_encoder=config["text_encoder"],
-        sensitive=SENSITIVE,
-        work_dir=lambda wc: PATHS["null_work_dir"].format(
-            method=wc.method, perm=wc.perm
-        ),
-    script:
-        "../scripts/train.py"
+# connectomes shuffled among subjects; their maps give each region's null distribution. All permutations of
+# a method in one job (one start-up, one data load; a linear method reuses its observed model's C), each
+# writing its own null/<method>/perm<p>/ folder.
+if PERMUTATIONS:
 
+    rule train_null:
+        input:
+            connectomes=rules.connectivity.output.connectomes,
+            cohort=rules.connectivity.output.cohort,
+            folds=rules.folds.output.folds,
+            text_features=rules.text_features.output.features,
+            observed=observed_linear_selection,
+        output:
+            predictions=null_outputs(PATHS["null_predictions"]),
+            seed_scores=null_outputs(PATHS["null_scores"]),
+        log:
+            f"{LOGS}/train_null/{{method}}.log",
+        benchmark:
+            f"{BENCHMARKS}/train_null/{{method}}.tsv"
+        wildcard_constraints:
+            method=plain_method_pattern(),
+        conda:
+            "../../envs/training.yaml"
+        threads: config["training"]["threads"]
+        resources:
+            gpu=1 if config["training"]["gpu"] else 0,
+            mem_mb=4000,
+        params:
+            method=lambda wc: wc.method,
+            fold=MAPS["null_fold"],
+            permutations=PERMUTATIONS,
+            method_spec=lambda wc: dict(REGISTRY[wc.method].spec),
+            training={**TRAINER_SETTINGS, "n_seeds": 1},
+            model=config["model"],
+            text_encoder=config["text_encoder"],
+            sensitive=SENSITIVE,
+            work_dirs=lambda wc: expand(
+                PATHS["null_work_dir"], method=wc.method, perm=PERMUTATIONS
+            ),
+        script:
+            "../scripts/train_null.py"
 
-use rule train_null as train_null_ttca with:
-    output:
-        predictions=f"{BASE}/null/{{method}}/perm{{perm}}/predictions.csv",
-        seed_scores=PATHS["null_scores"],
-        attention=PATHS["null_attention"],
-    wildcard_constraints:
-        method=ttca_method_pattern(),
-        perm=r"\d+",
+    use rule train_null as train_null_ttca with:
+        output:
+            predictions=null_outputs(PATHS["null_predictions"]),
+            seed_scores=null_outputs(PATHS["null_scores"]),
+            attention=null_outputs(PATHS["null_attention"]),
+        wildcard_constraints:
+            method=ttca_method_pattern(),

@@ -44,6 +44,14 @@ def load_fold(connectomes_path, folds_path, cohort_path, fold: int) -> FoldData:
     return FoldData(subject_ids, x, y, cohort.set_index("subject_id"), fold)
 
 
+def copy_fold(data: FoldData) -> FoldData:
+    """A copy whose per-split containers can be replaced (a permutation) without touching ``data``; the
+    tensors themselves are shared (a permutation makes new ones)."""
+    return FoldData(
+        {k: list(v) for k, v in data.subject_ids.items()}, dict(data.x), dict(data.y), data.cohort, data.fold
+    )
+
+
 def permute_connectomes(data: FoldData, permutation: int) -> None:
     """Shuffle the connectomes among the training subjects and among the validation subjects (in place,
     seeded by ``permutation``): each keeps its own text, label and attributes but gets another's brain, the

@@ -3,6 +3,8 @@
 The inverse regularisation strength C is chosen on the inner validation split, never on the test fold.
 """
 
+from __future__ import annotations
+
 import numpy as np
 from scipy import special
 from sklearn.linear_model import LogisticRegression
@@ -48,9 +50,12 @@ class FittedLinear:
 
     erasable: list[str] = []
 
-    def __init__(self, split):
+    def __init__(self, split, fitted=None):
+        """``fitted``: ({split: P(disease)}, info) already made (a null model's); default: fit it here."""
         self.seed, self.data = split.seed, split.data
-        self._scores, info = fit_linear_baseline(split.data, seed=split.seed)
+        self._scores, info = (
+            fitted if fitted is not None else fit_linear_baseline(split.data, seed=split.seed)
+        )
         self.info = {"seed": split.seed, **info}
 
     def candidates(self, erase=None) -> tuple[dict, dict]:
@@ -61,6 +66,61 @@ class FittedLinear:
 
     def attention(self):
         return None
+
+
+class LinearFitter:
+    """The linear recipe's fitter: each model with its own C chosen on its validation split."""
+
+    def fit(self, split) -> FittedLinear:
+        return FittedLinear(split)
+
+
+class LinearNullFitter:
+    """Null models of the linear recipe (connectomes permuted among subjects) without re-choosing C: each
+    model (seed) keeps the C of the observed model of the same split, and each fit starts from the
+    previous permutation's coefficients (lbfgs warm start; the null solutions differ, their scale does not).
+
+    ``chosen``: {seed: C} of the observed models (their selection.json), or None: chosen here once per
+    model on the unpermuted split (:meth:`for_observed`), exactly as the observed model chose it.
+    """
+
+    def __init__(self, chosen: dict[int, float] | None = None):
+        self.chosen = dict(chosen or {})
+        self._estimators: dict[int, LogisticRegression] = {}
+
+    def for_observed(self, observed_splits) -> LinearNullFitter:
+        """Make sure every model of the fold has its observed C (choosing it on ``observed_splits``, the
+        unpermuted data, where the observed selection was not given)."""
+        for split in observed_splits:
+            if split.seed not in self.chosen:
+                features = {s: upper_triangle(split.data.x[s].numpy()) for s in ("train", "val")}
+                _, c, _ = fit_logistic_on_val(
+                    features["train"],
+                    split.data.y["train"],
+                    features["val"],
+                    split.data.y["val"],
+                    seed=split.seed,
+                )
+                self.chosen[split.seed] = c
+        return self
+
+    def fit(self, split) -> FittedLinear:
+        if split.seed not in self.chosen:
+            raise ValueError(
+                f"linear null model: no observed C for seed {split.seed}; call for_observed first"
+            )
+        c = self.chosen[split.seed]
+        features = {s: upper_triangle(split.data.x[s].numpy()) for s in ("train", "val", "test")}
+        scaler = StandardScaler().fit(features["train"])
+        estimator = self._estimators.setdefault(
+            split.seed, LogisticRegression(C=c, max_iter=2000, random_state=split.seed, warm_start=True)
+        )
+        estimator.fit(scaler.transform(features["train"]), split.data.y["train"])
+        scores = {s: estimator.predict_proba(scaler.transform(features[s]))[:, 1] for s in ("val", "test")}
+        val_auc = safe_auc(split.data.y["val"], scores["val"])
+        return FittedLinear(
+            split, (scores, {"readout": LINEAR_READOUT, "C": c, "val_auc": val_auc, "C_from": "observed"})
+        )
 
 
 class PlattCalibration:

@@ -69,7 +69,8 @@ class FittedNetwork:
 class NetworkFitter:
     """Fits the network models of one method on one fold (``fit``, one :class:`ModelSplit` at a time)."""
 
-    def __init__(self, method, settings, model_config, text_encoder, inputs, permutation=None):
+    def __init__(self, method, settings, model_config, text_encoder, inputs, permutation=None, texts=None):
+        """``texts``: the fold's TextFeatures already loaded (null models of one job share them)."""
         self.method = method
         self.objective = method.objective
         self.settings = settings
@@ -78,7 +79,7 @@ class NetworkFitter:
         self.inputs = inputs
         self.permutation = permutation
         self.device = pick_device(settings.device)
-        self.texts = TextFeatures(inputs.text_features)
+        self.texts = texts if texts is not None else TextFeatures(inputs.text_features)
         self.prompts = self.texts.prompts()
         self.finetune_text = bool(text_encoder["finetune"]) and self.objective.uses_text
         self.writes_attention = method.writes_attention

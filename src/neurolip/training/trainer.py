@@ -6,6 +6,7 @@ Nothing here depends on which method it is, nor on whether the recipe is linear 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,17 @@ import torch
 from ..methods import Method
 from . import readout
 from .attention_export import stack_seeds
-from .fold_io import FoldData, load_fold, permute_connectomes, predictions_frame, write_attention, write_csv
+from .fold_io import (
+    FoldData,
+    copy_fold,
+    load_fold,
+    permute_connectomes,
+    predictions_frame,
+    write_attention,
+    write_csv,
+)
 from .leakage import leakage_rows
-from .linear import FittedLinear
+from .linear import LinearFitter, LinearNullFitter
 from .loop import LoopSettings
 from .network import NetworkFitter, pick_device  # noqa: F401 (pick_device: the trainer's public helper)
 from .recipes import ModelSplit, Recipe
@@ -110,21 +119,84 @@ def train_fold(
     ``permutation``: a null model for brain maps: the training and validation subjects' connectomes are
     shuffled among them (seeded by the number), so nothing the texts or labels say is in the images.
     """
-    settings = TrainingConfig.from_dict(training)
-    torch.set_num_threads(max(1, int(settings.threads)))
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    work_dir = Path(outputs.work_dir)
-    work_dir.mkdir(parents=True, exist_ok=True)
+    settings = _settings(training)
     data = load_fold(inputs.connectomes, inputs.folds, inputs.cohort, fold)
     if permutation is not None:
         permute_connectomes(data, permutation)
     recipe = Recipe.of(method, settings.n_seeds)
-    splits = recipe.splits(data, settings.seed, work_dir, inputs.models_from)
     fitter = (
         NetworkFitter(method, settings, model, text_encoder, inputs, permutation)
         if recipe.objective.trains_network
-        else None
+        else LinearFitter()
     )
+    return _train_and_write(method, settings, recipe, fitter, data, inputs, outputs, sensitive_attributes)
+
+
+def train_null_models(
+    *,
+    method: Method,
+    fold: int,
+    training: dict,
+    model: dict,
+    text_encoder: dict,
+    inputs: FoldInputs,
+    outputs: dict[int, FoldOutputs],
+    sensitive_attributes=("sex",),
+    observed_selection: Path | None = None,
+    permute: Callable[[FoldData, int], None] = permute_connectomes,
+) -> dict[int, pd.DataFrame]:
+    """The permutation-null models of ``method`` on ``fold``, one per key of ``outputs`` (the permutation
+    number -> where that null model's files go), in one process: the data, the text features and the
+    libraries load once. Each null model is exactly what ``train_fold(..., permutation=p)`` makes, except
+    that a linear recipe reuses the observed model's C (from ``observed_selection``, the observed model's
+    selection.json of this fold, or chosen once on the unpermuted validation split) and warm-starts each
+    permutation's fit from the previous one's coefficients (one standardisation shared by all).
+
+    ``permute(data, p)``: shuffles the connectomes of a copy of the fold in place (default: among the
+    training and among the validation subjects, :func:`permute_connectomes`); a within-site permutation
+    plugs in here. Returns {p: test predictions}.
+    """
+    settings = _settings(training)
+    observed = load_fold(inputs.connectomes, inputs.folds, inputs.cohort, fold)
+    recipe = Recipe.of(method, settings.n_seeds)
+    linear = None
+    if not recipe.objective.trains_network:
+        chosen = _observed_c(observed_selection) if observed_selection is not None else None
+        linear = LinearNullFitter(chosen)
+    texts = None
+    results = {}
+    for permutation, fold_outputs in outputs.items():
+        data = copy_fold(observed)
+        permute(data, permutation)
+        if linear is None:
+            fitter = NetworkFitter(method, settings, model, text_encoder, inputs, permutation, texts=texts)
+            texts = fitter.texts
+        else:
+            # C of each model: chosen on the unpermuted split of the same model (seed), once per fold
+            fitter = linear.for_observed(recipe.splits(observed, settings.seed, fold_outputs.work_dir, None))
+        results[permutation] = _train_and_write(
+            method, settings, recipe, fitter, data, inputs, fold_outputs, sensitive_attributes
+        )
+    return results
+
+
+def _settings(training: dict) -> TrainingConfig:
+    settings = TrainingConfig.from_dict(training)
+    torch.set_num_threads(max(1, int(settings.threads)))
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    return settings
+
+
+def _observed_c(selection: Path) -> dict[int, float]:
+    """{seed: C} of the observed linear models, from their selection.json."""
+    info = json.loads(Path(selection).read_text())
+    return {int(entry["seed"]): float(entry["C"]) for entry in info["seeds"]}
+
+
+def _train_and_write(method, settings, recipe, fitter, data, inputs, outputs, sensitive_attributes):
+    work_dir = Path(outputs.work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    splits = recipe.splits(data, settings.seed, work_dir, inputs.models_from)
     models = fit_fold(fitter, splits)
     probed = list(sensitive_attributes) if outputs.leakage is not None else []
     result = read_out(models, Stages.of(method, settings), recipe, data, splits, sensitive_attributes, probed)
@@ -133,7 +205,7 @@ def train_fold(
     if outputs.validation is not None:
         write_csv(result.predictions["val"], outputs.validation)
     if outputs.seed_scores is not None:
-        write_csv(seed_score_frame(fold, result.seed_scores), outputs.seed_scores)
+        write_csv(seed_score_frame(data.fold, result.seed_scores), outputs.seed_scores)
     if outputs.leakage is not None:
         columns = ["fold", "seed", "attribute", "representation", "probe_auc", "probe_auc_val", "probe_C"]
         write_csv(pd.DataFrame(result.leakage, columns=columns), outputs.leakage)
@@ -144,9 +216,12 @@ def train_fold(
     return result.predictions["test"]
 
 
-def fit_fold(fitter: NetworkFitter | None, splits: list[ModelSplit]) -> list:
-    """One fitted model per split: networks through ``fitter`` (None: the linear recipe)."""
-    return [fitter.fit(split) if fitter is not None else FittedLinear(split) for split in splits]
+def fit_fold(fitter, splits: list[ModelSplit]) -> list:
+    """One fitted model per split, through ``fitter`` (a NetworkFitter or a linear recipe's fitter; None:
+    the linear recipe)."""
+    fitter = LinearFitter() if fitter is None else fitter
+    fit_all = getattr(fitter, "fit_all", None)
+    return fit_all(splits) if fit_all is not None else [fitter.fit(split) for split in splits]
 
 
 def read_out(models, stages: Stages, recipe: Recipe, data: FoldData, splits, sensitive, probed=()):
