@@ -435,3 +435,57 @@ def test_null_models_take_any_permutation(cohort, tmp_path):
     observed = run(cohort, "linear_fc", tmp_path / "observed")
     identity = null_models(cohort, "linear_fc", tmp_path / "null", [0], permute=lambda data, p: None)
     np.testing.assert_allclose(identity[0].score, observed.score, rtol=1e-4)
+
+
+def test_an_ensemble_of_one_is_the_sequential_model(cohort, tmp_path):
+    training = {**TRAINING, "max_epochs": 3}
+    sequential = run(cohort, "brainnettf", tmp_path / "seq", training={**training, "ensemble": False})
+    alone = run(cohort, "brainnettf", tmp_path / "one", training={**training, "ensemble": True})
+    pd.testing.assert_frame_equal(sequential, alone)
+    assert (
+        "ensemble"
+        not in json.loads((tmp_path / "one" / "work" / "seed0" / "checkpoint" / "last.json").read_text())[
+            "fingerprint"
+        ]
+    )
+
+
+def test_ensemble_members_train_as_their_sequential_models(cohort, tmp_path):
+    """Without dropout an ensemble's members are their sequential models up to the order of floating-point
+    sums: own initialisation, own data order, own AdamW state, own clipping and early stopping."""
+    model = {**MODEL, "dropout": 0.0}
+    training = {**TRAINING, "n_seeds": 3, "max_epochs": 5, "min_epochs": 1, "patience": 2}
+    results = {}
+    for mode in (False, True):
+        out = tmp_path / str(mode)
+        results[mode] = train(
+            cohort,
+            "brainnettf",
+            out,
+            training={**training, "ensemble": mode},
+            model=model,
+            text_encoder={},
+            attention=False,
+        )
+    np.testing.assert_allclose(results[True].score, results[False].score, atol=1e-3)  # measured: 9e-5
+    for seed in range(3):
+        epochs = {
+            m: pd.read_csv(tmp_path / str(m) / "work" / f"seed{seed}" / "epochs.csv") for m in (False, True)
+        }
+        assert epochs[True].epoch.tolist() == epochs[False].epoch.tolist()  # the same early stopping
+        np.testing.assert_allclose(epochs[True].loss, epochs[False].loss, rtol=1e-3)
+        state = json.loads(
+            (tmp_path / "True" / "work" / f"seed{seed}" / "checkpoint" / "last.json").read_text()
+        )
+        assert state["fingerprint"]["ensemble"] is True
+
+
+def test_a_finished_ensemble_reruns_to_the_same_result(cohort, tmp_path):
+    """Each member's checkpoint is its own: a rerun loads the finished members and trains nothing."""
+    training = {**TRAINING, "n_seeds": 2, "max_epochs": 3, "ensemble": True}
+    first = run(cohort, "brainnettf", tmp_path, training=training)
+    logs = [(tmp_path / "work" / f"seed{s}" / "epochs.csv").read_text() for s in (0, 1)]
+    again = run(cohort, "brainnettf", tmp_path, training=training)
+    pd.testing.assert_frame_equal(first, again)
+    assert [(tmp_path / "work" / f"seed{s}" / "epochs.csv").read_text() for s in (0, 1)] == logs
+    assert len(pd.read_csv(tmp_path / "work" / "seed1" / "epochs.csv")) == 3

@@ -54,6 +54,9 @@ class Objective:
 
     trains_network = True
     uses_text = False
+    # whether one member's terms run under torch.func.vmap (no data-dependent shapes, no .item()): its
+    # models can then train as one ensemble (neurolip.training.ensemble)
+    batchable = False
     readouts: tuple[str, ...] = ()
     group_attribute: str | None = None
 
@@ -79,6 +82,7 @@ class SupervisedObjective(Objective):
     """The fMRI encoder with a classification head, trained by cross-entropy (BrainNetTF)."""
 
     readouts = ("head", "linear_probe")
+    batchable = True
 
     def terms(self, model, batch):
         image_global, _ = model.encode_image(batch.x)

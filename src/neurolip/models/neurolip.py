@@ -12,6 +12,8 @@ from .pooling import masked_mean
 from .ttca import TextTokenConditionedAttention
 
 MAX_LOGIT_SCALE = math.log(100.0)
+# the learnt log-temperatures, clamped to [0, MAX_LOGIT_SCALE] after every optimiser step
+TEMPERATURES = ("logit_scale", "calt_logit_scale", "adversary_logit_scale")
 
 
 @dataclass
@@ -94,9 +96,8 @@ class NeuroLIP(nn.Module):
     @torch.no_grad()
     def clamp_temperatures(self):
         """Keep the learnt log-temperatures in [0, log 100] (CLIP's bound), after every optimiser step."""
-        self.logit_scale.clamp_(0, MAX_LOGIT_SCALE)
-        self.calt_logit_scale.clamp_(0, MAX_LOGIT_SCALE)
-        self.adversary_logit_scale.clamp_(0, MAX_LOGIT_SCALE)
+        for name in TEMPERATURES:
+            getattr(self, name).clamp_(0, MAX_LOGIT_SCALE)
 
     def attach_auxiliary(self, module):
         """Parameters an objective needs beyond the network (e.g. an attribute adversary's heads): they

@@ -8,10 +8,12 @@ import torch
 
 from ..losses.objectives import TrainingBatch
 from ..models import ModelConfig, NeuroLIP
+from ..models.neurolip import MAX_LOGIT_SCALE, TEMPERATURES
 from ..stats import safe_auc
 from . import readout
 from .attention_export import test_attention
 from .checkpoint import file_digest, load_finished
+from .ensemble import Member, fit_ensemble, should_batch
 from .leakage import attribute_codes
 from .loop import fit
 from .recipes import ModelSplit
@@ -83,6 +85,87 @@ class NetworkFitter:
         self.prompts = self.texts.prompts()
         self.finetune_text = bool(text_encoder["finetune"]) and self.objective.uses_text
         self.writes_attention = method.writes_attention
+
+    def fit_all(self, splits: list[ModelSplit]) -> list[FittedNetwork]:
+        """The models of ``splits``: those that can train as one ensemble (``training.ensemble``, a batchable
+        objective, no text fine-tuning, as many training subjects each) do; the others one at a time."""
+        fitted = [None] * len(splits)
+        for group in self._ensemble_groups(splits):
+            if len(group) == 1:
+                fitted[group[0]] = self.fit(splits[group[0]])
+                continue
+            for i, model in zip(group, self._fit_ensemble([splits[i] for i in group]), strict=True):
+                fitted[i] = model
+        return fitted
+
+    def _ensemble_groups(self, splits) -> list[list[int]]:
+        """Indices of ``splits`` that train together; a model alone trains on the sequential path."""
+        if (
+            not should_batch(self.settings.ensemble, self.device)
+            or not self.objective.batchable
+            or self.finetune_text  # the text backbone's parameter group and size: sequential
+        ):
+            return [[i] for i in range(len(splits))]
+        by_size = {}
+        for i, split in enumerate(splits):
+            by_size.setdefault(len(split.data.subject_ids["train"]), []).append(i)
+        return list(by_size.values())
+
+    def _fit_ensemble(self, splits) -> list[FittedNetwork]:
+        built = [self._build(split) for split in splits]
+        fingerprints = [{**self._fingerprint(split), "ensemble": True} for split in splits]
+        if splits[0].source_dir is not None:
+            states = [
+                load_finished(split.source_dir / "checkpoint", model, fingerprint)
+                for split, (model, _), fingerprint in zip(splits, built, fingerprints, strict=True)
+            ]
+        else:
+            members = [
+                Member(
+                    model=model,
+                    optimizer=optimizer,
+                    seed=split.seed,
+                    work_dir=split.work_dir,
+                    fingerprint=fingerprint,
+                    x_train=split.data.x["train"],
+                    y_train=torch.as_tensor(split.data.y["train"]),
+                    validate=self._validator(split, model),
+                    description=f"{self.method.name} seed {split.seed} (ensemble of {len(splits)})",
+                )
+                for split, (model, optimizer), fingerprint in zip(splits, built, fingerprints, strict=True)
+            ]
+            objective = self.objective
+
+            def terms(model, x, y):
+                return objective.terms(model, TrainingBatch(x=x, y=y))
+
+            states = fit_ensemble(
+                members, terms, self.settings.loop, self.device, TEMPERATURES, MAX_LOGIT_SCALE
+            )
+        return [
+            FittedNetwork(self, split, model, self._info(split, state))
+            for split, (model, _), state in zip(splits, built, states, strict=True)
+        ]
+
+    def _validator(self, split, model):
+        data = split.data
+
+        def validate():
+            p = readout.probabilities(
+                model, data.x["val"], self.objective.readouts[0], self.prompts, self.device
+            )
+            return float(np.nan_to_num(safe_auc(data.y["val"], p), nan=0.0))
+
+        return validate
+
+    @staticmethod
+    def _info(split, state):
+        return {
+            "seed": split.seed,
+            "best_epoch": state["best_epoch"],
+            "best_val_auc": state["best_val"],
+            "epochs_run": state["epoch"],
+        }
 
     def fit(self, split: ModelSplit) -> FittedNetwork:
         """The model of ``split``, early-stopped on the direct read-out's validation AUC; a read-out-only
@@ -183,7 +266,8 @@ class NetworkFitter:
     def _fingerprint(self, split):
         """Everything that made a checkpoint: a checkpoint with another fingerprint is never resumed."""
         # where and how fast it runs, and what happens after training, do not change a model
-        ignored = ("threads", "device", "n_seeds", "readout", "seed")
+        # (an ensemble's member adds "ensemble": its dropout draws are not a sequential run's)
+        ignored = ("threads", "device", "n_seeds", "readout", "seed", "ensemble")
         settings = {k: v for k, v in self.settings.__dict__.items() if k not in ignored}
         return {
             "method": self.method.training_spec,

@@ -51,6 +51,9 @@ class TrainingConfig:
     readout: str
     n_seeds: int
     threads: int
+    ensemble: bool | str = (
+        "auto"  # train a fold's models as one stacked ensemble: true, false, auto (on a GPU)
+    )
 
     # which methods to train and whether to ask the scheduler for a GPU: the workflow's business
     WORKFLOW_KEYS = ("methods", "gpu")
