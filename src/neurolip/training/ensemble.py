@@ -133,6 +133,13 @@ def _train_epoch(cohort, terms, settings, n_train, epoch, device, temperatures, 
         return functional_call(base, (p, b), (x, y))
 
     batched = vmap(member_terms, randomness="different")
+    # as the sequential path: bfloat16 autocast on a GPU; attention through the math kernel (the CPU flash
+    # kernel has no vmap batching rule and would run member by member)
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if device.type == "cuda"
+        else torch.autocast("cpu", enabled=False)
+    )
     totals, n_batches = [{} for _ in cohort], 0
     for start in range(0, n_train, settings.batch_size):
         batch = orders[:, start : start + settings.batch_size]
@@ -141,7 +148,7 @@ def _train_epoch(cohort, terms, settings, n_train, epoch, device, temperatures, 
         # each member's own subjects (seeds share one tensor; null models each have their permuted one)
         x = torch.stack([m.x_train[rows] for m, rows in zip(cohort, batch, strict=True)]).to(device)
         y = torch.stack([m.y_train[rows] for m, rows in zip(cohort, batch, strict=True)]).to(device)
-        with torch.nn.attention.sdpa_kernel(torch.nn.attention.SDPBackend.MATH):
+        with autocast, torch.nn.attention.sdpa_kernel(torch.nn.attention.SDPBackend.MATH):
             parts = batched(params, buffers, x, y)  # {name: (M,)}
         loss = sum(parts.values())  # (M,)
         optimizer.zero_grad(set_to_none=True)
