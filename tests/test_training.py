@@ -350,7 +350,9 @@ def test_auc_is_taken_from_the_uncalibrated_score():
     assert rows["auc"] == 1.0
 
 
-def null_models(cohort, method, out, permutations, observed_selection=None, permute=None, training=TRAINING):
+def null_models(
+    cohort, method, out, permutations, observed_selection=None, permute=None, training=TRAINING, model=MODEL
+):
     """``method``'s permutation-null models on fold 0, all in one call (as the train_null job runs them)."""
     from cohort import method_specs
 
@@ -364,7 +366,7 @@ def null_models(cohort, method, out, permutations, observed_selection=None, perm
         method=method,
         fold=0,
         training=section_defaults("training", {**training, "n_seeds": 1}),
-        model=section_defaults("model", MODEL),
+        model=section_defaults("model", model),
         text_encoder=section_defaults("text_encoder", {}),
         inputs=FoldInputs(cohort["connectomes"], cohort["text_features"], cohort["folds"], cohort["cohort"]),
         outputs={
@@ -489,3 +491,28 @@ def test_a_finished_ensemble_reruns_to_the_same_result(cohort, tmp_path):
     pd.testing.assert_frame_equal(first, again)
     assert [(tmp_path / "work" / f"seed{s}" / "epochs.csv").read_text() for s in (0, 1)] == logs
     assert len(pd.read_csv(tmp_path / "work" / "seed1" / "epochs.csv")) == 3
+
+
+def test_null_models_train_as_one_ensemble(cohort, tmp_path):
+    """A supervised recipe's null models (each on its own permuted connectomes) train as one ensemble and
+    match their sequential selves without dropout; each keeps its permutation in its fingerprint."""
+    model = {**MODEL, "dropout": 0.0}
+    training = {**TRAINING, "max_epochs": 4, "min_epochs": 1, "patience": 2}
+    nulls = {
+        mode: null_models(
+            cohort,
+            "brainnettf",
+            tmp_path / str(mode),
+            [0, 1, 2],
+            training={**training, "ensemble": mode},
+            model=model,
+        )
+        for mode in (False, True)
+    }
+    for p in (0, 1, 2):
+        np.testing.assert_allclose(nulls[True][p].score, nulls[False][p].score, atol=1e-3)
+        state = json.loads(
+            (tmp_path / "True" / f"perm{p}" / "seed0" / "checkpoint" / "last.json").read_text()
+        )
+        assert state["fingerprint"]["permutation"] == p and state["fingerprint"]["ensemble"] is True
+    assert not np.allclose(nulls[True][0].score, nulls[True][1].score)

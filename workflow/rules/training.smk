@@ -93,6 +93,8 @@ if PERMUTATIONS:
             f"{BENCHMARKS}/train_null/{{method}}.tsv"
         wildcard_constraints:
             method=plain_method_pattern(),
+        # the longest training job of a run (all permutations): started first, it does not end the run alone
+        priority: 1
         conda:
             "../../envs/training.yaml"
         threads: config["training"]["threads"]

@@ -71,8 +71,7 @@ class FittedNetwork:
 class NetworkFitter:
     """Fits the network models of one method on one fold (``fit``, one :class:`ModelSplit` at a time)."""
 
-    def __init__(self, method, settings, model_config, text_encoder, inputs, permutation=None, texts=None):
-        """``texts``: the fold's TextFeatures already loaded (null models of one job share them)."""
+    def __init__(self, method, settings, model_config, text_encoder, inputs, permutation=None):
         self.method = method
         self.objective = method.objective
         self.settings = settings
@@ -81,7 +80,7 @@ class NetworkFitter:
         self.inputs = inputs
         self.permutation = permutation
         self.device = pick_device(settings.device)
-        self.texts = texts if texts is not None else TextFeatures(inputs.text_features)
+        self.texts = TextFeatures(inputs.text_features)
         self.prompts = self.texts.prompts()
         self.finetune_text = bool(text_encoder["finetune"]) and self.objective.uses_text
         self.writes_attention = method.writes_attention
@@ -268,6 +267,7 @@ class NetworkFitter:
         # where and how fast it runs, and what happens after training, do not change a model
         # (an ensemble's member adds "ensemble": its dropout draws are not a sequential run's)
         ignored = ("threads", "device", "n_seeds", "readout", "seed", "ensemble")
+        permutation = split.permutation if split.permutation is not None else self.permutation
         settings = {k: v for k, v in self.settings.__dict__.items() if k not in ignored}
         return {
             "method": self.method.training_spec,
@@ -279,5 +279,5 @@ class NetworkFitter:
             "connectomes": file_digest(self.inputs.connectomes),
             "text_features": file_digest(self.inputs.text_features),
             "cohort": file_digest(self.inputs.cohort),
-            **({"permutation": self.permutation} if self.permutation is not None else {}),
+            **({"permutation": permutation} if permutation is not None else {}),
         }

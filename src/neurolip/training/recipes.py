@@ -32,6 +32,7 @@ class ModelSplit:
     data: FoldData
     work_dir: Path
     source_dir: Path | None = None
+    permutation: int | None = None  # a permutation-null model's permutation (its data are permuted)
 
 
 @dataclass(frozen=True)

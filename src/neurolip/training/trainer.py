@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -162,23 +162,32 @@ def train_null_models(
     settings = _settings(training)
     observed = load_fold(inputs.connectomes, inputs.folds, inputs.cohort, fold)
     recipe = Recipe.of(method, settings.n_seeds)
-    linear = None
-    if not recipe.objective.trains_network:
-        chosen = _observed_c(observed_selection) if observed_selection is not None else None
-        linear = LinearNullFitter(chosen)
-    texts = None
-    results = {}
+    permuted = {}
     for permutation, fold_outputs in outputs.items():
         data = copy_fold(observed)
         permute(data, permutation)
-        if linear is None:
-            fitter = NetworkFitter(method, settings, model, text_encoder, inputs, permutation, texts=texts)
-            texts = fitter.texts
-        else:
-            # C of each model: chosen on the unpermuted split of the same model (seed), once per fold
-            fitter = linear.for_observed(recipe.splits(observed, settings.seed, fold_outputs.work_dir, None))
-        results[permutation] = _train_and_write(
-            method, settings, recipe, fitter, data, inputs, fold_outputs, sensitive_attributes
+        work_dir = Path(fold_outputs.work_dir)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        splits = [
+            replace(split, permutation=permutation)
+            for split in recipe.splits(data, settings.seed, work_dir, inputs.models_from)
+        ]
+        permuted[permutation] = (data, splits)
+    if recipe.objective.trains_network:
+        # one fitter for all: the null models of a batchable objective train as one ensemble (on a GPU)
+        fitter = NetworkFitter(method, settings, model, text_encoder, inputs)
+    else:
+        chosen = _observed_c(observed_selection) if observed_selection is not None else None
+        # C of each model: chosen on the unpermuted split of the same model (seed), once per fold
+        fitter = LinearNullFitter(chosen).for_observed(
+            recipe.splits(observed, settings.seed, Path("."), None)
+        )
+    models = fit_fold(fitter, [split for _, splits in permuted.values() for split in splits])
+    results = {}
+    for permutation, (data, splits) in permuted.items():
+        own, models = models[: len(splits)], models[len(splits) :]
+        results[permutation] = _read_out_and_write(
+            method, settings, recipe, own, data, splits, outputs[permutation], sensitive_attributes
         )
     return results
 
@@ -201,9 +210,13 @@ def _train_and_write(method, settings, recipe, fitter, data, inputs, outputs, se
     work_dir.mkdir(parents=True, exist_ok=True)
     splits = recipe.splits(data, settings.seed, work_dir, inputs.models_from)
     models = fit_fold(fitter, splits)
+    return _read_out_and_write(method, settings, recipe, models, data, splits, outputs, sensitive_attributes)
+
+
+def _read_out_and_write(method, settings, recipe, models, data, splits, outputs, sensitive_attributes):
     probed = list(sensitive_attributes) if outputs.leakage is not None else []
     result = read_out(models, Stages.of(method, settings), recipe, data, splits, sensitive_attributes, probed)
-    (work_dir / "selection.json").write_text(json.dumps(result.info, indent=2))
+    (Path(outputs.work_dir) / "selection.json").write_text(json.dumps(result.info, indent=2))
     write_csv(result.predictions["test"], outputs.predictions)
     if outputs.validation is not None:
         write_csv(result.predictions["val"], outputs.validation)
