@@ -44,3 +44,15 @@ def test_scaling_benchmark_prints_a_row_per_grid_point():
     rows = [line.split() for line in out.splitlines() if line.strip() and line.split()[0].isdigit()]
     assert [(int(r[0]), int(r[1])) for r in rows] == [(40, 16), (80, 16)]
     assert all(float(r[2]) > 0 for r in rows)
+
+
+def test_ensemble_benchmark_prints_a_row_per_ensemble_size():
+    out = run_script("benchmarks/ensemble.py", "--sizes", "demo", "--members", "1", "2", "--threads", "1")
+    rows = [line.split() for line in out.splitlines() if line.startswith("demo")]
+    assert [(r[1], r[2]) for r in rows] == [("1", "1"), ("1", "2")]
+    assert all(float(r[3]) > 0 and float(r[4]) > 0 and float(r[6]) > 0 for r in rows)
+
+
+def test_linear_nulls_benchmark_prints_both_paths():
+    out = run_script("benchmarks/linear_nulls.py", "--size", "demo", "--permutations", "2")
+    assert "separate (C re-chosen)" in out and "shared C + warm start" in out
