@@ -1,5 +1,8 @@
 """No silent wrong results: each case of docs/reliability.md builds its own bad input here."""
 
+import re
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -369,3 +372,51 @@ def test_a_table_with_float_written_codes_and_a_blank_runs_through_the_data_stag
     assert pd.isna(cohort.loc["1000804", "sex"])  # the blank
     assert cohort.sex.notna().sum() == len(cohort) - 1
     assert cohort.loc["10002", "diagnosis"] == 1  # DX 3.0: inattentive ADHD
+
+
+# issue 24 ------------------------------------------------------------------ stale or degraded results
+def athena_workflow_config(tmp_path, rng, **dataset_overrides):
+    """A tiny Athena release under tmp_path/athena and a workflow config that reads it."""
+    root = tmp_path / "athena"
+    root.mkdir()
+    write_athena(root, rng)
+    config = yaml.safe_load((REPO / "config" / "adhd200.yaml").read_text())
+    config["dataset"]["adhd_athena"]["root"] = str(root)
+    config["dataset"].update(dataset_overrides)
+    config["results_dir"] = str(tmp_path / "results")
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return root, path, tmp_path / "results" / "adhd200" / "data" / "cohort.tsv"
+
+
+def planned_jobs(config, target):
+    """The rules a dry run of ``target`` would run (nothing when the results are up to date)."""
+    process = run_snakemake(["-n", "--nolock", "--configfile", str(config), "--", str(target)])
+    return sorted(set(re.findall(r"^(?:rule|checkpoint) (\w+):", process.stdout, flags=re.M))), process.stdout
+
+
+def test_a_changed_source_file_reruns_exactly_what_depends_on_it(tmp_path, rng):
+    root, config, cohort = athena_workflow_config(tmp_path, rng)
+    run_snakemake(["--cores", "1", "--nolock", "--configfile", str(config), "--", str(cohort)])
+    assert planned_jobs(config, cohort)[0] == []
+    # a file the source does not read (another atlas) changes nothing
+    (root / "KKI" / "1018959" / "sfnwmrda1018959_session_1_rest_1_aal_TCs.1D").write_text("x\n")
+    assert planned_jobs(config, cohort)[0] == []
+    # one phenotype row edited: the subject's age
+    table_path = root / "adhd200_preprocessed_phenotypics.tsv"
+    time.sleep(1.1)  # modification times of coarse file systems
+    table = pd.read_csv(table_path, sep="\t", dtype=str, keep_default_na=False)
+    table.loc[table["ScanDir ID"] == "1018959", "Age"] = "10.5"
+    table.to_csv(table_path, sep="\t", index=False)
+    jobs, output = planned_jobs(config, cohort)
+    assert jobs == ["connectivity", "fetch", "phenotypes", "timeseries"]
+    assert "adhd200_preprocessed_phenotypics.tsv" in output
+    run_snakemake(["--cores", "1", "--nolock", "--configfile", str(config), "--", str(cohort)])
+    ages = pd.read_csv(cohort, sep="\t", dtype={"subject_id": str}).set_index("subject_id")["age"]
+    assert ages["1018959"] == 10.5
+    # one time-series file rewritten
+    time.sleep(1.1)
+    series = root / "NYU" / "0010001" / "sfnwmrda0010001_session_1_rest_1_cc200_TCs.1D"
+    series.write_text(series.read_text().replace("\t1.", "\t2.", 5))
+    jobs, output = planned_jobs(config, cohort)
+    assert jobs == ["connectivity", "fetch", "phenotypes", "timeseries"] and str(series) in output

@@ -11,6 +11,7 @@ from snakemake.utils import validate
 
 from neurolip.config import check_consistency, coerce_command_line_types
 from neurolip.methods import MethodRegistry, registry_config
+from neurolip.source_files import source_files
 
 if "dataset" not in config:
     # one dataset per run: its section comes whole from one file, never merged key by key with another's
@@ -76,6 +77,9 @@ if MAPS["permutations"] and len(NULL_METHODS) < len(MAPS["null_methods"]):
 PERMUTATIONS = list(range(MAPS["permutations"]))
 # sources of 4-D images: their time series are extracted in one job per subject
 NIFTI_SOURCE = config["dataset"]["source"] in ("fmriprep", "adhd_nilearn")
+# the files the source reads (phenotype table, time series, cache index): inputs of fetch, so a changed file
+# reruns what depends on it; found by directory listing only (neurolip.source_files)
+SOURCE_FILES = source_files(config["dataset"])
 # what a training job needs of config 'training' (not the method list: adding a method retrains nothing)
 TRAINER_SETTINGS = {
     k: v for k, v in config["training"].items() if k not in ("methods", "gpu")

@@ -1,6 +1,7 @@
 checkpoint fetch:
     input:
-        fmriprep_targets(),
+        fmriprep=fmriprep_targets(),
+        source=SOURCE_FILES,
     output:
         manifest=f"{DATA_DIR}/manifest.tsv",
         phenotypes=f"{DATA_DIR}/phenotypes_raw.tsv",
