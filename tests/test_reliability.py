@@ -420,3 +420,88 @@ def test_a_changed_source_file_reruns_exactly_what_depends_on_it(tmp_path, rng):
     series.write_text(series.read_text().replace("\t1.", "\t2.", 5))
     jobs, output = planned_jobs(config, cohort)
     assert jobs == ["connectivity", "fetch", "phenotypes", "timeseries"] and str(series) in output
+
+
+def write_scans(path, scans):
+    np.savez(path, **{sid: values.astype(np.float32) for sid, values in scans.items()})
+
+
+def connectome_inputs(tmp_path, scans, connectivity):
+    """build_connectomes on hand-made scans (diagnosis alternating, one site); returns the output paths."""
+    ids = list(scans)
+    write_scans(tmp_path / "ts.npz", scans)
+    pd.DataFrame({"subject_id": ids, "site": "s", "diagnosis": [i % 2 for i in range(len(ids))]}).to_csv(
+        tmp_path / "ph.tsv", sep="\t", index=False
+    )
+    pd.DataFrame(columns=["subject_id", "step", "reason", "detail"]).to_csv(
+        tmp_path / "ex0.tsv", sep="\t", index=False
+    )
+    out = {k: tmp_path / f"{k}.tsv" for k in ("qc", "exclusions", "cohort")}
+    data_stage.build_connectomes(
+        connectivity,
+        tmp_path / "ts.npz",
+        tmp_path / "ph.tsv",
+        [tmp_path / "ex0.tsv"],
+        tmp_path / "conn.npz",
+        out["qc"],
+        out["exclusions"],
+        out["cohort"],
+    )
+    return tmp_path / "conn.npz", out
+
+
+@pytest.mark.parametrize("share, kept", [(None, ["a", "b", "c"]), (0.9, ["a", "b", "c", "d"])])
+def test_a_scan_with_most_rois_unusable_is_excluded_with_its_reason(tmp_path, rng, share, kept):
+    scans = {sid: rng.standard_normal((80, 20)) for sid in "abcd"}
+    scans["b"][:, :3] = 0.0  # a few ROIs outside the field of view: kept
+    scans["d"][:, :16] = 0.0  # 16 of 20 ROIs all zero: unusable by default
+    scans["d"][:, 16] = 1.0  # constant, not zero
+    connectivity = {"kind": "correlation"} | ({} if share is None else {"max_unusable_roi_share": share})
+    _, out = connectome_inputs(tmp_path, scans, connectivity)
+    cohort = pd.read_csv(out["cohort"], sep="\t", dtype={"subject_id": str})
+    assert cohort.subject_id.tolist() == kept
+    exclusions = pd.read_csv(out["exclusions"], sep="\t", dtype=str)
+    if "d" in kept:
+        assert exclusions.empty
+    else:
+        row = exclusions.set_index("subject_id").loc["d"]
+        assert row.reason == "unusable scan" and "17 of 20 ROIs have zero variance" in row.detail
+
+
+def test_tangent_connectomes_are_fitted_on_each_folds_training_subjects(tmp_path, rng):
+    scans = {f"s{i:02d}": rng.standard_normal((60, 6)) @ rng.standard_normal((6, 6)) for i in range(12)}
+    scans["s11"][:, 2] = 0.0  # a dead ROI in a test subject: its own noise, nobody else's
+    folds = pd.DataFrame(
+        {"subject_id": list(scans), "fold": 0, "split": ["train"] * 6 + ["val"] * 2 + ["test"] * 4}
+    )
+    folds.to_csv(tmp_path / "folds.tsv", sep="\t", index=False)
+    connectivity = {"kind": "tangent", "fisher_z": True, "shrinkage": "auto"}
+    path, _ = connectome_inputs(tmp_path / "", scans, connectivity)
+    with pytest.raises(NeuroLIPInputError, match="fitted per fold"):
+        data_stage.load_connectomes(path)
+    ids, before = data_stage.load_connectomes(path, tmp_path / "folds.tsv", 0)
+    # other test subjects change (s08 another scan, s09 dead ROIs): a test subject's matrix does not
+    (tmp_path / "changed").mkdir()
+    changed = dict(scans, s08=rng.standard_normal((60, 6)), s09=scans["s09"].copy())
+    changed["s09"][:, :2] = 0.0
+    path, _ = connectome_inputs(tmp_path / "changed", changed, connectivity)
+    _, after = data_stage.load_connectomes(path, tmp_path / "folds.tsv", 0)
+    for sid in ("s10", "s11"):
+        i = list(ids).index(sid)
+        np.testing.assert_array_equal(before[i], after[i])
+    assert not np.allclose(before[list(ids).index("s08")], after[list(ids).index("s08")])
+    # a training subject changes the reference, and so every matrix
+    (tmp_path / "train").mkdir()
+    path, _ = connectome_inputs(
+        tmp_path / "train", dict(scans, s00=rng.standard_normal((60, 6))), connectivity
+    )
+    _, other_reference = data_stage.load_connectomes(path, tmp_path / "folds.tsv", 0)
+    assert not np.allclose(before[list(ids).index("s10")], other_reference[list(ids).index("s10")])
+    # and load_fold (what every trained method reads) gets the fold's matrices
+    from neurolip.training.fold_io import load_fold
+
+    pd.read_csv(tmp_path / "train" / "cohort.tsv", sep="\t").to_csv(
+        tmp_path / "cohort.tsv", sep="\t", index=False
+    )
+    data = load_fold(path, tmp_path / "folds.tsv", tmp_path / "cohort.tsv", 0)
+    np.testing.assert_array_equal(data.x["test"].numpy(), other_reference[8:])

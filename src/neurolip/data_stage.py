@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .connectivity import ConnectomeBuilder
+from .connectivity import DEFAULT_MAX_UNUSABLE_ROI_SHARE, GROUP_KINDS, ConnectomeBuilder, upper_triangle
 from .errors import NeuroLIPInputError
 from .exclusions import COLUMNS as EXCLUSION_COLUMNS
 from .exclusions import ExclusionLog, read_exclusions
@@ -250,7 +250,17 @@ def build_connectomes(
     exclusions_path,
     cohort_path,
 ):
-    """Intersect subjects with a time series and a phenotype row, compute connectomes, merge exclusions."""
+    """Intersect subjects with a time series and a phenotype row, exclude unusable scans, compute connectomes,
+    merge exclusions.
+
+    A scan whose share of constant ROIs (zero variance: all zero, outside the field of view) exceeds
+    ``connectivity['max_unusable_roi_share']`` is excluded with its reason. Subject-level kinds
+    (correlation, partial correlation) are written as matrices; a group-level kind (tangent) needs a
+    reference fitted on training subjects only, so its time series are written instead and
+    :func:`load_connectomes` fits the reference per fold.
+    """
+    connectivity = dict(connectivity)
+    max_unusable = connectivity.pop("max_unusable_roi_share", DEFAULT_MAX_UNUSABLE_ROI_SHARE)
     phenotypes = read_phenotypes(phenotypes_path)
     series = np.load(timeseries_path)
     upstream = pd.concat([read_exclusions(p) for p in upstream_exclusions], ignore_index=True)
@@ -264,20 +274,48 @@ def build_connectomes(
         if sid not in series.files and sid not in excluded:
             exclusions.add(sid, "no time series", "phenotype row present but no time series")
     cohort = phenotypes[phenotypes["subject_id"].isin(set(series.files))].reset_index(drop=True)
+    usable = np.ones(len(cohort), dtype=bool)
+    for i, sid in enumerate(cohort["subject_id"]):
+        values = series[sid]
+        n_dead = zero_variance_rois(values).size
+        if n_dead > max_unusable * values.shape[1]:
+            exclusions.add(
+                sid,
+                "unusable scan",
+                f"{n_dead} of {values.shape[1]} ROIs have zero variance (all zero or constant), more than "
+                f"connectivity.max_unusable_roi_share={max_unusable}",
+            )
+            usable[i] = False
+    cohort = cohort[usable].reset_index(drop=True)
+    if cohort.empty:
+        raise NeuroLIPInputError("no subject has a usable scan; see the exclusions", path=timeseries_path)
     subject_series = [
         series[sid] for sid in progress_bar(cohort["subject_id"], desc="loading", unit="subject")
     ]
     builder = ConnectomeBuilder(**connectivity)
-    matrices = builder.fit(subject_series).transform(subject_series)
+    subject_ids = cohort["subject_id"].to_numpy(dtype=str)
+    if builder.kind in GROUP_KINDS:
+        builder._measure()  # an unknown kind fails here, not in a training job
+        n_zero_variance = np.array([zero_variance_rois(s).size for s in subject_series])
+        np.savez_compressed(
+            out_path,
+            subject_ids=subject_ids,
+            series=np.concatenate(subject_series).astype(np.float32),
+            n_volumes=np.array([s.shape[0] for s in subject_series]),
+            settings=np.array(json.dumps(connectivity)),
+        )
+    else:
+        matrices = builder.fit(subject_series).transform(subject_series)
+        n_zero_variance = builder.n_zero_variance_
+        np.savez_compressed(out_path, subject_ids=subject_ids, connectomes=matrices)
     qc = pd.DataFrame(
         {
             "subject_id": cohort["subject_id"],
             "n_volumes": [s.shape[0] for s in subject_series],
-            "n_zero_variance_rois": builder.n_zero_variance_,
+            "n_zero_variance_rois": n_zero_variance,
             "zero_variance_rois": [",".join(map(str, zero_variance_rois(s) + 1)) for s in subject_series],
         }
     )
-    np.savez_compressed(out_path, subject_ids=cohort["subject_id"].to_numpy(dtype=str), connectomes=matrices)
     qc.to_csv(qc_path, sep="\t", index=False)
     cohort.to_csv(cohort_path, sep="\t", index=False)
     merged = pd.concat([upstream, exclusions.to_frame()], ignore_index=True)[EXCLUSION_COLUMNS]
@@ -286,13 +324,66 @@ def build_connectomes(
         "%d subjects in the cohort, %d excluded, %d with zero-variance ROIs",
         len(cohort),
         len(merged),
-        int((builder.n_zero_variance_ > 0).sum()),
+        int((n_zero_variance > 0).sum()),
     )
 
 
-def load_connectomes(path):
+def load_connectomes(path, folds_path=None, fold=None):
+    """Subject IDs and their (n, N, N) connectomes.
+
+    Subject-level kinds are read as written. A group-level kind (tangent) is computed here, per fold: its
+    reference is fitted on the ``train`` subjects of ``fold`` in ``folds_path`` and applied to every
+    subject, so a test subject's matrix depends on its own scan and the training subjects only. Reading such
+    a file without a fold is an error rather than a silent transductive fit.
+    """
     with np.load(path) as data:
-        return data["subject_ids"].astype(str), data["connectomes"]
+        subject_ids = data["subject_ids"].astype(str)
+        if "connectomes" in data.files:
+            return subject_ids, data["connectomes"]
+        if folds_path is None or fold is None:
+            raise NeuroLIPInputError(
+                "these connectomes have a group-level reference (connectivity.kind: tangent), fitted per fold "
+                "on its training subjects: read them with a fold (load_connectomes(path, folds_path, fold))",
+                path=path,
+            )
+        settings = json.loads(str(data["settings"]))
+        bounds = np.cumsum(data["n_volumes"])[:-1]
+        subject_series = np.split(data["series"].astype(np.float64), bounds)
+    folds = pd.read_csv(folds_path, sep="\t", dtype={"subject_id": str})
+    part = folds[(folds["fold"] == int(fold)) & (folds["split"] == "train")]
+    if part.empty:
+        raise NeuroLIPInputError(f"fold {fold} has no training subjects", path=folds_path)
+    position = {s: i for i, s in enumerate(subject_ids)}
+    builder = ConnectomeBuilder(**settings).fit([subject_series[position[s]] for s in part["subject_id"]])
+    return subject_ids, builder.transform(subject_series)
+
+
+class FoldConnectomes:
+    """Connectomes as each fold's models see them (:func:`load_connectomes` with the fold), read once per
+    fold: what evaluation scripts use to vectorise the subjects a fold's model scored."""
+
+    def __init__(self, connectomes_path, folds_path):
+        self.connectomes_path, self.folds_path = connectomes_path, folds_path
+        self._by_fold = {}
+        with np.load(connectomes_path) as data:
+            self.subject_level = "connectomes" in data.files
+            self.n_rois = (data["connectomes"] if self.subject_level else data["series"]).shape[-1]
+
+    def matrices(self, fold):
+        key = None if self.subject_level else fold  # subject-level matrices are the same in every fold
+        if key not in self._by_fold:
+            ids, matrices = load_connectomes(self.connectomes_path, self.folds_path, fold)
+            self._by_fold[key] = ({s: i for i, s in enumerate(ids)}, matrices)
+        return self._by_fold[key]
+
+    def edges_function(self, fold):
+        """``subject_ids -> (n, E)`` vectorised upper triangles of ``fold``'s connectomes."""
+
+        def edges_of(subject_ids):
+            position, matrices = self.matrices(fold)
+            return upper_triangle(matrices[[position[s] for s in subject_ids]])
+
+        return edges_of
 
 
 def write_texts(text_spec, cohort_path, out_path, prompts_path):

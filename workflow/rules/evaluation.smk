@@ -212,6 +212,7 @@ rule attention_recovery:
             PATHS["seed_scores"], method=wc.method, fold=FOLDS
         ),
         connectomes=rules.connectivity.output.connectomes,
+        folds=rules.folds.output.folds,
         truth=rules.fetch.output.ground_truth,
     output:
         table=report(
@@ -261,6 +262,7 @@ rule disease_maps:
             PATHS["seed_scores"], method=wc.method, fold=FOLDS
         ),
         connectomes=rules.connectivity.output.connectomes,
+        folds=rules.folds.output.folds,
         coordinates=rules.fetch.output.coordinates,
         attention=lambda wc: (
             expand(PATHS["attention"], method=wc.method, fold=FOLDS)
