@@ -505,3 +505,86 @@ def test_tangent_connectomes_are_fitted_on_each_folds_training_subjects(tmp_path
     )
     data = load_fold(path, tmp_path / "folds.tsv", tmp_path / "cohort.tsv", 0)
     np.testing.assert_array_equal(data.x["test"].numpy(), other_reference[8:])
+
+
+def multi_site_cohort(rng, n=200, n_sites=17):
+    sites = [f"site{i:02d}" for i in rng.integers(0, n_sites, size=n)]
+    sites[0] = "lonely"  # a stratum of one subject
+    return pd.DataFrame(
+        {"subject_id": [f"{i:04d}" for i in range(n)], "diagnosis": rng.integers(0, 2, size=n), "site": sites}
+    )
+
+
+@pytest.mark.parametrize("n, n_sites, n_folds", [(200, 17, 5), (200, 17, 10), (60, 12, 3)])
+def test_folds_of_a_multi_site_cohort_fall_back_to_what_it_supports(rng, caplog, n, n_sites, n_folds):
+    from neurolip.folds import make_folds
+
+    cohort = multi_site_cohort(rng, n, n_sites)
+    with caplog.at_level("INFO", logger="neurolip.folds"):
+        folds = make_folds(cohort, n_folds=n_folds, val_fraction=0.15)
+    assert "stratified on diagnosis only" in caplog.text
+    for fold, part in folds.groupby("fold"):
+        assert sorted(part.subject_id) == sorted(cohort.subject_id)  # every subject once per fold
+        for split in ("train", "val", "test"):
+            dx = cohort.set_index("subject_id").loc[part.subject_id[part.split == split], "diagnosis"]
+            assert set(dx) == {0, 1}, (fold, split)
+    assert (folds[folds.split == "test"].groupby("subject_id").size() == 1).all()
+
+
+def test_an_impossible_validation_split_is_a_clear_error_before_training(tmp_path):
+    cohort = pd.DataFrame({"subject_id": list("abcdefgh"), "diagnosis": [0, 1] * 4, "site": "s"})
+    cohort.to_csv(tmp_path / "cohort.tsv", sep="\t", index=False)
+    cv = {"n_folds": 4, "val_fraction": 0.1, "seed": 0}
+    with pytest.raises(NeuroLIPInputError, match=r"cohort.tsv.*validation split would hold 1 of 6"):
+        data_stage.write_folds(cv, tmp_path / "cohort.tsv", tmp_path / "folds.tsv")
+
+
+def folds_as_before(cohort, n_folds, val_fraction, seed):
+    """The fold maker as it was before the fall-back (diagnosis x site, rare sites merged)."""
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    from neurolip.folds import strata_labels
+
+    ids, dx, site = (cohort[c].to_numpy() for c in ("subject_id", "diagnosis", "site"))
+    dx = dx.astype(int)
+    rows = []
+    outer = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    for k, (train, test) in enumerate(outer.split(ids, strata_labels(dx, site, n_folds))):
+        fit, val = train_test_split(
+            train,
+            test_size=val_fraction,
+            stratify=strata_labels(dx[train], site[train], 2),
+            random_state=seed + k,
+        )
+        rows += [(ids[i], k, s) for s, idx in (("train", fit), ("val", val), ("test", test)) for i in idx]
+    return sorted(rows)
+
+
+def test_folds_of_cohorts_that_support_site_strata_are_unchanged(tmp_path, rng):
+    from cohort import shipped_dataset_config
+
+    from neurolip.folds import make_folds
+
+    dataset = shipped_dataset_config()  # the demo's cohort, through the data stage
+    d = tmp_path
+    data_stage.fetch(dataset, d / "raw", d / "m.tsv", d / "raw.tsv", d / "e1.tsv")
+    data_stage.extract_timeseries(dataset, d / "m.tsv", d / "ts.npz", d / "e2.tsv")
+    data_stage.prepare_phenotypes(dataset, d / "raw.tsv", d / "ph.tsv", d / "e3.tsv")
+    data_stage.build_connectomes(
+        {"kind": "correlation"},
+        d / "ts.npz",
+        d / "ph.tsv",
+        [d / "e1.tsv", d / "e2.tsv", d / "e3.tsv"],
+        *(d / name for name in ("c.npz", "qc.tsv", "ex.tsv", "cohort.tsv")),
+    )
+    demo = pd.read_csv(d / "cohort.tsv", sep="\t", dtype={"subject_id": str, "site": str})
+    # and a larger multi-site cohort whose every diagnosis x site stratum holds enough subjects
+    sites = rng.choice([f"S{i}" for i in range(8)], size=500)
+    large = pd.DataFrame(
+        {"subject_id": [f"{i}" for i in range(500)], "diagnosis": rng.integers(0, 2, 500), "site": sites}
+    )
+    for cohort, n_folds, val_fraction, seed in ((demo, 5, 0.15, 0), (demo, 3, 0.2, 7), (large, 5, 0.15, 0)):
+        folds = make_folds(cohort, n_folds=n_folds, val_fraction=val_fraction, seed=seed)
+        assert sorted(zip(folds.subject_id, folds.fold, folds.split)) == folds_as_before(
+            cohort, n_folds, val_fraction, seed
+        )

@@ -412,11 +412,14 @@ def write_folds(cv, cohort_path, out_path, group_thresholds_attribute=None):
             check_group_thresholds_feasible(cohort, group_thresholds_attribute)
         except ValueError as exc:
             raise NeuroLIPInputError(str(exc), path=cohort_path) from exc
-    folds = make_folds(
-        cohort,
-        n_folds=cv["n_folds"],
-        val_fraction=cv["val_fraction"],
-        seed=cv["seed"],
-        n_repeats=cv.get("n_repeats", 1),
-    )
+    try:
+        folds = make_folds(
+            cohort,
+            n_folds=cv["n_folds"],
+            val_fraction=cv["val_fraction"],
+            seed=cv["seed"],
+            n_repeats=cv.get("n_repeats", 1),
+        )
+    except ValueError as exc:  # an impossible request, named before any training job starts
+        raise NeuroLIPInputError(str(exc), path=cohort_path) from exc
     folds.to_csv(out_path, sep="\t", index=False)
