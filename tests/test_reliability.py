@@ -117,6 +117,9 @@ def test_a_sensitive_attribute_without_data_is_an_error_and_qc_lists_missingness
     with pytest.raises(NeuroLIPInputError, match="sensitive attribute 'age'.*known for none"):
         data_stage.prepare_phenotypes(dataset, *paths)
     dataset, paths = phenotype_files(tmp_path, gender=("0", "1", "", "7"))
+    with pytest.raises(NeuroLIPInputError, match=r"sex \(column 'Gender'\): 1 of 3 non-missing values"):
+        data_stage.prepare_phenotypes(dataset, *paths)
+    dataset["phenotypes"] = {**SPEC, "on_lost_values": "warn"}  # a known unknown code: logged, kept missing
     data_stage.prepare_phenotypes(dataset, *paths)
     qc = pd.read_csv(paths[3], sep="\t", keep_default_na=False).set_index("field")
     assert int(qc.loc["sex", "n_known"]) == 2 and int(qc.loc["sex", "n_missing"]) == 2
@@ -588,3 +591,51 @@ def test_folds_of_cohorts_that_support_site_strata_are_unchanged(tmp_path, rng):
         assert sorted(zip(folds.subject_id, folds.fold, folds.split)) == folds_as_before(
             cohort, n_folds, val_fraction, seed
         )
+
+
+def test_values_lost_in_normalisation_are_an_error_naming_field_count_and_examples(caplog):
+    spec = {**SPEC, "columns": {**SPEC["columns"], "age": "Age"}}
+    raw = pd.DataFrame(
+        {
+            "ID": list("abcdef"),
+            "Site": ["s"] * 6,
+            "DX": ["0", "1", "0", "1", "0", ""],
+            "Gender": ["0", "1", "1", "0", "1", "0"],
+            "Age": ["12 years", "9.5 years", "11", "10", "", "n/a"],
+        }
+    )
+    with pytest.raises(
+        NeuroLIPInputError,
+        match=r"age \(column 'Age'\): 3 of 5 non-missing values .*'12 years', '9.5 years', 'n/a'",
+    ):
+        normalize_phenotypes(raw, spec)
+    with caplog.at_level("WARNING"):
+        table, _ = normalize_phenotypes(raw, {**spec, "on_lost_values": "warn"})
+    assert "age (column 'Age'): 3 of 5" in caplog.text and table.age.notna().sum() == 2
+    # missing-value codes are not lost values, whatever their case
+    table, _ = normalize_phenotypes(
+        raw.assign(Age=["12", "9.5", "11", "10", "", "n/a"]), {**spec, "missing_values": ["", "N/A"]}
+    )
+    assert table.age.notna().sum() == 4
+
+
+def test_codes_match_ignoring_case_and_surrounding_spaces():
+    spec = {**SPEC, "sex_codes": {"F": "female", "M": "male"}, "diagnosis_codes": {"ASD": 1, "TD": 0}}
+    raw = pd.DataFrame(
+        {
+            "ID": list("abcd"),
+            "Site": ["s"] * 4,
+            "DX": ["asd", " TD", "Asd ", "td"],
+            "Gender": ["m", " F", "M ", "f"],
+        }
+    )
+    table, exclusions = normalize_phenotypes(raw, spec)
+    assert table.sex.tolist() == ["male", "female", "male", "female"] and table.diagnosis.tolist() == [
+        1,
+        0,
+        1,
+        0,
+    ]
+    assert len(exclusions) == 0
+    with pytest.raises(NeuroLIPInputError, match="differ only by case"):
+        normalize_phenotypes(raw, {**spec, "sex_codes": {"m": "male", "M": "female"}})
