@@ -639,3 +639,23 @@ def test_codes_match_ignoring_case_and_surrounding_spaces():
     assert len(exclusions) == 0
     with pytest.raises(NeuroLIPInputError, match="differ only by case"):
         normalize_phenotypes(raw, {**spec, "sex_codes": {"m": "male", "M": "female"}})
+
+
+def test_a_cuda_device_the_machine_lacks_stops_the_workflow_before_any_job(tmp_path, monkeypatch):
+    import torch
+
+    from neurolip.devices import check_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(
+        NeuroLIPInputError, match="training.device: cuda:1 asks for CUDA device 1.*0 CUDA device"
+    ):
+        check_device("cuda:1")
+    check_device("auto")
+    check_device("cpu")
+    # the workflow runs on this machine's own torch: a device no machine has
+    config = small_config(tmp_path, training={"device": "cuda:99"})
+    process = run_snakemake(["-n", "--configfile", str(config)], check=False)
+    output = process.stdout + process.stderr
+    assert process.returncode != 0 and "training.device: cuda:99 asks for CUDA device 99" in output
+    assert "rule train" not in process.stdout and "fetch" not in process.stdout

@@ -10,6 +10,7 @@ import yaml
 from snakemake.utils import validate
 
 from neurolip.config import check_consistency, coerce_command_line_types
+from neurolip.devices import check_device
 from neurolip.methods import MethodRegistry, registry_config
 from neurolip.source_files import source_files
 
@@ -27,6 +28,11 @@ coerce_command_line_types(config)
 # every default lives in the schema: after this, rules read config[...] directly
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 check_consistency(config)
+# a CUDA device asked for is checked before any job is scheduled (a training job would fail late, after its
+# old outputs were removed); when a cluster executor sends jobs to GPU nodes, on the node that runs them
+# (Snakemake parses the workflow there again), not on the submitting host
+if workflow.local_exec or not workflow.is_main_process:
+    check_device(config["training"]["device"])
 
 DATASET = config["dataset"]["name"]
 RESULTS = config["results_dir"]
