@@ -659,3 +659,90 @@ def test_a_cuda_device_the_machine_lacks_stops_the_workflow_before_any_job(tmp_p
     output = process.stdout + process.stderr
     assert process.returncode != 0 and "training.device: cuda:99 asks for CUDA device 99" in output
     assert "rule train" not in process.stdout and "fetch" not in process.stdout
+
+
+def evaluation_inputs(tmp_path, rng, cohort):
+    """Prediction and (empty) leakage files of two methods x three folds, as training writes them."""
+    folds = pd.DataFrame(
+        {"subject_id": cohort.subject_id, "fold": np.arange(len(cohort)) % 3, "split": "test", "repeat": 0}
+    )
+    folds = pd.concat([folds] + [folds[folds.fold != k].assign(fold=k, split="train") for k in range(3)])
+    predictions, leakage = {}, {}
+    for method in ("ref", "base"):
+        for fold in range(3):
+            test = cohort[
+                folds.set_index("subject_id").loc[cohort.subject_id, "fold"].to_numpy()[: len(cohort)] == fold
+            ]
+            p = rng.random(len(test))
+            frame = pd.DataFrame(
+                {
+                    "subject_id": test.subject_id,
+                    "fold": fold,
+                    "y_true": test.diagnosis,
+                    "p_disease": p,
+                    "y_pred": (p > 0.5).astype(int),
+                    "score": p,
+                }
+            )
+            for attribute in ("sex", "age", "site"):
+                frame[attribute] = test[attribute].to_numpy()
+            predictions[(method, fold)] = tmp_path / f"{method}{fold}.csv"
+            frame.to_csv(predictions[(method, fold)], index=False)
+            leakage[(method, fold)] = tmp_path / f"{method}{fold}_leak.csv"
+            pd.DataFrame(columns=["fold", "seed", "attribute", "representation", "probe_auc"]).to_csv(
+                leakage[(method, fold)], index=False
+            )
+    return folds, predictions, leakage
+
+
+@pytest.mark.parametrize("attributes", [["sex"], ["age", "site"]])
+def test_evaluation_works_when_no_attribute_has_two_groups(tmp_path, rng, attributes, caplog):
+    from neurolip.evaluation.metrics import (
+        evaluate,
+        leakage_per_fold,
+        paired_comparison,
+        pooled_metrics,
+        test_train_ratio,
+    )
+
+    n = 30
+    cohort = pd.DataFrame(
+        {
+            "subject_id": [f"{i:03d}" for i in range(n)],
+            "diagnosis": np.arange(n) % 2,
+            "sex": "male",  # an all-male cohort
+            "age": rng.uniform(8, 30, n).round(1),
+            "site": [f"site{i % 5}" for i in range(n)],  # five sites: no two-group attribute
+        }
+    )
+    folds, predictions, leakage = evaluation_inputs(tmp_path, rng, cohort)
+    # the same sequence as workflow/scripts/evaluate.py
+    pooled = {}
+    per_fold, _ = evaluate(predictions, cohort, folds, attributes, continuous=("age",), pooled=pooled)
+    assert not pooled_metrics(pooled, attributes, n_boot=20, floor_shuffles=5).empty
+    per_fold = pd.concat([per_fold, leakage_per_fold(leakage)], ignore_index=True)
+    comparisons = [("auc", ""), ("accuracy", "")] + [
+        (m, a) for a in attributes for m in ("dpd", "deodds", "probe_auc")
+    ]
+    with caplog.at_level("WARNING"):
+        paired = paired_comparison(per_fold, "ref", comparisons, test_train_ratio=test_train_ratio(folds))
+    assert set(paired.metric) >= {"auc", "accuracy"} and paired.mean_difference.notna().all()
+    assert "probe_auc" not in set(paired.metric)
+    if attributes == ["sex"]:
+        assert "no fairness comparison" in caplog.text and "sex" in caplog.text
+
+
+def test_an_attribute_methods_train_on_needs_two_groups_before_training(tmp_path, caplog):
+    cohort = pd.DataFrame(
+        {"subject_id": [f"{i}" for i in range(20)], "diagnosis": [0, 1] * 10, "site": "s", "sex": "male"}
+    )
+    cohort.to_csv(tmp_path / "cohort.tsv", sep="\t", index=False)
+    cv = {"n_folds": 2, "val_fraction": 0.2, "seed": 0}
+    with pytest.raises(NeuroLIPInputError, match=r"train on attribute 'sex'.*groups \['male'\]"):
+        data_stage.write_folds(cv, tmp_path / "cohort.tsv", tmp_path / "f.tsv", None, ["sex"], ["sex"])
+    with caplog.at_level("WARNING"):
+        data_stage.write_folds(cv, tmp_path / "cohort.tsv", tmp_path / "f.tsv", None, ["sex"], [])
+    assert "'sex' has fewer than two groups" in caplog.text and (tmp_path / "f.tsv").is_file()
+    # the workflow passes the attributes its methods protect
+    process = run_snakemake(["-n", "--configfile", str(small_config(tmp_path)), "-p"], check=False)
+    assert process.returncode == 0, process.stderr[-2000:]

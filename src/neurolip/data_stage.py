@@ -403,10 +403,37 @@ def read_texts(path):
         return [PhenotypeText.from_record(json.loads(line)) for line in handle if line.strip()]
 
 
-def write_folds(cv, cohort_path, out_path, group_thresholds_attribute=None):
+def check_attributes(cohort, sensitive_attributes=(), trained_attributes=(), path=None):
+    """Before any training job: an attribute a method trains on (FairCLIP, adversary) needs two groups in the
+    cohort (an error naming it); a sensitive attribute with fewer than two groups gets no fairness rows in the
+    evaluation (a warning here, a note there)."""
+    for attribute in sensitive_attributes:
+        if attribute in cohort.columns and cohort[attribute].dropna().astype(str).nunique() < 2:
+            log.warning(
+                "sensitive attribute %r has fewer than two groups in the cohort (%s): its fairness rows will be "
+                "empty",
+                attribute,
+                sorted(cohort[attribute].dropna().astype(str).unique()),
+            )
+    for attribute in trained_attributes:
+        groups = cohort[attribute].dropna().astype(str).unique() if attribute in cohort.columns else []
+        if len(groups) < 2:
+            raise NeuroLIPInputError(
+                f"methods train on attribute {attribute!r} (fairclip_attribute / adversary_attribute), which has "
+                f"groups {sorted(groups)} in the cohort: it needs two; protect another attribute or drop those "
+                "methods",
+                path=path,
+            )
+
+
+def write_folds(
+    cv, cohort_path, out_path, group_thresholds_attribute=None, sensitive_attributes=(), trained_attributes=()
+):
     """Cross-validation folds; with ``group_thresholds_attribute``, first check that group thresholds can
-    be fitted on it (two groups holding both diagnoses), so a misconfigured run stops before training."""
+    be fitted on it (two groups holding both diagnoses), so a misconfigured run stops before training; and
+    the attributes methods train on and are evaluated on (:func:`check_attributes`)."""
     cohort = read_phenotypes(cohort_path)
+    check_attributes(cohort, sensitive_attributes, trained_attributes, path=cohort_path)
     if group_thresholds_attribute:
         try:
             check_group_thresholds_feasible(cohort, group_thresholds_attribute)

@@ -132,6 +132,21 @@ def manifest_subjects():
     ].tolist()
 
 
+def trained_attributes():
+    """Attributes the trained methods protect during training (FairCLIP, adversary): the folds step checks
+    that the cohort has two groups of each."""
+    protected = set()
+    for method in METHODS:
+        spec = REGISTRY[method].spec
+        for weight, attribute in (
+            ("fairclip_weight", "fairclip_attribute"),
+            ("adversary_weight", "adversary_attribute"),
+        ):
+            if spec.get(weight) and spec.get(attribute):
+                protected.add(spec[attribute])
+    return sorted(protected)
+
+
 def _methods_regex(methods):
     # a pattern that matches nothing when the list is empty, so a rule can never claim every method
     return "|".join(methods) if methods else "(?!x)x"

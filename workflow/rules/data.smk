@@ -158,5 +158,7 @@ rule folds:
         group_thresholds_attribute=(
             FAIR_THRESHOLDS["attribute"] if FAIR_THRESHOLDS["methods"] else None
         ),
+        sensitive_attributes=SENSITIVE,
+        trained_attributes=trained_attributes(),
     script:
         "../scripts/folds.py"
