@@ -746,3 +746,18 @@ def test_an_attribute_methods_train_on_needs_two_groups_before_training(tmp_path
     # the workflow passes the attributes its methods protect
     process = run_snakemake(["-n", "--configfile", str(small_config(tmp_path)), "-p"], check=False)
     assert process.returncode == 0, process.stderr[-2000:]
+
+
+def test_the_projects_error_line_reaches_the_console(tmp_path, rng):
+    root, config, cohort = athena_workflow_config(tmp_path, rng)
+    table_path = root / "adhd200_preprocessed_phenotypics.tsv"
+    table = pd.read_csv(table_path, sep="\t", dtype=str, keep_default_na=False)
+    table.loc[2, "ScanDir ID"] = "abc"
+    table.to_csv(table_path, sep="\t", index=False)
+    process = run_snakemake(
+        ["--cores", "1", "--nolock", "--configfile", str(config), "--", str(cohort)], check=False
+    )
+    console = process.stdout + process.stderr
+    assert process.returncode != 0
+    assert "NeuroLIP error in rule fetch: neurolip.errors.NeuroLIPInputError" in console
+    assert "row 4: ScanDir ID 'abc' is not a number" in console and "logs/fetch.log" in console
