@@ -500,14 +500,38 @@ def test_tangent_connectomes_are_fitted_on_each_folds_training_subjects(tmp_path
     )
     _, other_reference = data_stage.load_connectomes(path, tmp_path / "folds.tsv", 0)
     assert not np.allclose(before[list(ids).index("s10")], other_reference[list(ids).index("s10")])
-    # and load_fold (what every trained method reads) gets the fold's matrices
+    # the workflow writes each fold's matrices once (rule fold_connectomes); load_fold (what every trained
+    # method reads) and the brain-map scripts (FoldConnectomes) read them
     from neurolip.training.fold_io import load_fold
 
+    data_stage.write_fold_connectomes(path, tmp_path / "folds.tsv", 0, tmp_path / "fold0.npz")
     pd.read_csv(tmp_path / "train" / "cohort.tsv", sep="\t").to_csv(
         tmp_path / "cohort.tsv", sep="\t", index=False
     )
-    data = load_fold(path, tmp_path / "folds.tsv", tmp_path / "cohort.tsv", 0)
+    data = load_fold(tmp_path / "fold0.npz", tmp_path / "folds.tsv", tmp_path / "cohort.tsv", 0)
     np.testing.assert_array_equal(data.x["test"].numpy(), other_reference[8:])
+    edges = data_stage.FoldConnectomes.of_folds([0], [tmp_path / "fold0.npz"]).edges_function(0)(["s10"])
+    assert edges.shape == (1, 15) and np.allclose(edges[0], other_reference[10][np.triu_indices(6, 1)])
+
+
+def test_tangent_connectivity_trains_every_fold_on_its_own_connectomes(tmp_path):
+    config = small_config(tmp_path)
+    planned = {}
+    for kind in ("correlation", "tangent"):
+        process = run_snakemake(
+            [
+                "-n",
+                "--quiet",
+                "rules",
+                "--configfile",
+                str(config),
+                "--config",
+                f"connectivity={{kind: {kind}}}",
+            ]
+        )
+        planned[kind] = process.stdout
+    assert "fold_connectomes" not in planned["correlation"]
+    assert re.search(r"fold_connectomes\s+5", planned["tangent"]), planned["tangent"]
 
 
 def multi_site_cohort(rng, n=200, n_sites=17):
@@ -552,14 +576,14 @@ def folds_as_before(cohort, n_folds, val_fraction, seed):
     dx = dx.astype(int)
     rows = []
     outer = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    for k, (train, test) in enumerate(outer.split(ids, strata_labels(dx, site, n_folds))):
+    for k, (train_idx, test_idx) in enumerate(outer.split(ids, strata_labels(dx, site, n_folds))):
         fit, val = train_test_split(
-            train,
+            train_idx,
             test_size=val_fraction,
-            stratify=strata_labels(dx[train], site[train], 2),
+            stratify=strata_labels(dx[train_idx], site[train_idx], 2),
             random_state=seed + k,
         )
-        rows += [(ids[i], k, s) for s, idx in (("train", fit), ("val", val), ("test", test)) for i in idx]
+        rows += [(ids[i], k, s) for s, idx in (("train", fit), ("val", val), ("test", test_idx)) for i in idx]
     return sorted(rows)
 
 

@@ -358,23 +358,48 @@ def load_connectomes(path, folds_path=None, fold=None):
     return subject_ids, builder.transform(subject_series)
 
 
-class FoldConnectomes:
-    """Connectomes as each fold's models see them (:func:`load_connectomes` with the fold), read once per
-    fold: what evaluation scripts use to vectorise the subjects a fold's model scored."""
+def write_fold_connectomes(connectomes_path, folds_path, fold, out_path):
+    """One fold's connectomes (a group-level kind's reference fitted on the fold's training subjects), written
+    as subject-level connectomes: what the fold's models and evaluation read."""
+    subject_ids, matrices = load_connectomes(connectomes_path, folds_path, fold)
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out_path, subject_ids=subject_ids, connectomes=matrices)
+    log.info(
+        "fold %s: connectomes of %d subjects, reference fitted on its training subjects",
+        fold,
+        len(subject_ids),
+    )
 
-    def __init__(self, connectomes_path, folds_path):
-        self.connectomes_path, self.folds_path = connectomes_path, folds_path
-        self._by_fold = {}
-        with np.load(connectomes_path) as data:
-            self.subject_level = "connectomes" in data.files
-            self.n_rois = (data["connectomes"] if self.subject_level else data["series"]).shape[-1]
+
+class FoldConnectomes:
+    """The connectomes each fold's models read ({fold: path}: the data stage's file for every fold, or each
+    fold's own for a group-level kind), each file read once: what evaluation scripts use to vectorise the
+    subjects a fold's model scored."""
+
+    def __init__(self, paths_by_fold):
+        self.paths_by_fold = {int(fold): str(path) for fold, path in paths_by_fold.items()}
+        self._by_path = {}
+
+    @classmethod
+    def of_folds(cls, folds, paths):
+        """From the workflow's list: one path per fold, or one path for every fold (subject-level kinds)."""
+        paths = list(paths)
+        if len(paths) == 1:
+            paths = paths * len(folds)
+        if len(paths) != len(folds):
+            raise ValueError(f"{len(paths)} connectome files for {len(folds)} folds")
+        return cls(dict(zip(folds, paths)))
+
+    @property
+    def n_rois(self):
+        return self.matrices(next(iter(self.paths_by_fold)))[1].shape[-1]
 
     def matrices(self, fold):
-        key = None if self.subject_level else fold  # subject-level matrices are the same in every fold
-        if key not in self._by_fold:
-            ids, matrices = load_connectomes(self.connectomes_path, self.folds_path, fold)
-            self._by_fold[key] = ({s: i for i, s in enumerate(ids)}, matrices)
-        return self._by_fold[key]
+        path = self.paths_by_fold[int(fold)]
+        if path not in self._by_path:
+            ids, matrices = load_connectomes(path)
+            self._by_path[path] = ({s: i for i, s in enumerate(ids)}, matrices)
+        return self._by_path[path]
 
     def edges_function(self, fold):
         """``subject_ids -> (n, E)`` vectorised upper triangles of ``fold``'s connectomes."""

@@ -147,6 +147,23 @@ def trained_attributes():
     return sorted(protected)
 
 
+# a group-level connectivity (neurolip.connectivity.GROUP_KINDS: tangent) has a reference fitted per fold on the
+# fold's training subjects: rule fold_connectomes writes each fold's matrices, which its models read
+GROUP_CONNECTIVITY = config["connectivity"]["kind"] == "tangent"
+
+
+def fold_connectomes(fold):
+    """The connectomes the models of ``fold`` read."""
+    if GROUP_CONNECTIVITY:
+        return f"{DATA_DIR}/fold_connectomes/fold{fold}.npz"
+    return f"{DATA_DIR}/connectomes.npz"
+
+
+def every_fold_connectomes():
+    """The connectomes of FOLDS, in their order, each file once (one file for subject-level kinds)."""
+    return list(dict.fromkeys(fold_connectomes(fold) for fold in FOLDS))
+
+
 def _methods_regex(methods):
     # a pattern that matches nothing when the list is empty, so a rule can never claim every method
     return "|".join(methods) if methods else "(?!x)x"

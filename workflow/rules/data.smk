@@ -162,3 +162,22 @@ rule folds:
         trained_attributes=trained_attributes(),
     script:
         "../scripts/folds.py"
+
+
+# tangent space: each fold's connectomes, the group reference fitted on its training subjects only
+rule fold_connectomes:
+    input:
+        connectomes=rules.connectivity.output.connectomes,
+        folds=rules.folds.output.folds,
+    output:
+        connectomes=f"{DATA_DIR}/fold_connectomes/fold{{fold}}.npz",
+    log:
+        f"{LOGS}/fold_connectomes/fold{{fold}}.log",
+    benchmark:
+        f"{BENCHMARKS}/fold_connectomes/fold{{fold}}.tsv"
+    conda:
+        "../../envs/data.yaml"
+    params:
+        fold=lambda wc: int(wc.fold),
+    script:
+        "../scripts/fold_connectomes.py"

@@ -211,8 +211,7 @@ rule attention_recovery:
         seed_scores=lambda wc: expand(
             PATHS["seed_scores"], method=wc.method, fold=FOLDS
         ),
-        connectomes=rules.connectivity.output.connectomes,
-        folds=rules.folds.output.folds,
+        connectomes=every_fold_connectomes(),
         truth=rules.fetch.output.ground_truth,
     output:
         table=report(
@@ -261,8 +260,7 @@ rule disease_maps:
         seed_scores=lambda wc: expand(
             PATHS["seed_scores"], method=wc.method, fold=FOLDS
         ),
-        connectomes=rules.connectivity.output.connectomes,
-        folds=rules.folds.output.folds,
+        connectomes=every_fold_connectomes(),
         coordinates=rules.fetch.output.coordinates,
         attention=lambda wc: (
             expand(PATHS["attention"], method=wc.method, fold=FOLDS)

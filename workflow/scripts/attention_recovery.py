@@ -40,7 +40,7 @@ if truth.get("sensitive_attribute") in attention["fields"]:
         )
     )
 # the read-out's activation pattern, model by model, on the test subjects
-connectomes = FoldConnectomes(snakemake.input.connectomes, snakemake.input.folds)
+connectomes = FoldConnectomes.of_folds(snakemake.params.folds, snakemake.input.connectomes)
 scores = pd.concat([pd.read_csv(p, dtype={"subject_id": str}) for p in snakemake.input.seed_scores])
 patterns = {}
 for fold, rows in scores.groupby("fold", sort=True):  # each fold's model reads its fold's connectomes

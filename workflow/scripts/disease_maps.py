@@ -23,7 +23,7 @@ from neurolip.evaluation.brainmaps import (
 from neurolip.evaluation.figures import region_significance_figure
 
 params = snakemake.params
-connectomes = FoldConnectomes(snakemake.input.connectomes, snakemake.input.folds)
+connectomes = FoldConnectomes.of_folds(snakemake.params.folds, snakemake.input.connectomes)
 n_rois = connectomes.n_rois
 
 
