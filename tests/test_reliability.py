@@ -785,3 +785,24 @@ def test_the_projects_error_line_reaches_the_console(tmp_path, rng):
     assert process.returncode != 0
     assert "NeuroLIP error in rule fetch: neurolip.errors.NeuroLIPInputError" in console
     assert "row 4: ScanDir ID 'abc' is not a number" in console and "logs/fetch.log" in console
+
+
+@pytest.mark.parametrize("source", ["abide", "adhd_athena", "fmriprep"])
+def test_every_file_a_source_reads_is_an_input_of_fetch(tmp_path, rng, monkeypatch, source):
+    from test_sources import write_fmriprep_derivatives
+
+    from neurolip.source_files import source_files
+
+    if source == "abide":
+        write_abide_cache(tmp_path / "nilearn_data", rng)
+        monkeypatch.setenv("NILEARN_DATA", str(tmp_path / "nilearn_data"))
+        dataset = dataset_config("abide")
+    elif source == "adhd_athena":
+        write_athena(tmp_path, rng)
+        dataset = dataset_config("adhd200", root=str(tmp_path))
+    else:
+        dataset = write_fmriprep_derivatives(tmp_path, rng)
+    loaded = data_stage.load_source(dataset, tmp_path / "raw")
+    read = {loaded.phenotype_path, *loaded.manifest["path"], *loaded.manifest["confounds"]} - {""}
+    found = source_files(dataset)
+    assert read <= set(found) and len(found) == len(set(found))
