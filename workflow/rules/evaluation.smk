@@ -128,7 +128,7 @@ rule attention_recovery:
         seed_scores=lambda wc: expand(
             PATHS["seed_scores"], method=wc.method, fold=FOLDS
         ),
-        connectomes=rules.connectivity.output.connectomes,
+        connectomes=every_fold_connectomes(),
         truth=rules.fetch.output.ground_truth,
     output:
         table=report_file(PATHS["recovery"], "recovery_table", "{method} attention"),
@@ -168,7 +168,7 @@ rule disease_maps:
         seed_scores=lambda wc: expand(
             PATHS["seed_scores"], method=wc.method, fold=FOLDS
         ),
-        connectomes=rules.connectivity.output.connectomes,
+        connectomes=every_fold_connectomes(),
         coordinates=rules.fetch.output.coordinates,
         attention=lambda wc: (
             expand(PATHS["attention"], method=wc.method, fold=FOLDS)

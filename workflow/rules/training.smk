@@ -21,7 +21,7 @@ rule text_features:
 # nothing; both run the method's read-out stages (neurolip.training.trainer).
 rule train:
     input:
-        connectomes=rules.connectivity.output.connectomes,
+        connectomes=lambda wc: fold_connectomes(wc.fold),
         cohort=rules.connectivity.output.cohort,
         folds=rules.folds.output.folds,
         text_features=rules.text_features.output.features,
@@ -75,7 +75,7 @@ use rule train as train_ttca with:
 # connectomes shuffled among subjects; their maps give each region's null distribution.
 rule train_null:
     input:
-        connectomes=rules.connectivity.output.connectomes,
+        connectomes=fold_connectomes(MAPS["null_fold"]),
         cohort=rules.connectivity.output.cohort,
         folds=rules.folds.output.folds,
         text_features=rules.text_features.output.features,

@@ -11,8 +11,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from neurolip.connectivity import upper_triangle
-from neurolip.data_stage import load_connectomes
+from neurolip.data_stage import FoldConnectomes
 from neurolip.evaluation.brainmaps import (
     attention_model_maps,
     load_attention,
@@ -24,22 +23,25 @@ from neurolip.evaluation.brainmaps import (
 from neurolip.evaluation.figures import region_significance_figure
 
 params = snakemake.params
-ids, matrices = load_connectomes(snakemake.input.connectomes)
-position = {s: i for i, s in enumerate(ids)}
-n_rois = matrices.shape[-1]
-
-
-def edges_of(subject_ids):
-    return upper_triangle(matrices[[position[s] for s in subject_ids]])
+connectomes = FoldConnectomes.of_folds(snakemake.params.folds, snakemake.input.connectomes)
+n_rois = connectomes.n_rois
 
 
 def read_scores(paths):
     return pd.concat([pd.read_csv(p, dtype={"subject_id": str}) for p in paths], ignore_index=True)
 
 
+def fold_pattern_maps(scores, split):
+    """pattern_maps fold by fold: each fold's model reads its own fold's connectomes."""
+    maps = {}
+    for fold, rows in scores.groupby("fold", sort=True):
+        maps.update(pattern_maps(connectomes.edges_function(int(fold)), rows, split, n_rois))
+    return maps
+
+
 scores = read_scores(snakemake.input.seed_scores)
 maps = {
-    (estimator, split): pattern_maps(edges_of, scores, split, n_rois)
+    (estimator, split): fold_pattern_maps(scores, split)
     for estimator, split in [("pattern", "val"), ("pattern", "test")]
 }
 if snakemake.input.attention:
@@ -87,7 +89,7 @@ for estimator in ("pattern", "attention"):
         if estimator == "pattern":
             # one map per null model (each file: the null fold, one seed)
             null = [
-                next(iter(pattern_maps(edges_of, read_scores([path]), "test", n_rois).values()))
+                next(iter(fold_pattern_maps(read_scores([path]), "test").values()))
                 for path in snakemake.input.null_scores
             ]
         else:

@@ -161,7 +161,10 @@ def leakage_per_fold(leakage_files, postprocessed=None) -> pd.DataFrame:
             {"method": method, "fold": fold, "metric": "probe_auc", "attribute": a, "value": v}
             for a, v in means.items()
         ]
-    rows = pd.DataFrame(frames, columns=["method", "fold", "metric", "attribute", "value"])
+    # float even when empty (no two-group attribute): an object column would break every statistic after it
+    rows = pd.DataFrame(frames, columns=["method", "fold", "metric", "attribute", "value"]).astype(
+        {"value": float}
+    )
     copies = [
         rows[rows["method"] == base].assign(method=name) for name, base in (postprocessed or {}).items()
     ]
@@ -187,8 +190,15 @@ def paired_comparison(
         return pd.DataFrame(rows)
     for metric, attribute in metrics:
         table = per_fold[(per_fold["metric"] == metric) & (per_fold["attribute"] == attribute)]
-        wide = table.pivot_table(index="fold", columns="method", values="value")
-        if reference not in wide.columns:
+        wide = table.astype({"value": float}).pivot_table(index="fold", columns="method", values="value")
+        if reference not in wide.columns or wide[reference].isna().all():
+            if attribute:  # e.g. an all-male cohort, or attributes of more than two groups (no probe)
+                log.warning(
+                    "no fairness comparison of %s on %s: no per-fold values (fewer than two groups among the "
+                    "test subjects, or no two-group attribute for the leakage probe)",
+                    metric,
+                    attribute,
+                )
             continue
         for baseline in wide.columns:
             if baseline == reference:
