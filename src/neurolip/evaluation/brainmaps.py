@@ -265,6 +265,12 @@ def permutation_test(observed: np.ndarray, null: np.ndarray, alpha: float = 0.05
     Young), which controls the family-wise error over regions and is attainable with 20 permutations
     (p >= 1/21); ``q_fdr`` is Benjamini-Hochberg over the uncorrected p-values. A region beats the null
     when ``p_fwer <= alpha``.
+
+    ``p_fwer`` is the voxel-level family-wise p-value of ``nilearn.mass_univariate.permuted_ols`` (same
+    formula, one-sided; tests/test_brainmaps.py checks they agree on an OLS case). permuted_ols itself
+    cannot make these nulls: it permutes a regressor and refits an OLS t per region, whereas a null map
+    here is a whole model retrained on shuffled diagnoses (the statistic is a trained read-out's or
+    attention's map, not a mass-univariate t).
     """
     from scipy.stats import false_discovery_control
 
