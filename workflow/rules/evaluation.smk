@@ -139,6 +139,12 @@ rule figures:
             category=DATASET,
             subcategory="Classification",
         ),
+        # vector copies of the figures, written beside the PNGs (issue 25)
+        roc_pdf=f"{BASE}/figures/roc.pdf",
+        tradeoff_pdf=f"{BASE}/figures/fairness_accuracy.pdf",
+        groups_pdf=f"{BASE}/figures/group_auc.pdf",
+        fold_auc_pdf=f"{BASE}/figures/fold_auc.pdf",
+        calibration_pdf=f"{BASE}/figures/calibration.pdf",
     log:
         f"{LOGS}/figures.log",
     conda:
@@ -193,6 +199,10 @@ rule brain_maps:
             category=DATASET,
             subcategory="{method} attention",
         ),
+        # vector copies of the figures, written beside the PNGs (issue 25)
+        control_pdf=f"{BASE}/figures/brain/{{method}}_disease_attention_control.pdf",
+        patient_pdf=f"{BASE}/figures/brain/{{method}}_disease_attention_patient.pdf",
+        stability_figure_pdf=f"{BASE}/figures/attention_stability_{{method}}.pdf",
     log:
         f"{LOGS}/brain_maps_{{method}}.log",
     conda:
@@ -201,6 +211,7 @@ rule brain_maps:
         top_k=config["evaluation"]["top_k"],
         method=lambda wc: wc.method,
         folds=FOLDS,
+        registry=REGISTRY_CONFIG,
     script:
         "../scripts/brain_maps.py"
 
@@ -226,6 +237,7 @@ rule attention_recovery:
             category=DATASET,
             subcategory="{method} attention",
         ),
+        figure_pdf=f"{BASE}/figures/attention_recovery_{{method}}.pdf",  # vector copy (issue 25)
     log:
         f"{LOGS}/attention_recovery_{{method}}.log",
     conda:
@@ -233,6 +245,7 @@ rule attention_recovery:
     params:
         method=lambda wc: wc.method,
         folds=FOLDS,
+        registry=REGISTRY_CONFIG,
     script:
         "../scripts/attention_recovery.py"
 
@@ -287,6 +300,7 @@ rule disease_maps:
             category=DATASET,
             subcategory="{method} maps",
         ),
+        figure_pdf=f"{BASE}/figures/brain/{{method}}_disease_pattern.pdf",  # vector copy (issue 25)
     log:
         f"{LOGS}/disease_maps_{{method}}.log",
     wildcard_constraints:
@@ -300,6 +314,7 @@ rule disease_maps:
         null_fold=MAPS["null_fold"],
         seed=config["training"]["seed"],
         alpha=MAPS["alpha"],
+        registry=REGISTRY_CONFIG,
     script:
         "../scripts/disease_maps.py"
 
@@ -321,6 +336,7 @@ rule map_stability:
             category=DATASET,
             subcategory="Brain maps",
         ),
+        figure_pdf=f"{BASE}/figures/map_stability.pdf",  # vector copy (issue 25)
     log:
         f"{LOGS}/map_stability.log",
     conda:
@@ -328,6 +344,7 @@ rule map_stability:
     params:
         top_k=config["evaluation"]["top_k"],
         n_rois=config["dataset"]["n_rois"],
+        registry=REGISTRY_CONFIG,
     script:
         "../scripts/map_stability.py"
 
@@ -348,6 +365,7 @@ rule attention_overlap:
             category=DATASET,
             subcategory="Brain maps",
         ),
+        figure_pdf=f"{BASE}/figures/attention_overlap.pdf",  # vector copy (issue 25)
     log:
         f"{LOGS}/attention_overlap.log",
     conda:
@@ -355,5 +373,6 @@ rule attention_overlap:
     params:
         method_folds=method_fold_keys(ATTENTION_METHODS),
         top_k=config["evaluation"]["top_k"],
+        registry=REGISTRY_CONFIG,
     script:
         "../scripts/attention_overlap.py"
