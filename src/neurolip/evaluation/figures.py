@@ -42,6 +42,25 @@ def _label(registry, method):
     return registry.label(method) if registry is not None else method
 
 
+def _legend_below(fig, ax, ncol=3, **kwargs):
+    """One legend for the figure, under its axes (outside them: it covers no data), from ``ax``'s entries;
+    the axes' own legends are removed."""
+    handles, labels = ax.get_legend_handles_labels()
+    for each in fig.axes:
+        if each.get_legend() is not None:
+            each.get_legend().remove()
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=ncol,
+        fontsize=7,
+        frameon=False,
+        **kwargs,
+    )
+
+
 def _clipped_sd(low=0.0, high=1.0):
     """Seaborn error bar: mean ± SD over folds, cut at the metric's range (DPD, DEOdds, AUC lie in [0, 1];
     a plain SD bar would reach below 0)."""
@@ -81,7 +100,7 @@ def roc_figure(predictions, path, registry):
     )
     # beside the axes, not over the curves
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, frameon=False)
-    _save(fig, path)
+    _save(fig, path, tight=False)  # the saved box grows to hold the legend; the axes keep their size
 
 
 def _method_frame(per_fold, registry, metric, attribute=""):
@@ -161,15 +180,16 @@ def fairness_accuracy_figure(per_fold, attribute, path, registry):
             title="decisions",
             fontsize=7,
             title_fontsize=7,
-            loc="lower center",
+            loc="upper center",
             ncol=2,
             bbox_to_anchor=(0.5, 0.0),
+            frameon=False,
         )
     fig.suptitle(
         f"Accuracy and fairness ({attribute}) per method: mean ± SD over folds (cut at 0 and 1), dots are folds",
         fontsize=9,
     )
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.tight_layout()
     _save(fig, path, tight=False)
     sns.reset_orig()
 
@@ -296,7 +316,7 @@ def calibration_figure(predictions, path, registry, n_bins=8):
         markersize=4,
         height=2.4,
         aspect=1,
-        facet_kws={"xlim": (0, 1), "ylim": (0, 1)},
+        facet_kws={"xlim": (-0.02, 1.02), "ylim": (-0.02, 1.02)},  # markers at 0 and 1 drawn whole
     )
     for ax in grid.axes.flat:
         ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=0.8)
@@ -486,9 +506,9 @@ def recovery_figure(table, path, title="Planted-region recovery by TTCA attentio
     ax.set_xticks(np.arange(len(folds)) + 0.4 - width / 2, [f"fold {f}" for f in folds])
     ax.axhline(0.5, ls="--", c="grey", lw=0.8, label="chance")
     ax.set(ylim=(0, 1), ylabel="AUROC vs planted regions", title=title)
-    # below the bars, not over them
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, frameon=False)
-    _save(fig, path)
+    fig.tight_layout()
+    _legend_below(fig, ax, ncol=2)  # below the bars, not over them
+    _save(fig, path, tight=False)
 
 
 def region_significance_figure(regions, coordinates, title, path, stability=None, k=20, names=None):
@@ -572,9 +592,11 @@ def map_stability_figure(table, path, registry=None):
         sns.barplot(data=shown, y="map", x=metric, hue="pair", ax=ax, orient="h")
         if not chance.empty:
             ax.axvline(float(chance[metric].iloc[0]), ls="--", c="grey", lw=1, label="random maps")
-        ax.set(xlabel=name, ylabel="", title=f"{name} between model maps (test subjects)")
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, frameon=False)
-    _save(fig, path)
+        ax.set(xlabel=f"{name} between model maps", ylabel="")
+    fig.suptitle("Agreement of model maps on the test subjects, per method and estimator", fontsize=9)
+    fig.tight_layout()
+    _legend_below(fig, axes[0])
+    _save(fig, path, tight=False)
 
 
 def overlap_figure(table, path, registry=None):
@@ -587,6 +609,10 @@ def overlap_figure(table, path, registry=None):
     )
     for ax, metric, name in zip(axes, ("spearman", "jaccard_top_k"), ("Spearman", "top-k Jaccard")):
         sns.stripplot(data=table, y="label", x=metric, hue="fields", ax=ax, dodge=True, orient="h")
-        ax.set(xlabel=name, ylabel="", title=f"{name}: disease vs sensitive words' maps")
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), frameon=False)
-    _save(fig, path)
+        ax.set(xlabel=name, ylabel="")
+    fig.suptitle(
+        "Overlap of the disease words' and the sensitive words' attention maps, per model", fontsize=9
+    )
+    fig.tight_layout()
+    _legend_below(fig, axes[0], ncol=2, title="maps compared", title_fontsize=7)
+    _save(fig, path, tight=False)
