@@ -404,12 +404,10 @@ def brain_map_figure(weight, coordinates, title, path, html_path=None, names=Non
     order = np.argsort(ratio)[::-1][:k]
     rois = coordinates["roi"].to_numpy()
     lines = [f"largest {RATIO_LABEL}:"]
+    region_name = names["region_name"].to_numpy() if names is not None else [""] * len(rois)
+    name_source = names["region_name_source"].to_numpy() if names is not None else [""] * len(rois)
     for rank, i in enumerate(order, 1):
-        tick = _region_tick(
-            rois[i],
-            *(names.iloc[i][["region_name", "region_name_source"]] if names is not None else ("", "")),
-        )
-        lines.append(f"{rank}. {tick}  {ratio[i]:.2f}")
+        lines.append(f"{rank}. {_region_tick(rois[i], region_name[i], name_source[i])}  {ratio[i]:.2f}")
     note = _names_note(names)
     if note:
         lines += ["", textwrap.fill(note, 34)]
@@ -418,12 +416,7 @@ def brain_map_figure(weight, coordinates, title, path, html_path=None, names=Non
     if html_path:
         labels = [
             f"ROI {r}{' ' + _region_tick(r, n, src) if n else ''}: {RATIO_LABEL} = {v:.2f}"
-            for r, n, src, v in zip(
-                rois,
-                names["region_name"] if names is not None else [""] * len(rois),
-                names["region_name_source"] if names is not None else [""] * len(rois),
-                ratio,
-            )
+            for r, n, src, v in zip(rois, region_name, name_source, ratio)
         ]
         view = plotting.view_markers(
             coords,
