@@ -189,7 +189,7 @@ def test_pooled_gaps_through_fairlearn_equal_the_previous_hand_written_ones():
     from neurolip.evaluation.metrics import _deodds, _dpd, pooled_deodds, pooled_dpd
 
     rng = np.random.default_rng(7)
-    for trial in range(30):
+    for _ in range(30):
         n = int(rng.integers(20, 300))
         y = rng.integers(0, 2, n)
         decision = rng.integers(0, 2, n)
