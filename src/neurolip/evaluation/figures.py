@@ -531,16 +531,20 @@ def region_significance_figure(regions, coordinates, title, path, stability=None
     ax.set_xlim(-0.6, len(order) - 0.4)
     top = float(values[order].max()) if len(order) else 1.0
     null_max = np.nan
-    if "null_max" in regions and np.isfinite(regions["null_max"]).any():
+    tested = "null_max" in regions and np.isfinite(regions["null_max"]).any()
+    if tested:
         null_max = float(regions["null_max"].max())
         ax.axhline(null_max, ls="--", c="grey", lw=1, label="largest null value")
     # head room above the bars and the null line: the legend sits there, over nothing
     ax.set_ylim(0, 1.3 * max(top, null_max if np.isfinite(null_max) else 0.0))
     ax.legend(fontsize=7, loc="upper right", frameon=False, ncol=2)
     n_sig = int(significant.sum())
-    verdict = (
-        f"{n_sig} region(s) beat the null (family-wise)" if n_sig else "no region beats the permutation null"
-    )
+    if not tested:
+        verdict = "no permutation null: largest regions, untested"
+    elif n_sig:
+        verdict = f"{n_sig} region(s) beat the null (family-wise)"
+    else:
+        verdict = "no region beats the permutation null"
     ax.set(ylabel="map value", title=verdict)
     ax.title.set_fontsize(8)
     fig.suptitle(title, fontsize=9, y=0.98)
@@ -554,8 +558,16 @@ def region_significance_figure(regions, coordinates, title, path, stability=None
         else:
             shown = np.zeros(len(values), dtype=bool)
             shown[order[: max(1, k // 2)]] = True
-            brain_title = f"no region beats the null: the {int(shown.sum())} largest shown, unthresholded"
+            brain_title = (
+                f"no region beats the null: the {int(shown.sum())} largest shown, unthresholded"
+                if tested
+                else f"the {int(shown.sum())} largest regions (no permutation null to test them)"
+            )
             cmap = "Greys"
+        # the light end of the colour map left out: the smallest shown region stays visible on white
+        cmap = matplotlib.colors.LinearSegmentedColormap.from_list(
+            cmap, plt.get_cmap(cmap)(np.linspace(0.35, 1.0, 256))
+        )
         vmin, vmax = float(values[shown].min()), float(values[shown].max())
         _brain_markers(
             fig,
