@@ -223,6 +223,12 @@ def test_pooled_gaps_through_fairlearn_equal_the_previous_hand_written_ones():
             )
     # a single group: no gap
     assert np.isnan(pooled_dpd(np.array([0, 1, 1]), np.array(["a", "a", None], dtype=object)))
+    # all patients in one group (e.g. SRS above its median): the TPR gap, hence DEOdds, is undefined, as
+    # before; all controls in one group: undefined too (before: the TPR gap alone)
+    y, decision = np.array([1, 1, 0, 0, 0, 0]), np.array([1, 0, 1, 0, 0, 1])
+    patients_in_a = np.array(["a", "a", "a", "b", "a", "b"], dtype=object)
+    assert np.isnan(pooled_deodds(y, decision, patients_in_a))
+    assert np.isnan(pooled_deodds(1 - y, decision, patients_in_a))
 
 
 def test_stratified_bootstrap_resamples_within_strata_and_is_reproducible():

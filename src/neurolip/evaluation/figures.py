@@ -498,7 +498,7 @@ def recovery_figure(table, path, title="Planted-region recovery by TTCA attentio
         ax.bar(np.arange(len(folds)) + width * i, part["auroc"], width=width, label=f"{label}: {measure}")
     ax.set_xticks(np.arange(len(folds)) + 0.4 - width / 2, [f"fold {f}" for f in folds])
     ax.axhline(0.5, ls="--", c="grey", lw=0.8, label="chance")
-    ax.set(ylim=(0, 1), ylabel="AUROC vs planted regions", title=title)
+    ax.set(ylim=(0, 1.02), ylabel="AUROC vs planted regions", title=title)
     fig.tight_layout()
     _legend_below(fig, ax, ncol=2)  # below the bars, not over them
     _save(fig, path, tight=False)

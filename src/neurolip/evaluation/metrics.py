@@ -262,9 +262,10 @@ def pooled_deodds(y, decision, groups):
     """Equalized-odds difference of the pooled decisions: the larger of the demographic parity differences
     among the patients (TPR gap) and among the controls (FPR gap), with fairlearn. This is fairlearn's
     ``equalized_odds_difference`` except that a group without patients (or controls) is left out of that
-    gap rather than counted with a rate of 0; NaN when neither class holds two groups."""
+    gap rather than counted with a rate of 0; NaN when either class holds fewer than two groups (one of the
+    two gaps is undefined, e.g. SRS, which nearly splits by diagnosis)."""
     gaps = [pooled_dpd(decision[y == c], np.asarray(groups, dtype=object)[y == c]) for c in (1, 0)]
-    return np.nan if np.isnan(gaps).all() else float(np.nanmax(gaps))
+    return np.nan if np.isnan(gaps).any() else float(max(gaps))
 
 
 def test_train_ratio(folds):
@@ -373,4 +374,4 @@ def _deodds(y, decision, codes, idx):
         _rate_gap(decision[idx][positive], codes[idx][positive]),
         _rate_gap(decision[idx][negative], codes[idx][negative]),
     ]
-    return np.nan if np.isnan(gaps).all() else float(np.nanmax(gaps))
+    return np.nan if np.isnan(gaps).any() else float(max(gaps))
