@@ -18,9 +18,11 @@ from neurolip.evaluation.brainmaps import (
     pair_agreement,
     pattern_maps,
     permutation_test,
+    region_names,
     summarise_agreement,
 )
 from neurolip.evaluation.figures import region_significance_figure
+from neurolip.methods import MethodRegistry
 
 params = snakemake.params
 connectomes = FoldConnectomes.of_folds(snakemake.params.folds, snakemake.input.connectomes)
@@ -76,6 +78,8 @@ coordinates = pd.read_csv(snakemake.input.coordinates)
 if len(coordinates) != n_rois:
     coordinates = None
 region_ids = coordinates["roi"].to_numpy() if coordinates is not None else np.arange(1, n_rois + 1)
+names = region_names(coordinates, n_rois)
+label = MethodRegistry.from_config(params.registry).label(params.method)
 null_key = (params.null_fold, params.seed)
 tables = []
 for estimator in ("pattern", "attention"):
@@ -110,6 +114,8 @@ for estimator in ("pattern", "attention"):
     table["label"] = (
         coordinates["label"].to_numpy() if coordinates is not None and "label" in coordinates else ""
     )
+    table["region_name"] = names["region_name"].to_numpy()
+    table["region_name_source"] = names["region_name_source"].to_numpy()
     table["n_null_models"] = len(null)
     tables.append(table)
     stable = agreement[(agreement["estimator"] == estimator) & (agreement["split"] == "test")]
@@ -121,11 +127,12 @@ for estimator in ("pattern", "attention"):
         region_significance_figure(
             table,
             coordinates,
-            f"{params.method}: activation pattern of the disease read-out (fold {params.null_fold})"
+            f"{label}: activation pattern of the disease read-out (fold {params.null_fold})"
             + ("" if len(null) else " — no permutation null configured"),
             snakemake.output.figure,
             stability=summary,
             k=params.top_k * 2,
+            names=names,
         )
 regions = pd.concat(tables, ignore_index=True)
 regions.insert(0, "method", params.method)
