@@ -108,7 +108,7 @@ def test_end_to_end_outputs(tiny_run):
     shipped = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     # one group-threshold variant per listed method and constraint (default: demographic parity, "dp")
     postprocessed = {f"{m}_fairthr_dp": m for m in shipped["evaluation"]["fair_thresholds"]["methods"]}
-    methods = shipped["training"]["methods"] + list(EXTRA_METHOD) + postprocessed
+    methods = shipped["training"]["methods"] + list(EXTRA_METHOD) + list(postprocessed)
     for method in methods:
         for fold in range(3):
             frame = pd.read_csv(results / "predictions" / method / f"fold{fold}.csv")
