@@ -125,3 +125,18 @@ def test_deterministic_thresholds_say_when_the_tolerance_cannot_be_met_and_rejec
         DeterministicGroupThresholds(constraint="parity").fit(
             validation.p_disease, validation.y_true, validation.sex
         )
+
+
+def test_expected_gaps_of_certain_decisions_are_the_plain_gaps_and_empty_cells_are_errors():
+    test = predictions(300, 6)
+    decided = (test.p_disease >= 0.5).astype(float).to_numpy()
+    exact = expected_gaps(decided, test.y_true, test.sex)
+    assert exact["dpd"] == pytest.approx(
+        demographic_parity_difference(test.y_true, decided, sensitive_features=test.sex)
+    )
+    assert exact["deodds"] == pytest.approx(
+        equalized_odds_difference(test.y_true, decided, sensitive_features=test.sex)
+    )
+    only_male_patients = np.where(test.y_true == 1, "M", test.sex)
+    with pytest.raises(ValueError, match="subjects in both groups"):
+        expected_gaps(decided, test.y_true, only_male_patients)

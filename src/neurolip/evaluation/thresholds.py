@@ -73,6 +73,8 @@ def _count_pmf(probabilities) -> np.ndarray:
 
 def _rate_difference_distribution(p_second, p_first):
     """Support and probabilities of rate(second) − rate(first), with the subjects' decision probabilities."""
+    if len(p_second) == 0 or len(p_first) == 0:
+        raise ValueError("an expected gap needs subjects in both groups (and, for TPR/FPR, both classes)")
     pmf_second, pmf_first = _count_pmf(p_second), _count_pmf(p_first)
     rate_second = np.arange(len(pmf_second)) / len(p_second)
     rate_first = np.arange(len(pmf_first)) / len(p_first)
