@@ -236,7 +236,7 @@ class DeterministicGroupThresholds:
             key = -violation + 1e-9 * balanced
         i, j = np.unravel_index(np.argmax(key), key.shape)
         self.groups_ = labels
-        self.thresholds_ = {labels[0]: float(a["cuts"][i]), labels[1]: float(b["cuts"][j])}
+        self.thresholds_ = {str(labels[0]): float(a["cuts"][i]), str(labels[1]): float(b["cuts"][j])}
         self.violation_ = float(violation[i, j])
         self.balanced_accuracy_ = float(balanced[i, j])
         return self
