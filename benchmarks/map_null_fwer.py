@@ -10,7 +10,8 @@
 2. Family-wise error: ``--runs`` small cohorts without a disease effect (sex equally common in both classes);
    prints the share of runs in which any region beats the null, with its Clopper-Pearson 95 % interval, and
    the same for cohorts that keep the generator's sex imbalance between classes (its planted sex regions are
-   then truly associated with the diagnosis).
+   then truly associated with the diagnosis), permuted within site and within site x sex (the conditional
+   question: does a region carry the diagnosis beyond sex?).
 Asserts: >= 8 planted regions on every fold; the no-effect error rate's interval reaches down to 5 % or
 below and its point estimate is at most 10 %.
 """
@@ -33,7 +34,7 @@ from neurolip.evaluation.map_null import LogisticPatternNull, max_statistic_test
 def power(permutations):
     with tempfile.TemporaryDirectory() as folder:
         truth = simulate_cohort(folder, seed=0)
-        edges, y, site, _ = simulated_connectomes(folder)
+        edges, y, site, sex, _ = simulated_connectomes(folder)
     planted = truth["disease_regions"]
     folds = StratifiedKFold(5, shuffle=True, random_state=0).split(edges, np.char.add(y.astype(str), site))
     observed, null, found = {}, {}, []
@@ -65,7 +66,7 @@ def power(permutations):
     return found
 
 
-def family_wise_error(runs, permutations, subjects, rois, same_sex_ratio):
+def family_wise_error(runs, permutations, subjects, rois, same_sex_ratio, within_sex=False):
     sexes = {"p_male_given_disease": 0.65, "p_male_given_control": 0.65} if same_sex_ratio else {}
     alarms = 0
     started = time.perf_counter()
@@ -80,13 +81,15 @@ def family_wise_error(runs, permutations, subjects, rois, same_sex_ratio):
                 seed=1000 + run,
                 **sexes,
             )
-            edges, y, site, _ = simulated_connectomes(folder)
+            edges, y, site, sex, _ = simulated_connectomes(folder)
+        blocks = np.char.add(site.astype(str), sex.astype(str)) if within_sex else site
         fitted = LogisticPatternNull(C=0.01, n_permutations=permutations, seed=run).fit(
-            edges, y, site, edges, rois
+            edges, y, blocks, edges, rois
         )
         alarms += bool(max_statistic_test(fitted.observed_map_, fitted.null_maps_)["beats_null"].any())
     interval = binomtest(alarms, runs).proportion_ci(0.95, method="exact")
     label = "sex equally common in both classes" if same_sex_ratio else "generator's sex imbalance kept"
+    label += ", permuted within site x sex" if within_sex else ", permuted within site"
     print(
         f"no disease effect ({label}): any region beats the null in {alarms}/{runs} runs = "
         f"{alarms / runs:.3f}, Clopper-Pearson 95 % [{interval.low:.3f}, {interval.high:.3f}] "
@@ -107,6 +110,7 @@ def main():
     found = power(args.permutations)
     rate, interval = family_wise_error(args.runs, args.permutations, args.subjects, args.rois, True)
     family_wise_error(args.runs, args.permutations, args.subjects, args.rois, False)
+    family_wise_error(args.runs, args.permutations, args.subjects, args.rois, False, within_sex=True)
     assert min(found) >= 8, f"planted regions found per fold: {found}"
     assert interval.low <= 0.05 and rate <= 0.10, f"family-wise error {rate:.3f} {interval}"
     print("controls passed")

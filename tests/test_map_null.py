@@ -28,7 +28,7 @@ def demo_cohort(tmp_path_factory):
     """The cohort of ``make demo`` (240 subjects, 100 ROIs, 4 sites, 10 planted disease regions)."""
     folder = tmp_path_factory.mktemp("demo_cohort")
     truth = simulate_cohort(folder, seed=0)
-    edges, y, site, _ = simulated_connectomes(folder)
+    edges, y, site, sex, _ = simulated_connectomes(folder)
     folds = list(
         StratifiedKFold(5, shuffle=True, random_state=0).split(edges, np.char.add(y.astype(str), site))
     )
@@ -128,7 +128,7 @@ def test_without_a_disease_effect_regions_rarely_beat_the_null(tmp_path):
             p_male_given_control=0.65,
             seed=100 + seed,
         )
-        edges, y, site, _ = simulated_connectomes(folder)
+        edges, y, site, sex, _ = simulated_connectomes(folder)
         null = LogisticPatternNull(C=0.01, n_permutations=40, seed=seed).fit(edges, y, site, edges, 20)
         runs_with_a_region += bool(
             max_statistic_test(null.observed_map_, null.null_maps_)["beats_null"].any()
