@@ -172,3 +172,45 @@ def test_a_null_on_a_fold_the_run_lacks_is_refused_at_parse_time():
         check_consistency(config)
     config["evaluation"]["maps"]["null_fold"] = 5  # repeat 1's last fold
     check_consistency(config)
+
+
+def test_max_statistic_test_agrees_with_nilearn_permuted_ols():
+    """Where both apply (a mass-univariate OLS t per region, nulls from permuting the regressor), the
+    family-wise p-values are nilearn's: the same max-statistic formula on the same null maxima, and on
+    nulls of our own permutations the same regions pass with p-values within Monte-Carlo error."""
+    import warnings
+
+    from nilearn.mass_univariate import permuted_ols
+
+    from neurolip.evaluation.brainmaps import permutation_test
+
+    rng = np.random.default_rng(5)
+    n, regions = 80, 25
+    x = rng.normal(size=(n, 1))
+    target = rng.normal(size=(n, regions))
+    target[:, 3] += 0.8 * x[:, 0]  # one region tracks the regressor
+    target[:, 7] += 0.3 * x[:, 0]  # one weakly
+
+    def t_map(regressor):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return permuted_ols(regressor, target, n_perm=0, two_sided_test=False, verbose=0)["t"][0]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nilearn = permuted_ols(
+            x, target, n_perm=999, two_sided_test=False, random_state=0, n_jobs=1, verbose=0
+        )
+    observed = nilearn["t"][0]
+    np.testing.assert_allclose(observed, t_map(x))
+    p_nilearn = 10 ** -nilearn["logp_max_t"][0]
+    # same null maxima (all the max statistic uses): identical family-wise p-values
+    maxima = nilearn["h0_max_t"][0]
+    same_null = permutation_test(observed, np.repeat(maxima[:, None], regions, axis=1))
+    np.testing.assert_allclose(same_null["p_fwer"], p_nilearn)
+    # nulls from our own permutations of the regressor: the same verdict, p-values within Monte-Carlo error
+    own_null = np.array([t_map(rng.permutation(x)) for _ in range(999)])
+    ours = permutation_test(observed, own_null, alpha=0.05)
+    assert ours["beats_null"].tolist() == (p_nilearn <= 0.05).tolist()
+    assert ours["beats_null"][3]
+    np.testing.assert_allclose(ours["p_fwer"], p_nilearn, atol=0.04)

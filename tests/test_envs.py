@@ -465,7 +465,7 @@ def test_each_environment_runs_its_steps(tmp_path):
             "stability": str(metrics / "stab.csv"),
             "stability_figure": str(figures / "stab.png"),
         },
-        params={"top_k": 5, "method": "neurolip", "folds": [0, 1, 2]},
+        params={"top_k": 5, "method": "neurolip", "folds": [0, 1, 2], "registry": registry},
     )
     seed_scores = {
         m: [str(out / "training" / m / f"fold{f}" / "seed_scores.csv") for f in range(3)] for m in trained
@@ -481,7 +481,7 @@ def test_each_environment_runs_its_steps(tmp_path):
             "truth": str(data / "ground_truth.json"),
         },
         output={"table": str(metrics / "recovery.csv"), "figure": str(figures / "recovery.png")},
-        params={"method": "neurolip", "folds": [0, 1, 2]},
+        params={"method": "neurolip", "folds": [0, 1, 2], "registry": registry},
     )
     for method in ("linear_fc", "neurolip"):
         run_step(
@@ -508,6 +508,7 @@ def test_each_environment_runs_its_steps(tmp_path):
                 "null_fold": 0,
                 "seed": 0,
                 "alpha": 0.05,
+                "registry": registry,
             },
         )
     run_step(
@@ -519,7 +520,7 @@ def test_each_environment_runs_its_steps(tmp_path):
             "connectomes": str(data / "connectomes.npz"),
         },
         output={"table": str(metrics / "map_stability.csv"), "figure": str(figures / "map_stability.png")},
-        params={"top_k": 5, "n_rois": dataset["n_rois"]},
+        params={"top_k": 5, "n_rois": dataset["n_rois"], "registry": registry},
     )
     run_step(
         python,
@@ -527,7 +528,7 @@ def test_each_environment_runs_its_steps(tmp_path):
         "attention_overlap",
         input={"attention": attention},
         output={"table": str(metrics / "overlap.csv"), "figure": str(figures / "overlap.png")},
-        params={"method_folds": [["neurolip", f] for f in range(3)], "top_k": 5},
+        params={"method_folds": [["neurolip", f] for f in range(3)], "top_k": 5, "registry": registry},
     )
     table1 = (tables / "table1.csv").read_text()
     assert "NeuroLIP" in table1 and "Logistic regression on FC" in table1 and "Probe AUC (sex)" in table1

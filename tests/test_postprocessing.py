@@ -164,3 +164,88 @@ def test_a_diagnosis_proxy_is_named_in_the_table_notes():
     srs = next(n for n in notes if n.startswith("srs"))
     assert "known for 5 of 8 subjects, missing at 1 of 3 sites" in srs and "diagnosis proxy" in srs
     assert not any("proxy" in n for n in notes if n.startswith("age"))
+
+
+def _previous_rate_gap(decisions, codes):
+    # the hand-written gap pooled DPD/DEOdds used before they went through fairlearn (reference for the test)
+    known = codes >= 0
+    counts = np.bincount(codes[known], minlength=1)
+    positives = np.bincount(codes[known], weights=decisions[known], minlength=1)
+    present = counts > 0
+    if present.sum() < 2:
+        return np.nan
+    rates = positives[present] / counts[present]
+    return float(rates.max() - rates.min())
+
+
+def test_pooled_gaps_through_fairlearn_equal_the_previous_hand_written_ones():
+    from fairlearn.metrics import equalized_odds_difference
+
+    from neurolip.evaluation.metrics import _deodds, _dpd, pooled_deodds, pooled_dpd
+
+    rng = np.random.default_rng(7)
+    for _ in range(30):
+        n = int(rng.integers(20, 300))
+        y = rng.integers(0, 2, n)
+        decision = rng.integers(0, 2, n)
+        names = np.array(["a", "b", "c", "d"])[: int(rng.integers(2, 5))]
+        groups = rng.choice(names, n).astype(object)
+        groups[rng.random(n) < 0.1] = None  # unknown group: left out
+        codes = np.full(n, -1)
+        known = np.array([g is not None for g in groups])
+        codes[known] = np.unique(groups[known].astype(str), return_inverse=True)[1]
+        everyone = np.arange(n)
+        previous_dpd = _previous_rate_gap(decision, codes)
+        previous_deodds = max(
+            _previous_rate_gap(decision[(y == 1) & known], codes[(y == 1) & known]),
+            _previous_rate_gap(decision[(y == 0) & known], codes[(y == 0) & known]),
+        )
+        assert pooled_dpd(decision, groups) == pytest.approx(previous_dpd, abs=1e-12)
+        assert pooled_deodds(y, decision, groups) == pytest.approx(previous_deodds, abs=1e-12)
+        # the fast gaps of the bootstrap resamples agree with fairlearn's, on resamples too
+        idx = rng.integers(0, n, n)
+        assert _dpd(decision, codes, idx) == pytest.approx(pooled_dpd(decision[idx], groups[idx]), abs=1e-12)
+        assert _deodds(y, decision, codes, idx) == pytest.approx(
+            pooled_deodds(y[idx], decision[idx], groups[idx]), abs=1e-12
+        )
+        assert _dpd(decision, codes, everyone) == pytest.approx(previous_dpd, abs=1e-12)
+        # every group holds both classes: exactly fairlearn's equalized-odds difference
+        if all(len(set(y[known & (groups == g)])) == 2 for g in names if (groups == g).any()):
+            assert pooled_deodds(y, decision, groups) == pytest.approx(
+                equalized_odds_difference(
+                    y[known], decision[known], sensitive_features=groups[known].astype(str)
+                )
+            )
+    # a single group: no gap
+    assert np.isnan(pooled_dpd(np.array([0, 1, 1]), np.array(["a", "a", None], dtype=object)))
+    # all patients in one group (e.g. SRS above its median): the TPR gap, hence DEOdds, is undefined, as
+    # before; all controls in one group: undefined too (before: the TPR gap alone)
+    y, decision = np.array([1, 1, 0, 0, 0, 0]), np.array([1, 0, 1, 0, 0, 1])
+    patients_in_a = np.array(["a", "a", "a", "b", "a", "b"], dtype=object)
+    assert np.isnan(pooled_deodds(y, decision, patients_in_a))
+    assert np.isnan(pooled_deodds(1 - y, decision, patients_in_a))
+
+
+def test_stratified_bootstrap_resamples_within_strata_and_is_reproducible():
+    from scipy.stats import bootstrap
+
+    from neurolip.stats import stratified_bootstrap
+
+    rng = np.random.default_rng(1)
+    y = np.r_[np.ones(30, int), np.zeros(50, int)]
+    x = rng.normal(size=80) + y
+    statistics = [lambda idx: x[idx].mean(), lambda idx: y[idx].sum(), lambda idx: np.nan]
+    mean_ci, positives_ci, undefined = stratified_bootstrap(statistics, y, 500, np.random.default_rng(3))
+    # within diagnosis: every resample keeps 30 patients
+    assert positives_ci == (30, 30)
+    assert mean_ci[0] < x.mean() < mean_ci[1] and np.isnan(undefined).all()
+    # the same seed gives the same interval; it is scipy's percentile interval of the same resamples
+    assert stratified_bootstrap(statistics[:1], y, 500, np.random.default_rng(3))[0] == mean_ci
+    reference = bootstrap(
+        (x[y == 0], x[y == 1]),
+        lambda a, b, axis=-1: np.concatenate([a, b], axis=-1).mean(axis=-1),
+        n_resamples=500,
+        method="percentile",
+        rng=np.random.default_rng(3),
+    ).confidence_interval
+    assert mean_ci == pytest.approx((reference.low, reference.high))

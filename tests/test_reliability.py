@@ -1,5 +1,8 @@
 """No silent wrong results: each case of docs/reliability.md builds its own bad input here."""
 
+import re
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -114,6 +117,9 @@ def test_a_sensitive_attribute_without_data_is_an_error_and_qc_lists_missingness
     with pytest.raises(NeuroLIPInputError, match="sensitive attribute 'age'.*known for none"):
         data_stage.prepare_phenotypes(dataset, *paths)
     dataset, paths = phenotype_files(tmp_path, gender=("0", "1", "", "7"))
+    with pytest.raises(NeuroLIPInputError, match=r"sex \(column 'Gender'\): 1 of 3 non-missing values"):
+        data_stage.prepare_phenotypes(dataset, *paths)
+    dataset["phenotypes"] = {**SPEC, "on_lost_values": "warn"}  # a known unknown code: logged, kept missing
     data_stage.prepare_phenotypes(dataset, *paths)
     qc = pd.read_csv(paths[3], sep="\t", keep_default_na=False).set_index("field")
     assert int(qc.loc["sex", "n_known"]) == 2 and int(qc.loc["sex", "n_missing"]) == 2
@@ -369,3 +375,434 @@ def test_a_table_with_float_written_codes_and_a_blank_runs_through_the_data_stag
     assert pd.isna(cohort.loc["1000804", "sex"])  # the blank
     assert cohort.sex.notna().sum() == len(cohort) - 1
     assert cohort.loc["10002", "diagnosis"] == 1  # DX 3.0: inattentive ADHD
+
+
+# issue 24 ------------------------------------------------------------------ stale or degraded results
+def athena_workflow_config(tmp_path, rng, **dataset_overrides):
+    """A tiny Athena release under tmp_path/athena and a workflow config that reads it."""
+    root = tmp_path / "athena"
+    root.mkdir()
+    write_athena(root, rng)
+    config = yaml.safe_load((REPO / "config" / "adhd200.yaml").read_text())
+    config["dataset"]["adhd_athena"]["root"] = str(root)
+    config["dataset"].update(dataset_overrides)
+    config["results_dir"] = str(tmp_path / "results")
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return root, path, tmp_path / "results" / "adhd200" / "data" / "cohort.tsv"
+
+
+def planned_jobs(config, target):
+    """The rules a dry run of ``target`` would run (nothing when the results are up to date)."""
+    process = run_snakemake(["-n", "--nolock", "--configfile", str(config), "--", str(target)])
+    return sorted(set(re.findall(r"^(?:rule|checkpoint) (\w+):", process.stdout, flags=re.M))), process.stdout
+
+
+def test_a_changed_source_file_reruns_exactly_what_depends_on_it(tmp_path, rng):
+    root, config, cohort = athena_workflow_config(tmp_path, rng)
+    run_snakemake(["--cores", "1", "--nolock", "--configfile", str(config), "--", str(cohort)])
+    assert planned_jobs(config, cohort)[0] == []
+    # a file the source does not read (another atlas) changes nothing
+    (root / "KKI" / "1018959" / "sfnwmrda1018959_session_1_rest_1_aal_TCs.1D").write_text("x\n")
+    assert planned_jobs(config, cohort)[0] == []
+    # one phenotype row edited: the subject's age
+    table_path = root / "adhd200_preprocessed_phenotypics.tsv"
+    time.sleep(1.1)  # modification times of coarse file systems
+    table = pd.read_csv(table_path, sep="\t", dtype=str, keep_default_na=False)
+    table.loc[table["ScanDir ID"] == "1018959", "Age"] = "10.5"
+    table.to_csv(table_path, sep="\t", index=False)
+    jobs, output = planned_jobs(config, cohort)
+    assert jobs == ["connectivity", "fetch", "phenotypes", "timeseries"]
+    assert "adhd200_preprocessed_phenotypics.tsv" in output
+    run_snakemake(["--cores", "1", "--nolock", "--configfile", str(config), "--", str(cohort)])
+    ages = pd.read_csv(cohort, sep="\t", dtype={"subject_id": str}).set_index("subject_id")["age"]
+    assert ages["1018959"] == 10.5
+    # one time-series file rewritten
+    time.sleep(1.1)
+    series = root / "NYU" / "0010001" / "sfnwmrda0010001_session_1_rest_1_cc200_TCs.1D"
+    series.write_text(series.read_text().replace("\t1.", "\t2.", 5))
+    jobs, output = planned_jobs(config, cohort)
+    assert jobs == ["connectivity", "fetch", "phenotypes", "timeseries"] and str(series) in output
+
+
+def write_scans(path, scans):
+    np.savez(path, **{sid: values.astype(np.float32) for sid, values in scans.items()})
+
+
+def connectome_inputs(tmp_path, scans, connectivity):
+    """build_connectomes on hand-made scans (diagnosis alternating, one site); returns the output paths."""
+    ids = list(scans)
+    write_scans(tmp_path / "ts.npz", scans)
+    pd.DataFrame({"subject_id": ids, "site": "s", "diagnosis": [i % 2 for i in range(len(ids))]}).to_csv(
+        tmp_path / "ph.tsv", sep="\t", index=False
+    )
+    pd.DataFrame(columns=["subject_id", "step", "reason", "detail"]).to_csv(
+        tmp_path / "ex0.tsv", sep="\t", index=False
+    )
+    out = {k: tmp_path / f"{k}.tsv" for k in ("qc", "exclusions", "cohort")}
+    data_stage.build_connectomes(
+        connectivity,
+        tmp_path / "ts.npz",
+        tmp_path / "ph.tsv",
+        [tmp_path / "ex0.tsv"],
+        tmp_path / "conn.npz",
+        out["qc"],
+        out["exclusions"],
+        out["cohort"],
+    )
+    return tmp_path / "conn.npz", out
+
+
+@pytest.mark.parametrize("share, kept", [(None, ["a", "b", "c"]), (0.9, ["a", "b", "c", "d"])])
+def test_a_scan_with_most_rois_unusable_is_excluded_with_its_reason(tmp_path, rng, share, kept):
+    scans = {sid: rng.standard_normal((80, 20)) for sid in "abcd"}
+    scans["b"][:, :3] = 0.0  # a few ROIs outside the field of view: kept
+    scans["d"][:, :16] = 0.0  # 16 of 20 ROIs all zero: unusable by default
+    scans["d"][:, 16] = 1.0  # constant, not zero
+    connectivity = {"kind": "correlation"} | ({} if share is None else {"max_unusable_roi_share": share})
+    _, out = connectome_inputs(tmp_path, scans, connectivity)
+    cohort = pd.read_csv(out["cohort"], sep="\t", dtype={"subject_id": str})
+    assert cohort.subject_id.tolist() == kept
+    exclusions = pd.read_csv(out["exclusions"], sep="\t", dtype=str)
+    if "d" in kept:
+        assert exclusions.empty
+    else:
+        row = exclusions.set_index("subject_id").loc["d"]
+        assert row.reason == "unusable scan" and "17 of 20 ROIs have zero variance" in row.detail
+
+
+def test_tangent_connectomes_are_fitted_on_each_folds_training_subjects(tmp_path, rng):
+    scans = {f"s{i:02d}": rng.standard_normal((60, 6)) @ rng.standard_normal((6, 6)) for i in range(12)}
+    scans["s11"][:, 2] = 0.0  # a dead ROI in a test subject: its own noise, nobody else's
+    folds = pd.DataFrame(
+        {"subject_id": list(scans), "fold": 0, "split": ["train"] * 6 + ["val"] * 2 + ["test"] * 4}
+    )
+    folds.to_csv(tmp_path / "folds.tsv", sep="\t", index=False)
+    connectivity = {"kind": "tangent", "fisher_z": True, "shrinkage": "auto"}
+    path, _ = connectome_inputs(tmp_path / "", scans, connectivity)
+    with pytest.raises(NeuroLIPInputError, match="fitted per fold"):
+        data_stage.load_connectomes(path)
+    ids, before = data_stage.load_connectomes(path, tmp_path / "folds.tsv", 0)
+    # other test subjects change (s08 another scan, s09 dead ROIs): a test subject's matrix does not
+    (tmp_path / "changed").mkdir()
+    changed = dict(scans, s08=rng.standard_normal((60, 6)), s09=scans["s09"].copy())
+    changed["s09"][:, :2] = 0.0
+    path, _ = connectome_inputs(tmp_path / "changed", changed, connectivity)
+    _, after = data_stage.load_connectomes(path, tmp_path / "folds.tsv", 0)
+    for sid in ("s10", "s11"):
+        i = list(ids).index(sid)
+        np.testing.assert_array_equal(before[i], after[i])
+    assert not np.allclose(before[list(ids).index("s08")], after[list(ids).index("s08")])
+    # a training subject changes the reference, and so every matrix
+    (tmp_path / "train").mkdir()
+    path, _ = connectome_inputs(
+        tmp_path / "train", dict(scans, s00=rng.standard_normal((60, 6))), connectivity
+    )
+    _, other_reference = data_stage.load_connectomes(path, tmp_path / "folds.tsv", 0)
+    assert not np.allclose(before[list(ids).index("s10")], other_reference[list(ids).index("s10")])
+    # the workflow writes each fold's matrices once (rule fold_connectomes); load_fold (what every trained
+    # method reads) and the brain-map scripts (FoldConnectomes) read them
+    from neurolip.training.fold_io import load_fold
+
+    data_stage.write_fold_connectomes(path, tmp_path / "folds.tsv", 0, tmp_path / "fold0.npz")
+    pd.read_csv(tmp_path / "train" / "cohort.tsv", sep="\t").to_csv(
+        tmp_path / "cohort.tsv", sep="\t", index=False
+    )
+    data = load_fold(tmp_path / "fold0.npz", tmp_path / "folds.tsv", tmp_path / "cohort.tsv", 0)
+    np.testing.assert_array_equal(data.x["test"].numpy(), other_reference[8:])
+    edges = data_stage.FoldConnectomes.of_folds([0], [tmp_path / "fold0.npz"]).edges_function(0)(["s10"])
+    assert edges.shape == (1, 15) and np.allclose(edges[0], other_reference[10][np.triu_indices(6, 1)])
+
+
+def test_tangent_connectivity_trains_every_fold_on_its_own_connectomes(tmp_path):
+    config = small_config(tmp_path)
+    planned = {}
+    for kind in ("correlation", "tangent"):
+        process = run_snakemake(
+            [
+                "-n",
+                "--quiet",
+                "rules",
+                "--configfile",
+                str(config),
+                "--config",
+                f"connectivity={{kind: {kind}}}",
+            ]
+        )
+        planned[kind] = process.stdout
+    assert "fold_connectomes" not in planned["correlation"]
+    assert re.search(r"fold_connectomes\s+5", planned["tangent"]), planned["tangent"]
+
+
+def multi_site_cohort(rng, n=200, n_sites=17):
+    sites = [f"site{i:02d}" for i in rng.integers(0, n_sites, size=n)]
+    sites[0] = "lonely"  # a stratum of one subject
+    return pd.DataFrame(
+        {"subject_id": [f"{i:04d}" for i in range(n)], "diagnosis": rng.integers(0, 2, size=n), "site": sites}
+    )
+
+
+@pytest.mark.parametrize("n, n_sites, n_folds", [(200, 17, 5), (200, 17, 10), (60, 12, 3)])
+def test_folds_of_a_multi_site_cohort_fall_back_to_what_it_supports(rng, caplog, n, n_sites, n_folds):
+    from neurolip.folds import make_folds
+
+    cohort = multi_site_cohort(rng, n, n_sites)
+    with caplog.at_level("INFO", logger="neurolip.folds"):
+        folds = make_folds(cohort, n_folds=n_folds, val_fraction=0.15)
+    assert "stratified on diagnosis only" in caplog.text
+    for fold, part in folds.groupby("fold"):
+        assert sorted(part.subject_id) == sorted(cohort.subject_id)  # every subject once per fold
+        for split in ("train", "val", "test"):
+            dx = cohort.set_index("subject_id").loc[part.subject_id[part.split == split], "diagnosis"]
+            assert set(dx) == {0, 1}, (fold, split)
+    assert (folds[folds.split == "test"].groupby("subject_id").size() == 1).all()
+
+
+def test_an_impossible_validation_split_is_a_clear_error_before_training(tmp_path):
+    cohort = pd.DataFrame({"subject_id": list("abcdefgh"), "diagnosis": [0, 1] * 4, "site": "s"})
+    cohort.to_csv(tmp_path / "cohort.tsv", sep="\t", index=False)
+    cv = {"n_folds": 4, "val_fraction": 0.1, "seed": 0}
+    with pytest.raises(NeuroLIPInputError, match=r"cohort.tsv.*validation split would hold 1 of 6"):
+        data_stage.write_folds(cv, tmp_path / "cohort.tsv", tmp_path / "folds.tsv")
+
+
+def folds_as_before(cohort, n_folds, val_fraction, seed):
+    """The fold maker as it was before the fall-back (diagnosis x site, rare sites merged)."""
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    from neurolip.folds import strata_labels
+
+    ids, dx, site = (cohort[c].to_numpy() for c in ("subject_id", "diagnosis", "site"))
+    dx = dx.astype(int)
+    rows = []
+    outer = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    for k, (train_idx, test_idx) in enumerate(outer.split(ids, strata_labels(dx, site, n_folds))):
+        fit, val = train_test_split(
+            train_idx,
+            test_size=val_fraction,
+            stratify=strata_labels(dx[train_idx], site[train_idx], 2),
+            random_state=seed + k,
+        )
+        rows += [(ids[i], k, s) for s, idx in (("train", fit), ("val", val), ("test", test_idx)) for i in idx]
+    return sorted(rows)
+
+
+def test_folds_of_cohorts_that_support_site_strata_are_unchanged(tmp_path, rng):
+    from cohort import shipped_dataset_config
+
+    from neurolip.folds import make_folds
+
+    dataset = shipped_dataset_config()  # the demo's cohort, through the data stage
+    d = tmp_path
+    data_stage.fetch(dataset, d / "raw", d / "m.tsv", d / "raw.tsv", d / "e1.tsv")
+    data_stage.extract_timeseries(dataset, d / "m.tsv", d / "ts.npz", d / "e2.tsv")
+    data_stage.prepare_phenotypes(dataset, d / "raw.tsv", d / "ph.tsv", d / "e3.tsv")
+    data_stage.build_connectomes(
+        {"kind": "correlation"},
+        d / "ts.npz",
+        d / "ph.tsv",
+        [d / "e1.tsv", d / "e2.tsv", d / "e3.tsv"],
+        *(d / name for name in ("c.npz", "qc.tsv", "ex.tsv", "cohort.tsv")),
+    )
+    demo = pd.read_csv(d / "cohort.tsv", sep="\t", dtype={"subject_id": str, "site": str})
+    # and a larger multi-site cohort whose every diagnosis x site stratum holds enough subjects
+    sites = rng.choice([f"S{i}" for i in range(8)], size=500)
+    large = pd.DataFrame(
+        {"subject_id": [f"{i}" for i in range(500)], "diagnosis": rng.integers(0, 2, 500), "site": sites}
+    )
+    for cohort, n_folds, val_fraction, seed in ((demo, 5, 0.15, 0), (demo, 3, 0.2, 7), (large, 5, 0.15, 0)):
+        folds = make_folds(cohort, n_folds=n_folds, val_fraction=val_fraction, seed=seed)
+        assert sorted(zip(folds.subject_id, folds.fold, folds.split)) == folds_as_before(
+            cohort, n_folds, val_fraction, seed
+        )
+
+
+def test_values_lost_in_normalisation_are_an_error_naming_field_count_and_examples(caplog):
+    spec = {**SPEC, "columns": {**SPEC["columns"], "age": "Age"}}
+    raw = pd.DataFrame(
+        {
+            "ID": list("abcdef"),
+            "Site": ["s"] * 6,
+            "DX": ["0", "1", "0", "1", "0", ""],
+            "Gender": ["0", "1", "1", "0", "1", "0"],
+            "Age": ["12 years", "9.5 years", "11", "10", "", "n/a"],
+        }
+    )
+    with pytest.raises(
+        NeuroLIPInputError,
+        match=r"age \(column 'Age'\): 3 of 5 non-missing values .*'12 years', '9.5 years', 'n/a'",
+    ):
+        normalize_phenotypes(raw, spec)
+    with caplog.at_level("WARNING"):
+        table, _ = normalize_phenotypes(raw, {**spec, "on_lost_values": "warn"})
+    assert "age (column 'Age'): 3 of 5" in caplog.text and table.age.notna().sum() == 2
+    # missing-value codes are not lost values, whatever their case
+    table, _ = normalize_phenotypes(
+        raw.assign(Age=["12", "9.5", "11", "10", "", "n/a"]), {**spec, "missing_values": ["", "N/A"]}
+    )
+    assert table.age.notna().sum() == 4
+
+
+def test_codes_match_ignoring_case_and_surrounding_spaces():
+    spec = {**SPEC, "sex_codes": {"F": "female", "M": "male"}, "diagnosis_codes": {"ASD": 1, "TD": 0}}
+    raw = pd.DataFrame(
+        {
+            "ID": list("abcd"),
+            "Site": ["s"] * 4,
+            "DX": ["asd", " TD", "Asd ", "td"],
+            "Gender": ["m", " F", "M ", "f"],
+        }
+    )
+    table, exclusions = normalize_phenotypes(raw, spec)
+    assert table.sex.tolist() == ["male", "female", "male", "female"] and table.diagnosis.tolist() == [
+        1,
+        0,
+        1,
+        0,
+    ]
+    assert len(exclusions) == 0
+    with pytest.raises(NeuroLIPInputError, match="differ only by case"):
+        normalize_phenotypes(raw, {**spec, "sex_codes": {"m": "male", "M": "female"}})
+
+
+def test_a_cuda_device_the_machine_lacks_stops_the_workflow_before_any_job(tmp_path, monkeypatch):
+    import torch
+
+    from neurolip.devices import check_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(
+        NeuroLIPInputError, match="training.device: cuda:1 asks for CUDA device 1.*0 CUDA device"
+    ):
+        check_device("cuda:1")
+    check_device("auto")
+    check_device("cpu")
+    # the workflow runs on this machine's own torch: a device no machine has
+    config = small_config(tmp_path, training={"device": "cuda:99"})
+    process = run_snakemake(["-n", "--configfile", str(config)], check=False)
+    output = process.stdout + process.stderr
+    assert process.returncode != 0 and "training.device: cuda:99 asks for CUDA device 99" in output
+    assert "rule train" not in process.stdout and "fetch" not in process.stdout
+
+
+def evaluation_inputs(tmp_path, rng, cohort):
+    """Prediction and (empty) leakage files of two methods x three folds, as training writes them."""
+    folds = pd.DataFrame(
+        {"subject_id": cohort.subject_id, "fold": np.arange(len(cohort)) % 3, "split": "test", "repeat": 0}
+    )
+    folds = pd.concat([folds] + [folds[folds.fold != k].assign(fold=k, split="train") for k in range(3)])
+    predictions, leakage = {}, {}
+    for method in ("ref", "base"):
+        for fold in range(3):
+            test = cohort[
+                folds.set_index("subject_id").loc[cohort.subject_id, "fold"].to_numpy()[: len(cohort)] == fold
+            ]
+            p = rng.random(len(test))
+            frame = pd.DataFrame(
+                {
+                    "subject_id": test.subject_id,
+                    "fold": fold,
+                    "y_true": test.diagnosis,
+                    "p_disease": p,
+                    "y_pred": (p > 0.5).astype(int),
+                    "score": p,
+                }
+            )
+            for attribute in ("sex", "age", "site"):
+                frame[attribute] = test[attribute].to_numpy()
+            predictions[(method, fold)] = tmp_path / f"{method}{fold}.csv"
+            frame.to_csv(predictions[(method, fold)], index=False)
+            leakage[(method, fold)] = tmp_path / f"{method}{fold}_leak.csv"
+            pd.DataFrame(columns=["fold", "seed", "attribute", "representation", "probe_auc"]).to_csv(
+                leakage[(method, fold)], index=False
+            )
+    return folds, predictions, leakage
+
+
+@pytest.mark.parametrize("attributes", [["sex"], ["age", "site"]])
+def test_evaluation_works_when_no_attribute_has_two_groups(tmp_path, rng, attributes, caplog):
+    from neurolip.evaluation.metrics import (
+        evaluate,
+        leakage_per_fold,
+        paired_comparison,
+        pooled_metrics,
+        test_train_ratio,
+    )
+
+    n = 30
+    cohort = pd.DataFrame(
+        {
+            "subject_id": [f"{i:03d}" for i in range(n)],
+            "diagnosis": np.arange(n) % 2,
+            "sex": "male",  # an all-male cohort
+            "age": rng.uniform(8, 30, n).round(1),
+            "site": [f"site{i % 5}" for i in range(n)],  # five sites: no two-group attribute
+        }
+    )
+    folds, predictions, leakage = evaluation_inputs(tmp_path, rng, cohort)
+    # the same sequence as workflow/scripts/evaluate.py
+    pooled = {}
+    per_fold, _ = evaluate(predictions, cohort, folds, attributes, continuous=("age",), pooled=pooled)
+    assert not pooled_metrics(pooled, attributes, n_boot=20, floor_shuffles=5).empty
+    per_fold = pd.concat([per_fold, leakage_per_fold(leakage)], ignore_index=True)
+    comparisons = [("auc", ""), ("accuracy", "")] + [
+        (m, a) for a in attributes for m in ("dpd", "deodds", "probe_auc")
+    ]
+    with caplog.at_level("WARNING"):
+        paired = paired_comparison(per_fold, "ref", comparisons, test_train_ratio=test_train_ratio(folds))
+    assert set(paired.metric) >= {"auc", "accuracy"} and paired.mean_difference.notna().all()
+    assert "probe_auc" not in set(paired.metric)
+    if attributes == ["sex"]:
+        assert "no fairness comparison" in caplog.text and "sex" in caplog.text
+
+
+def test_an_attribute_methods_train_on_needs_two_groups_before_training(tmp_path, caplog):
+    cohort = pd.DataFrame(
+        {"subject_id": [f"{i}" for i in range(20)], "diagnosis": [0, 1] * 10, "site": "s", "sex": "male"}
+    )
+    cohort.to_csv(tmp_path / "cohort.tsv", sep="\t", index=False)
+    cv = {"n_folds": 2, "val_fraction": 0.2, "seed": 0}
+    with pytest.raises(NeuroLIPInputError, match=r"train on attribute 'sex'.*groups \['male'\]"):
+        data_stage.write_folds(cv, tmp_path / "cohort.tsv", tmp_path / "f.tsv", None, ["sex"], ["sex"])
+    with caplog.at_level("WARNING"):
+        data_stage.write_folds(cv, tmp_path / "cohort.tsv", tmp_path / "f.tsv", None, ["sex"], [])
+    assert "'sex' has fewer than two groups" in caplog.text and (tmp_path / "f.tsv").is_file()
+    # the workflow passes the attributes its methods protect
+    process = run_snakemake(["-n", "--configfile", str(small_config(tmp_path)), "-p"], check=False)
+    assert process.returncode == 0, process.stderr[-2000:]
+
+
+def test_the_projects_error_line_reaches_the_console(tmp_path, rng):
+    root, config, cohort = athena_workflow_config(tmp_path, rng)
+    table_path = root / "adhd200_preprocessed_phenotypics.tsv"
+    table = pd.read_csv(table_path, sep="\t", dtype=str, keep_default_na=False)
+    table.loc[2, "ScanDir ID"] = "abc"
+    table.to_csv(table_path, sep="\t", index=False)
+    process = run_snakemake(
+        ["--cores", "1", "--nolock", "--configfile", str(config), "--", str(cohort)], check=False
+    )
+    console = process.stdout + process.stderr
+    assert process.returncode != 0
+    assert "NeuroLIP error in rule fetch: neurolip.errors.NeuroLIPInputError" in console
+    assert "row 4: ScanDir ID 'abc' is not a number" in console and "logs/fetch.log" in console
+
+
+@pytest.mark.parametrize("source", ["abide", "adhd_athena", "fmriprep"])
+def test_every_file_a_source_reads_is_an_input_of_fetch(tmp_path, rng, monkeypatch, source):
+    from test_sources import write_fmriprep_derivatives
+
+    from neurolip.source_files import source_files
+
+    if source == "abide":
+        write_abide_cache(tmp_path / "nilearn_data", rng)
+        monkeypatch.setenv("NILEARN_DATA", str(tmp_path / "nilearn_data"))
+        dataset = dataset_config("abide")
+    elif source == "adhd_athena":
+        write_athena(tmp_path, rng)
+        dataset = dataset_config("adhd200", root=str(tmp_path))
+    else:
+        dataset = write_fmriprep_derivatives(tmp_path, rng)
+    loaded = data_stage.load_source(dataset, tmp_path / "raw")
+    read = {loaded.phenotype_path, *loaded.manifest["path"], *loaded.manifest["confounds"]} - {""}
+    found = source_files(dataset)
+    assert read <= set(found) and len(found) == len(set(found))

@@ -192,6 +192,40 @@ def test_killed_job_resumes_to_the_same_result(cohort, tmp_path):
     assert epochs.epoch.tolist() == list(range(1, len(epochs) + 1))
 
 
+KILLED_BEFORE_CHECKPOINT = """
+import os, signal, sys
+sys.path.insert(0, {tests!r})
+import neurolip.training.loop as loop
+from test_training import run
+from pathlib import Path
+real_save = loop.save_checkpoint
+def die_before_saving(directory, model, optimizer, state, fingerprint=None):
+    if state["epoch"] == 2:
+        os.kill(os.getpid(), signal.SIGKILL)  # epoch 2's row is in epochs.csv, its checkpoint is not saved
+    real_save(directory, model, optimizer, state, fingerprint)
+loop.save_checkpoint = die_before_saving
+cohort = {{k: Path(v) for k, v in {cohort!r}.items()}}
+run(cohort, "clip", Path({out!r}), training={training!r})
+"""
+
+
+def test_a_job_killed_between_its_epoch_row_and_checkpoint_logs_each_epoch_once(cohort, tmp_path):
+    training = {**TRAINING, "max_epochs": 3, "min_epochs": 3}
+    out = tmp_path / "killed"
+    script = KILLED_BEFORE_CHECKPOINT.format(
+        tests=str(REPO / "tests"),
+        cohort={k: str(v) for k, v in cohort.items()},
+        out=str(out),
+        training=training,
+    )
+    process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert process.returncode == -9, process.stderr[-2000:]
+    epochs = out / "work" / "seed0" / "epochs.csv"
+    assert pd.read_csv(epochs).epoch.tolist() == [1, 2]  # the row of the epoch the checkpoint lacks
+    run(cohort, "clip", out, training=training)
+    assert pd.read_csv(epochs).epoch.tolist() == [1, 2, 3]
+
+
 def test_text_encoder_fine_tuning_trains_the_backbone(cohort, tmp_path):
     training = {**TRAINING, "max_epochs": 2, "min_epochs": 2, "text_finetune": True}
     predictions = run(cohort, "clip", tmp_path, training=training)

@@ -148,10 +148,15 @@ def test_end_to_end_outputs(tiny_run):
     regions = pd.read_csv(results / "metrics" / "map_regions_neurolip.csv")
     assert (regions.n_null_models == 2).all() and regions.p_fwer.between(1 / 3, 1).all()
     assert set(regions.estimator) == {"pattern", "attention"}
+    # region names: the simulated cohort has CC200 centroids, named after the nearest AAL-116 region
+    assert regions.region_name.str.len().gt(0).all()
+    assert regions.region_name_source.str.startswith("nearest AAL-116 region").all()
     overlap = pd.read_csv(results / "metrics" / "attention_overlap.csv")
     assert {"diagnosis vs sex", "diagnosis vs srs"} <= set(overlap.fields)
     for figure in ("map_stability.png", "attention_overlap.png", "brain/linear_fc_disease_pattern.png"):
         assert (results / "figures" / figure).stat().st_size > 5000
+        # a vector copy beside each PNG
+        assert (results / "figures" / figure).with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"
     assert report.stat().st_size > 100_000
     # disk (keep_checkpoints: false): finished folds keep the best weights and final state only, and
     # neurolip_erase still read neurolip_textmask's models after their cleanup (its predictions exist above)

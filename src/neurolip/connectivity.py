@@ -10,6 +10,11 @@ from sklearn.covariance import EmpiricalCovariance, LedoitWolf
 from .timeseries import zero_variance_rois
 
 KINDS = ("correlation", "partial correlation", "tangent")
+# kinds whose matrices depend on a group-level reference: fitted per cross-validation fold on its training
+# subjects (neurolip.data_stage.load_connectomes), never on the test subjects
+GROUP_KINDS = ("tangent",)
+# a scan with more than this share of constant ROIs is excluded (connectivity.max_unusable_roi_share)
+DEFAULT_MAX_UNUSABLE_ROI_SHARE = 0.5
 
 
 class ConnectomeBuilder(TransformerMixin, BaseEstimator):
@@ -46,13 +51,15 @@ class ConnectomeBuilder(TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _prepare(series):
-        """Give constant ROIs tiny independent noise so every estimator stays defined; remember them."""
-        rng = np.random.default_rng(0)
+        """Give constant ROIs tiny independent noise so every estimator stays defined; remember them.
+        The noise comes from a generator of each subject's own (seeded alike), so one subject's matrix never
+        depends on which other subjects are transformed with it."""
         prepared, masks = [], []
         for values in series:
             dead = zero_variance_rois(values)
             values = np.array(values, dtype=float, copy=True)
             if dead.size:
+                rng = np.random.default_rng(0)
                 values[:, dead] = rng.standard_normal((values.shape[0], dead.size)) * 1e-6
             prepared.append(values)
             masks.append(dead)

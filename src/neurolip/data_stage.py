@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .connectivity import ConnectomeBuilder
+from .connectivity import DEFAULT_MAX_UNUSABLE_ROI_SHARE, GROUP_KINDS, ConnectomeBuilder, upper_triangle
 from .errors import NeuroLIPInputError
 from .exclusions import COLUMNS as EXCLUSION_COLUMNS
 from .exclusions import ExclusionLog, read_exclusions
@@ -261,7 +261,17 @@ def build_connectomes(
     exclusions_path,
     cohort_path,
 ):
-    """Intersect subjects with a time series and a phenotype row, compute connectomes, merge exclusions."""
+    """Intersect subjects with a time series and a phenotype row, exclude unusable scans, compute connectomes,
+    merge exclusions.
+
+    A scan whose share of constant ROIs (zero variance: all zero, outside the field of view) exceeds
+    ``connectivity['max_unusable_roi_share']`` is excluded with its reason. Subject-level kinds
+    (correlation, partial correlation) are written as matrices; a group-level kind (tangent) needs a
+    reference fitted on training subjects only, so its time series are written instead and
+    :func:`load_connectomes` fits the reference per fold.
+    """
+    connectivity = dict(connectivity)
+    max_unusable = connectivity.pop("max_unusable_roi_share", DEFAULT_MAX_UNUSABLE_ROI_SHARE)
     phenotypes = read_phenotypes(phenotypes_path)
     series = np.load(timeseries_path)
     upstream = pd.concat([read_exclusions(p) for p in upstream_exclusions], ignore_index=True)
@@ -275,20 +285,48 @@ def build_connectomes(
         if sid not in series.files and sid not in excluded:
             exclusions.add(sid, "no time series", "phenotype row present but no time series")
     cohort = phenotypes[phenotypes["subject_id"].isin(set(series.files))].reset_index(drop=True)
+    usable = np.ones(len(cohort), dtype=bool)
+    for i, sid in enumerate(cohort["subject_id"]):
+        values = series[sid]
+        n_dead = zero_variance_rois(values).size
+        if n_dead > max_unusable * values.shape[1]:
+            exclusions.add(
+                sid,
+                "unusable scan",
+                f"{n_dead} of {values.shape[1]} ROIs have zero variance (all zero or constant), more than "
+                f"connectivity.max_unusable_roi_share={max_unusable}",
+            )
+            usable[i] = False
+    cohort = cohort[usable].reset_index(drop=True)
+    if cohort.empty:
+        raise NeuroLIPInputError("no subject has a usable scan; see the exclusions", path=timeseries_path)
     subject_series = [
         series[sid] for sid in progress_bar(cohort["subject_id"], desc="loading", unit="subject")
     ]
     builder = ConnectomeBuilder(**connectivity)
-    matrices = builder.fit(subject_series).transform(subject_series)
+    subject_ids = cohort["subject_id"].to_numpy(dtype=str)
+    if builder.kind in GROUP_KINDS:
+        builder._measure()  # an unknown kind fails here, not in a training job
+        n_zero_variance = np.array([zero_variance_rois(s).size for s in subject_series])
+        np.savez_compressed(
+            out_path,
+            subject_ids=subject_ids,
+            series=np.concatenate(subject_series).astype(np.float32),
+            n_volumes=np.array([s.shape[0] for s in subject_series]),
+            settings=np.array(json.dumps(connectivity)),
+        )
+    else:
+        matrices = builder.fit(subject_series).transform(subject_series)
+        n_zero_variance = builder.n_zero_variance_
+        np.savez_compressed(out_path, subject_ids=subject_ids, connectomes=matrices)
     qc = pd.DataFrame(
         {
             "subject_id": cohort["subject_id"],
             "n_volumes": [s.shape[0] for s in subject_series],
-            "n_zero_variance_rois": builder.n_zero_variance_,
+            "n_zero_variance_rois": n_zero_variance,
             "zero_variance_rois": [",".join(map(str, zero_variance_rois(s) + 1)) for s in subject_series],
         }
     )
-    np.savez_compressed(out_path, subject_ids=cohort["subject_id"].to_numpy(dtype=str), connectomes=matrices)
     qc.to_csv(qc_path, sep="\t", index=False)
     cohort.to_csv(cohort_path, sep="\t", index=False)
     merged = pd.concat([upstream, exclusions.to_frame()], ignore_index=True)[EXCLUSION_COLUMNS]
@@ -297,13 +335,91 @@ def build_connectomes(
         "%d subjects in the cohort, %d excluded, %d with zero-variance ROIs",
         len(cohort),
         len(merged),
-        int((builder.n_zero_variance_ > 0).sum()),
+        int((n_zero_variance > 0).sum()),
     )
 
 
-def load_connectomes(path):
+def load_connectomes(path, folds_path=None, fold=None):
+    """Subject IDs and their (n, N, N) connectomes.
+
+    Subject-level kinds are read as written. A group-level kind (tangent) is computed here, per fold: its
+    reference is fitted on the ``train`` subjects of ``fold`` in ``folds_path`` and applied to every
+    subject, so a test subject's matrix depends on its own scan and the training subjects only. Reading such
+    a file without a fold is an error rather than a silent transductive fit.
+    """
     with np.load(path) as data:
-        return data["subject_ids"].astype(str), data["connectomes"]
+        subject_ids = data["subject_ids"].astype(str)
+        if "connectomes" in data.files:
+            return subject_ids, data["connectomes"]
+        if folds_path is None or fold is None:
+            raise NeuroLIPInputError(
+                "these connectomes have a group-level reference (connectivity.kind: tangent), fitted per fold "
+                "on its training subjects: read them with a fold (load_connectomes(path, folds_path, fold))",
+                path=path,
+            )
+        settings = json.loads(str(data["settings"]))
+        bounds = np.cumsum(data["n_volumes"])[:-1]
+        subject_series = np.split(data["series"].astype(np.float64), bounds)
+    folds = pd.read_csv(folds_path, sep="\t", dtype={"subject_id": str})
+    part = folds[(folds["fold"] == int(fold)) & (folds["split"] == "train")]
+    if part.empty:
+        raise NeuroLIPInputError(f"fold {fold} has no training subjects", path=folds_path)
+    position = {s: i for i, s in enumerate(subject_ids)}
+    builder = ConnectomeBuilder(**settings).fit([subject_series[position[s]] for s in part["subject_id"]])
+    return subject_ids, builder.transform(subject_series)
+
+
+def write_fold_connectomes(connectomes_path, folds_path, fold, out_path):
+    """One fold's connectomes (a group-level kind's reference fitted on the fold's training subjects), written
+    as subject-level connectomes: what the fold's models and evaluation read."""
+    subject_ids, matrices = load_connectomes(connectomes_path, folds_path, fold)
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out_path, subject_ids=subject_ids, connectomes=matrices)
+    log.info(
+        "fold %s: connectomes of %d subjects, reference fitted on its training subjects",
+        fold,
+        len(subject_ids),
+    )
+
+
+class FoldConnectomes:
+    """The connectomes each fold's models read ({fold: path}: the data stage's file for every fold, or each
+    fold's own for a group-level kind), each file read once: what evaluation scripts use to vectorise the
+    subjects a fold's model scored."""
+
+    def __init__(self, paths_by_fold):
+        self.paths_by_fold = {int(fold): str(path) for fold, path in paths_by_fold.items()}
+        self._by_path = {}
+
+    @classmethod
+    def of_folds(cls, folds, paths):
+        """From the workflow's list: one path per fold, or one path for every fold (subject-level kinds)."""
+        paths = list(paths)
+        if len(paths) == 1:
+            paths = paths * len(folds)
+        if len(paths) != len(folds):
+            raise ValueError(f"{len(paths)} connectome files for {len(folds)} folds")
+        return cls(dict(zip(folds, paths)))
+
+    @property
+    def n_rois(self):
+        return self.matrices(next(iter(self.paths_by_fold)))[1].shape[-1]
+
+    def matrices(self, fold):
+        path = self.paths_by_fold[int(fold)]
+        if path not in self._by_path:
+            ids, matrices = load_connectomes(path)
+            self._by_path[path] = ({s: i for i, s in enumerate(ids)}, matrices)
+        return self._by_path[path]
+
+    def edges_function(self, fold):
+        """``subject_ids -> (n, E)`` vectorised upper triangles of ``fold``'s connectomes."""
+
+        def edges_of(subject_ids):
+            position, matrices = self.matrices(fold)
+            return upper_triangle(matrices[[position[s] for s in subject_ids]])
+
+        return edges_of
 
 
 def write_texts(text_spec, cohort_path, out_path, prompts_path):
@@ -323,20 +439,50 @@ def read_texts(path):
         return [PhenotypeText.from_record(json.loads(line)) for line in handle if line.strip()]
 
 
-def write_folds(cv, cohort_path, out_path, group_thresholds_attribute=None):
+def check_attributes(cohort, sensitive_attributes=(), trained_attributes=(), path=None):
+    """Before any training job: an attribute a method trains on (FairCLIP, adversary) needs two groups in the
+    cohort (an error naming it); a sensitive attribute with fewer than two groups gets no fairness rows in the
+    evaluation (a warning here, a note there)."""
+    for attribute in sensitive_attributes:
+        if attribute in cohort.columns and cohort[attribute].dropna().astype(str).nunique() < 2:
+            log.warning(
+                "sensitive attribute %r has fewer than two groups in the cohort (%s): its fairness rows will be "
+                "empty",
+                attribute,
+                sorted(cohort[attribute].dropna().astype(str).unique()),
+            )
+    for attribute in trained_attributes:
+        groups = cohort[attribute].dropna().astype(str).unique() if attribute in cohort.columns else []
+        if len(groups) < 2:
+            raise NeuroLIPInputError(
+                f"methods train on attribute {attribute!r} (fairclip_attribute / adversary_attribute), which has "
+                f"groups {sorted(groups)} in the cohort: it needs two; protect another attribute or drop those "
+                "methods",
+                path=path,
+            )
+
+
+def write_folds(
+    cv, cohort_path, out_path, group_thresholds_attribute=None, sensitive_attributes=(), trained_attributes=()
+):
     """Cross-validation folds; with ``group_thresholds_attribute``, first check that group thresholds can
-    be fitted on it (two groups holding both diagnoses), so a misconfigured run stops before training."""
+    be fitted on it (two groups holding both diagnoses), so a misconfigured run stops before training; and
+    the attributes methods train on and are evaluated on (:func:`check_attributes`)."""
     cohort = read_phenotypes(cohort_path)
+    check_attributes(cohort, sensitive_attributes, trained_attributes, path=cohort_path)
     if group_thresholds_attribute:
         try:
             check_group_thresholds_feasible(cohort, group_thresholds_attribute)
         except ValueError as exc:
             raise NeuroLIPInputError(str(exc), path=cohort_path) from exc
-    folds = make_folds(
-        cohort,
-        n_folds=cv["n_folds"],
-        val_fraction=cv["val_fraction"],
-        seed=cv["seed"],
-        n_repeats=cv.get("n_repeats", 1),
-    )
+    try:
+        folds = make_folds(
+            cohort,
+            n_folds=cv["n_folds"],
+            val_fraction=cv["val_fraction"],
+            seed=cv["seed"],
+            n_repeats=cv.get("n_repeats", 1),
+        )
+    except ValueError as exc:  # an impossible request, named before any training job starts
+        raise NeuroLIPInputError(str(exc), path=cohort_path) from exc
     folds.to_csv(out_path, sep="\t", index=False)

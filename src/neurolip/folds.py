@@ -1,8 +1,12 @@
 """Cross-validation folds: stratified K-fold on diagnosis x site, plus an inner validation split."""
 
+import logging
+
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold, train_test_split
+
+log = logging.getLogger(__name__)
 
 
 def strata_labels(diagnosis, site, min_count):
@@ -12,6 +16,27 @@ def strata_labels(diagnosis, site, min_count):
     small = labels.map(counts) < min_count
     labels[small] = [f"{d}|rare" for d in np.asarray(diagnosis)[small.to_numpy()]]
     return labels.to_numpy()
+
+
+def feasible_strata(diagnosis, site, min_count, n_held_out, what):
+    """Diagnosis x site strata (rare sites merged per diagnosis, :func:`strata_labels`) when every stratum
+    holds ``min_count`` subjects and there are no more strata than the ``n_held_out`` subjects of the
+    held-out part; otherwise diagnosis alone (logged, naming ``what``). When the cohort allows it, these are
+    the labels the folds have always used, so existing folds do not move."""
+    labels = strata_labels(diagnosis, site, min_count)
+    counts = pd.Series(labels).value_counts()
+    if counts.min() >= min_count and len(counts) <= n_held_out:
+        return labels
+    log.info(
+        "%s: stratified on diagnosis only, not diagnosis x site: %d strata (smallest %d subjects) for %d "
+        "held-out subjects and at least %d subjects per stratum",
+        what,
+        len(counts),
+        counts.min(),
+        n_held_out,
+        min_count,
+    )
+    return np.asarray(diagnosis).astype(str)
 
 
 def make_folds(phenotypes, n_folds=5, val_fraction=0.15, seed=0, n_repeats=1):
@@ -34,14 +59,23 @@ def make_folds(phenotypes, n_folds=5, val_fraction=0.15, seed=0, n_repeats=1):
             f"the smaller diagnosis class has {smallest} subjects, fewer than cv.n_folds={n_folds}: every test fold "
             "needs both classes; lower cv.n_folds or add subjects"
         )
-    strata = strata_labels(diagnosis, site, n_folds)
+    strata = feasible_strata(diagnosis, site, n_folds, len(subject_ids), "outer folds")
     rows = []
     for repeat in range(n_repeats):
         repeat_seed = seed + 1000 * repeat
         outer = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=repeat_seed)
         for k, (train_idx, test_idx) in enumerate(outer.split(subject_ids, strata)):
             fold = repeat * n_folds + k
-            inner_strata = strata_labels(diagnosis[train_idx], site[train_idx], 2)
+            n_val = int(np.ceil(val_fraction * len(train_idx)))  # train_test_split's rounding
+            if n_val < 2 or min(np.bincount(diagnosis[train_idx], minlength=2)) < 2:
+                raise ValueError(
+                    f"fold {fold}: the validation split would hold {n_val} of {len(train_idx)} training subjects "
+                    f"(cv.val_fraction={val_fraction}), too few for both diagnoses: raise cv.val_fraction, lower "
+                    "cv.n_folds or add subjects"
+                )
+            inner_strata = feasible_strata(
+                diagnosis[train_idx], site[train_idx], 2, n_val, f"fold {fold} validation split"
+            )
             fit_idx, val_idx = train_test_split(
                 train_idx, test_size=val_fraction, stratify=inner_strata, random_state=repeat_seed + k
             )

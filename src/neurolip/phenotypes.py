@@ -1,5 +1,6 @@
 """Normalising a dataset's phenotype table to ``subject_id, site, diagnosis, sex, age, srs`` (+ raw columns)."""
 
+import logging
 import math
 
 import numpy as np
@@ -9,8 +10,13 @@ from .errors import NeuroLIPInputError
 from .exclusions import ExclusionLog
 from .subjects import check_subject_id, check_unique
 
+log = logging.getLogger(__name__)
+
 NORMALIZED_COLUMNS = ["subject_id", "site", "diagnosis", "sex", "age", "srs"]
 REQUIRED_FIELDS = ("subject_id", "site", "diagnosis")
+# a field may lose at most this share of its non-missing raw values in normalisation (units in a numeric
+# field, codes the map lacks) before the phenotypes step stops (phenotypes.max_lost_share / on_lost_values)
+DEFAULT_MAX_LOST_SHARE = 0.05
 
 
 def code_key(value):
@@ -27,10 +33,33 @@ def code_key(value):
     return text
 
 
+def match_key(value):
+    """The key a raw value is looked up by in code maps and missing codes: :func:`code_key`, case-folded
+    (``m``, ``M`` and `` M `` are one code)."""
+    return code_key(value).casefold()
+
+
+def code_lookup(codes, map_name, path=None):
+    """A code map keyed by :func:`match_key`; two keys that differ only by case cannot be told apart that way
+    and are an error naming them."""
+    lookup, spelled = {}, {}
+    for key, value in codes.items():
+        folded = match_key(key)
+        if folded in lookup and lookup[folded] != value:
+            raise NeuroLIPInputError(
+                f"phenotypes.{map_name} has codes {spelled[folded]!r} and {key!r} that differ only by case or "
+                "spaces; codes are matched ignoring both: give them distinct codes",
+                path=path,
+            )
+        lookup[folded], spelled[folded] = value, key
+    return lookup
+
+
 def _mapped(values, codes, map_name, column, path):
     """``values`` through a code map; a map that matches none of the column's known values is an error
     naming the column, the values seen and the map (e.g. codes written 0/1 against a column of 0.0/1.0)."""
-    mapped = values.map(lambda v: codes.get(code_key(v), np.nan) if pd.notna(v) else np.nan)
+    lookup = code_lookup(codes, map_name, path)
+    mapped = values.map(lambda v: lookup.get(match_key(v), np.nan) if pd.notna(v) else np.nan)
     known = values.dropna()
     if len(known) and mapped.notna().sum() == 0:
         seen = sorted({code_key(v) for v in known})[:12]
@@ -47,7 +76,7 @@ def phenotype_qc(raw, table, spec):
     code map matched (they count as missing)."""
     columns = spec["columns"]
     maps = {"diagnosis": spec.get("diagnosis_codes") or {}, "sex": spec.get("sex_codes") or {}}
-    missing_codes = {code_key(v) for v in spec.get("missing_values", [])}
+    missing_codes = {match_key(v) for v in spec.get("missing_values", [])}
     rows = []
     for field in NORMALIZED_COLUMNS[1:]:
         column = columns.get(field, "")
@@ -55,10 +84,15 @@ def phenotype_qc(raw, table, spec):
         known = int(table[field].notna().sum()) if field in table else 0
         unmatched = ""
         if present and field in maps and maps[field]:
-            keys = {code_key(k) for k in maps[field]}
-            raw_keys = raw[column].map(code_key)
+            keys = {match_key(k) for k in maps[field]}
             unmatched = ", ".join(
-                sorted({k for k in raw_keys if k and k not in keys and k not in missing_codes})
+                sorted(
+                    {
+                        code_key(v)
+                        for v in raw[column]
+                        if code_key(v) and match_key(v) not in keys and match_key(v) not in missing_codes
+                    }
+                )
             )
         rows.append(
             {
@@ -97,10 +131,10 @@ def normalize_phenotypes(raw, spec, *, path=None):
             + f"; available columns: {', '.join(map(str, raw.columns[:30]))}",
             path=path,
         )
-    missing_codes = {code_key(v) for v in spec.get("missing_values", [])}
+    missing_codes = {match_key(v) for v in spec.get("missing_values", [])}
 
     def clean(series):
-        keys = series.map(code_key)
+        keys = series.map(match_key)
         return series.where(~(series.isna() | keys.isin(missing_codes) | (keys == "")))
 
     out = pd.DataFrame(index=raw.index)
@@ -109,7 +143,8 @@ def normalize_phenotypes(raw, spec, *, path=None):
 
     site = clean(raw[columns["site"]])
     site_codes = {code_key(k): str(v) for k, v in (spec.get("site_codes") or {}).items()}
-    out["site"] = site.map(lambda v: site_codes.get(code_key(v), code_key(v)) if pd.notna(v) else np.nan)
+    site_lookup = code_lookup(site_codes, "site_codes", path)
+    out["site"] = site.map(lambda v: site_lookup.get(match_key(v), code_key(v)) if pd.notna(v) else np.nan)
 
     diagnosis_codes = {code_key(k): int(v) for k, v in spec["diagnosis_codes"].items()}
     out["diagnosis"] = _mapped(
@@ -126,6 +161,7 @@ def normalize_phenotypes(raw, spec, *, path=None):
             out[field] = pd.to_numeric(clean(raw[columns[field]]), errors="coerce")
         else:
             out[field] = np.nan
+    check_lost_values(raw, out, spec, clean, path)
     # further fields (e.g. a subtype, handedness) are copied as cleaned codes, for text segments and attributes
     for field, column in columns.items():
         if field not in NORMALIZED_COLUMNS and column in raw.columns:
@@ -145,6 +181,38 @@ def normalize_phenotypes(raw, spec, *, path=None):
     raw_extra = raw.drop(columns=[c for c in columns.values() if c in raw.columns]).add_prefix("raw_")
     result = pd.concat([out, raw_extra], axis=1)[keep].reset_index(drop=True)
     return result, exclusions
+
+
+def check_lost_values(raw, table, spec, clean, path=None):
+    """A field whose normalisation turned more than ``max_lost_share`` of its non-missing raw values into
+    missing ones (``12 years`` in a numeric field, codes the map lacks) is an error naming the field, the
+    count and example raw values, or a warning with ``on_lost_values: warn``."""
+    share = float(spec.get("max_lost_share", DEFAULT_MAX_LOST_SHARE))
+    problems = []
+    for field in ("diagnosis", "sex", "age", "srs"):
+        column = spec["columns"].get(field)
+        if column is None or column not in raw.columns:
+            continue
+        present = clean(raw[column]).notna()
+        lost = present & table[field].isna()
+        if present.sum() and lost.sum() > share * present.sum():
+            examples = sorted({str(v) for v in raw[column][lost]})[:5]
+            problems.append(
+                f"{field} (column {column!r}): {int(lost.sum())} of {int(present.sum())} non-missing values "
+                f"became missing, e.g. {examples}"
+            )
+    if not problems:
+        return
+    message = (
+        "phenotype values lost in normalisation: "
+        + "; ".join(problems)
+        + f" (more than phenotypes.max_lost_share={share}): fix the table, add the codes to the field's map "
+        "or phenotypes.missing_values, or set phenotypes.on_lost_values: warn"
+    )
+    if spec.get("on_lost_values", "error") == "warn":
+        log.warning("%s", message)
+    else:
+        raise NeuroLIPInputError(message, path=path)
 
 
 def read_phenotypes(path):

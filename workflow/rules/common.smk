@@ -10,7 +10,9 @@ import yaml
 from snakemake.utils import validate
 
 from neurolip.config import check_consistency, coerce_command_line_types
+from neurolip.devices import check_device
 from neurolip.methods import MethodRegistry, registry_config
+from neurolip.source_files import source_files
 
 if "dataset" not in config:
     # one dataset per run: its section comes whole from one file, never merged key by key with another's
@@ -26,6 +28,11 @@ coerce_command_line_types(config)
 # every default lives in the schema: after this, rules read config[...] directly
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 check_consistency(config)
+# a CUDA device asked for is checked before any job is scheduled (a training job would fail late, after its
+# old outputs were removed); when a cluster executor sends jobs to GPU nodes, on the node that runs them
+# (Snakemake parses the workflow there again), not on the submitting host
+if workflow.local_exec or not workflow.is_main_process:
+    check_device(config["training"]["device"])
 
 DATASET = config["dataset"]["name"]
 RESULTS = config["results_dir"]
@@ -77,6 +84,9 @@ if MAPS["permutations"] and len(NULL_METHODS) < len(MAPS["null_methods"]):
 PERMUTATIONS = list(range(MAPS["permutations"]))
 # sources of 4-D images: their time series are extracted in one job per subject
 NIFTI_SOURCE = config["dataset"]["source"] in ("fmriprep", "adhd_nilearn")
+# the files the source reads (phenotype table, time series, cache index): inputs of fetch, so a changed file
+# reruns what depends on it; found by directory listing only (neurolip.source_files)
+SOURCE_FILES = source_files(config["dataset"])
 # what a training job needs of config 'training' (not the method list: adding a method retrains nothing)
 TRAINER_SETTINGS = {
     k: v for k, v in config["training"].items() if k not in ("methods", "gpu")
@@ -124,6 +134,38 @@ def manifest_subjects():
         .drop_duplicates()
         .tolist()
     )
+
+
+def trained_attributes():
+    """Attributes the trained methods protect during training (FairCLIP, adversary): the folds step checks
+    that the cohort has two groups of each."""
+    protected = set()
+    for method in METHODS:
+        spec = REGISTRY[method].spec
+        for weight, attribute in (
+            ("fairclip_weight", "fairclip_attribute"),
+            ("adversary_weight", "adversary_attribute"),
+        ):
+            if spec.get(weight) and spec.get(attribute):
+                protected.add(spec[attribute])
+    return sorted(protected)
+
+
+# a group-level connectivity (neurolip.connectivity.GROUP_KINDS: tangent) has a reference fitted per fold on the
+# fold's training subjects: rule fold_connectomes writes each fold's matrices, which its models read
+GROUP_CONNECTIVITY = config["connectivity"]["kind"] == "tangent"
+
+
+def fold_connectomes(fold):
+    """The connectomes the models of ``fold`` read."""
+    if GROUP_CONNECTIVITY:
+        return f"{DATA_DIR}/fold_connectomes/fold{fold}.npz"
+    return f"{DATA_DIR}/connectomes.npz"
+
+
+def every_fold_connectomes():
+    """The connectomes of FOLDS, in their order, each file once (one file for subject-level kinds)."""
+    return list(dict.fromkeys(fold_connectomes(fold) for fold in FOLDS))
 
 
 def _methods_regex(methods):

@@ -1,6 +1,7 @@
 checkpoint fetch:
     input:
-        fmriprep_targets(),
+        fmriprep=fmriprep_targets(),
+        source=SOURCE_FILES,
     output:
         manifest=f"{DATA_DIR}/manifest.tsv",
         phenotypes=f"{DATA_DIR}/phenotypes_raw.tsv",
@@ -177,5 +178,26 @@ rule folds:
         group_thresholds_attribute=(
             FAIR_THRESHOLDS["attribute"] if FAIR_THRESHOLDS["methods"] else None
         ),
+        sensitive_attributes=SENSITIVE,
+        trained_attributes=trained_attributes(),
     script:
         "../scripts/folds.py"
+
+
+# tangent space: each fold's connectomes, the group reference fitted on its training subjects only
+rule fold_connectomes:
+    input:
+        connectomes=rules.connectivity.output.connectomes,
+        folds=rules.folds.output.folds,
+    output:
+        connectomes=f"{DATA_DIR}/fold_connectomes/fold{{fold}}.npz",
+    log:
+        f"{LOGS}/fold_connectomes/fold{{fold}}.log",
+    benchmark:
+        f"{BENCHMARKS}/fold_connectomes/fold{{fold}}.tsv"
+    conda:
+        "../../envs/data.yaml"
+    params:
+        fold=lambda wc: int(wc.fold),
+    script:
+        "../scripts/fold_connectomes.py"

@@ -64,6 +64,12 @@ rule figures:
         calibration=report_file(
             f"{BASE}/figures/calibration.png", "calibration", "Classification"
         ),
+        # vector copies of the figures, written beside the PNGs (issue 25)
+        roc_pdf=f"{BASE}/figures/roc.pdf",
+        tradeoff_pdf=f"{BASE}/figures/fairness_accuracy.pdf",
+        groups_pdf=f"{BASE}/figures/group_auc.pdf",
+        fold_auc_pdf=f"{BASE}/figures/fold_auc.pdf",
+        calibration_pdf=f"{BASE}/figures/calibration.pdf",
     log:
         f"{LOGS}/figures.log",
     conda:
@@ -110,6 +116,10 @@ rule brain_maps:
             "stability",
             "{method} attention",
         ),
+        # vector copies of the figures, written beside the PNGs (issue 25)
+        control_pdf=f"{BASE}/figures/brain/{{method}}_disease_attention_control.pdf",
+        patient_pdf=f"{BASE}/figures/brain/{{method}}_disease_attention_patient.pdf",
+        stability_figure_pdf=f"{BASE}/figures/attention_stability_{{method}}.pdf",
     log:
         f"{LOGS}/brain_maps_{{method}}.log",
     conda:
@@ -118,6 +128,7 @@ rule brain_maps:
         top_k=config["evaluation"]["top_k"],
         method=lambda wc: wc.method,
         folds=FOLDS,
+        registry=REGISTRY_CONFIG,
     script:
         "../scripts/brain_maps.py"
 
@@ -128,7 +139,7 @@ rule attention_recovery:
         seed_scores=lambda wc: expand(
             PATHS["seed_scores"], method=wc.method, fold=FOLDS
         ),
-        connectomes=rules.connectivity.output.connectomes,
+        connectomes=every_fold_connectomes(),
         truth=rules.fetch.output.ground_truth,
     output:
         table=report_file(PATHS["recovery"], "recovery_table", "{method} attention"),
@@ -137,6 +148,7 @@ rule attention_recovery:
             "recovery",
             "{method} attention",
         ),
+        figure_pdf=f"{BASE}/figures/attention_recovery_{{method}}.pdf",  # vector copy (issue 25)
     log:
         f"{LOGS}/attention_recovery_{{method}}.log",
     conda:
@@ -144,6 +156,7 @@ rule attention_recovery:
     params:
         method=lambda wc: wc.method,
         folds=FOLDS,
+        registry=REGISTRY_CONFIG,
     script:
         "../scripts/attention_recovery.py"
 
@@ -168,7 +181,7 @@ rule disease_maps:
         seed_scores=lambda wc: expand(
             PATHS["seed_scores"], method=wc.method, fold=FOLDS
         ),
-        connectomes=rules.connectivity.output.connectomes,
+        connectomes=every_fold_connectomes(),
         coordinates=rules.fetch.output.coordinates,
         attention=lambda wc: (
             expand(PATHS["attention"], method=wc.method, fold=FOLDS)
@@ -189,6 +202,7 @@ rule disease_maps:
             "map_pattern",
             "{method} maps",
         ),
+        figure_pdf=f"{BASE}/figures/brain/{{method}}_disease_pattern.pdf",  # vector copy (issue 25)
     log:
         f"{LOGS}/disease_maps_{{method}}.log",
     wildcard_constraints:
@@ -202,6 +216,7 @@ rule disease_maps:
         null_fold=MAPS["null_fold"],
         seed=config["training"]["seed"],
         alpha=MAPS["alpha"],
+        registry=REGISTRY_CONFIG,
     script:
         "../scripts/disease_maps.py"
 
@@ -217,6 +232,7 @@ rule map_stability:
         figure=report_file(
             f"{BASE}/figures/map_stability.png", "map_stability_figure", "Brain maps"
         ),
+        figure_pdf=f"{BASE}/figures/map_stability.pdf",  # vector copy (issue 25)
     log:
         f"{LOGS}/map_stability.log",
     conda:
@@ -224,6 +240,7 @@ rule map_stability:
     params:
         top_k=config["evaluation"]["top_k"],
         n_rois=config["dataset"]["n_rois"],
+        registry=REGISTRY_CONFIG,
     script:
         "../scripts/map_stability.py"
 
@@ -240,6 +257,7 @@ rule attention_overlap:
             "attention_overlap_figure",
             "Brain maps",
         ),
+        figure_pdf=f"{BASE}/figures/attention_overlap.pdf",  # vector copy (issue 25)
     log:
         f"{LOGS}/attention_overlap.log",
     conda:
@@ -247,5 +265,6 @@ rule attention_overlap:
     params:
         method_folds=method_fold_keys(ATTENTION_METHODS),
         top_k=config["evaluation"]["top_k"],
+        registry=REGISTRY_CONFIG,
     script:
         "../scripts/attention_overlap.py"

@@ -21,7 +21,7 @@ rule text_features:
 # nothing; both run the method's read-out stages (neurolip.training.trainer).
 rule train:
     input:
-        connectomes=rules.connectivity.output.connectomes,
+        connectomes=lambda wc: fold_connectomes(wc.fold),
         cohort=rules.connectivity.output.cohort,
         folds=rules.folds.output.folds,
         text_features=rules.text_features.output.features,
@@ -79,7 +79,7 @@ if PERMUTATIONS:
 
     rule train_null:
         input:
-            connectomes=rules.connectivity.output.connectomes,
+            connectomes=fold_connectomes(MAPS["null_fold"]),
             cohort=rules.connectivity.output.cohort,
             folds=rules.folds.output.folds,
             text_features=rules.text_features.output.features,

@@ -3,6 +3,7 @@
 import logging
 import sys
 from pathlib import Path
+from traceback import format_exception_only
 
 # The workflow's own package comes first: the src/ beside this script, whether the workflow runs from a
 # checkout, from a conda environment of envs/ (which holds the dependencies, not the package) or as a
@@ -13,9 +14,25 @@ if WORKFLOW_SRC.is_dir():
     sys.path[:] = [str(WORKFLOW_SRC)] + [p for p in sys.path if p != str(WORKFLOW_SRC)]
 
 
+def _report_on_console(console, log_path, rule):
+    """An excepthook: the traceback goes to the rule's log, as everything else; the error's own line (the
+    project's message, naming the file and the problem) also goes to the console, where Snakemake would
+    otherwise show only that the script failed."""
+
+    def hook(kind, error, traceback):
+        sys.__excepthook__(kind, error, traceback)  # to sys.stderr: the log
+        summary = "".join(format_exception_only(kind, error)).strip()
+        console.write(f"NeuroLIP error in rule {rule}: {summary}\n(full traceback: {log_path})\n")
+        console.flush()
+
+    return hook
+
+
 def log_to_file(snakemake):
-    """Redirect stderr (progress bars, warnings, tracebacks) and logging to ``snakemake.log[0]``."""
+    """Redirect stderr (progress bars, warnings, tracebacks) and logging to ``snakemake.log[0]``; an
+    uncaught error's summary line is printed on the console too."""
     handle = open(snakemake.log[0], "a", buffering=1)
+    sys.excepthook = _report_on_console(sys.stderr, snakemake.log[0], snakemake.rule)
     sys.stderr = handle
     logging.basicConfig(
         stream=handle,

@@ -6,8 +6,7 @@ import json
 
 import pandas as pd
 
-from neurolip.connectivity import upper_triangle
-from neurolip.data_stage import load_connectomes
+from neurolip.data_stage import FoldConnectomes
 from neurolip.errors import NeuroLIPInputError
 from neurolip.evaluation.brainmaps import (
     disease_field,
@@ -18,6 +17,7 @@ from neurolip.evaluation.brainmaps import (
     recovery,
 )
 from neurolip.evaluation.figures import recovery_figure
+from neurolip.methods import MethodRegistry
 
 truth = json.load(open(snakemake.input.truth))
 if not truth.get("disease_regions"):
@@ -41,12 +41,11 @@ if truth.get("sensitive_attribute") in attention["fields"]:
         )
     )
 # the read-out's activation pattern, model by model, on the test subjects
-ids, matrices = load_connectomes(snakemake.input.connectomes)
-position = {s: i for i, s in enumerate(ids)}
+connectomes = FoldConnectomes.of_folds(snakemake.params.folds, snakemake.input.connectomes)
 scores = pd.concat([pd.read_csv(p, dtype={"subject_id": str}) for p in snakemake.input.seed_scores])
-patterns = pattern_maps(
-    lambda sids: upper_triangle(matrices[[position[s] for s in sids]]), scores, "test", truth["n_rois"]
-)
+patterns = {}
+for fold, rows in scores.groupby("fold", sort=True):  # each fold's model reads its fold's connectomes
+    patterns.update(pattern_maps(connectomes.edges_function(int(fold)), rows, "test", truth["n_rois"]))
 tables.append(
     map_recovery(patterns, truth["disease_regions"], truth["n_rois"], "activation pattern").assign(
         map="read-out pattern vs disease regions"
@@ -54,4 +53,5 @@ tables.append(
 )
 table = pd.concat(tables, ignore_index=True).assign(method=snakemake.params.method)
 table.to_csv(snakemake.output.table, index=False)
-recovery_figure(table, snakemake.output.figure)
+label = MethodRegistry.from_config(snakemake.params.registry).label(snakemake.params.method)
+recovery_figure(table, snakemake.output.figure, title=f"{label}: planted-region recovery")

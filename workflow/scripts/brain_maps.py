@@ -10,10 +10,12 @@ from neurolip.evaluation.brainmaps import (
     fold_maps,
     load_attention,
     pooled_reading_weight,
+    region_names,
     stability,
     top_regions,
 )
-from neurolip.evaluation.figures import brain_map_figure, region_index_figure, stability_figure
+from neurolip.evaluation.figures import RATIO_LABEL, brain_map_figure, region_index_figure, stability_figure
+from neurolip.methods import MethodRegistry
 
 paths = dict(zip(snakemake.params.folds, snakemake.input.attention, strict=True))
 attention = load_attention(paths)
@@ -28,19 +30,22 @@ if len(coordinates) != n_rois:
     logging.warning(note)
     coordinates = None
 method = snakemake.params.method
+label = MethodRegistry.from_config(snakemake.params.registry).label(method)
+names = region_names(coordinates, n_rois)
 class_fold_maps = {cls: fold_maps(attention, cls=cls) for cls in (0, 1)}
 for cls, path in ((0, snakemake.output.control), (1, snakemake.output.patient)):
-    title = f"{method}: disease-token reading weight |A - 1/N|, {'patients' if cls else 'controls'}"
+    title = f"{label}: disease-token reading weight {RATIO_LABEL}, {'patients' if cls else 'controls'}"
     weight = pooled_reading_weight(class_fold_maps[cls])
     html = snakemake.output.html if cls else None
     if coordinates is None:
         region_index_figure(weight, title, path, html, k=snakemake.params.top_k, note=note)
     else:
-        brain_map_figure(weight, coordinates, title, path, html)
-top_regions(class_fold_maps[1], coordinates, k=snakemake.params.top_k).to_csv(
-    snakemake.output.top, index=False
-)
+        brain_map_figure(weight, coordinates, title, path, html, names=names)
+top = top_regions(class_fold_maps[1], coordinates, k=snakemake.params.top_k)
+top.merge(names, on="roi", how="left").to_csv(snakemake.output.top, index=False)
 per_fold = fold_maps(attention)
 table = stability(per_fold, k=snakemake.params.top_k)
 table.to_csv(snakemake.output.stability, index=False)
-stability_figure(table, per_fold, snakemake.output.stability_figure)
+stability_figure(
+    table, per_fold, snakemake.output.stability_figure, title=f"{label}: attention map stability"
+)

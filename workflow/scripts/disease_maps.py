@@ -11,35 +11,39 @@ import logging
 import numpy as np
 import pandas as pd
 
-from neurolip.connectivity import upper_triangle
-from neurolip.data_stage import load_connectomes
+from neurolip.data_stage import FoldConnectomes
 from neurolip.evaluation.brainmaps import (
     attention_model_maps,
     load_attention,
     pair_agreement,
     pattern_maps,
     permutation_test,
+    region_names,
     summarise_agreement,
 )
 from neurolip.evaluation.figures import region_significance_figure
+from neurolip.methods import MethodRegistry
 
 params = snakemake.params
-ids, matrices = load_connectomes(snakemake.input.connectomes)
-position = {s: i for i, s in enumerate(ids)}
-n_rois = matrices.shape[-1]
-
-
-def edges_of(subject_ids):
-    return upper_triangle(matrices[[position[s] for s in subject_ids]])
+connectomes = FoldConnectomes.of_folds(snakemake.params.folds, snakemake.input.connectomes)
+n_rois = connectomes.n_rois
 
 
 def read_scores(paths):
     return pd.concat([pd.read_csv(p, dtype={"subject_id": str}) for p in paths], ignore_index=True)
 
 
+def fold_pattern_maps(scores, split):
+    """pattern_maps fold by fold: each fold's model reads its own fold's connectomes."""
+    maps = {}
+    for fold, rows in scores.groupby("fold", sort=True):
+        maps.update(pattern_maps(connectomes.edges_function(int(fold)), rows, split, n_rois))
+    return maps
+
+
 scores = read_scores(snakemake.input.seed_scores)
 maps = {
-    (estimator, split): pattern_maps(edges_of, scores, split, n_rois)
+    (estimator, split): fold_pattern_maps(scores, split)
     for estimator, split in [("pattern", "val"), ("pattern", "test")]
 }
 if snakemake.input.attention:
@@ -74,6 +78,8 @@ coordinates = pd.read_csv(snakemake.input.coordinates)
 if len(coordinates) != n_rois:
     coordinates = None
 region_ids = coordinates["roi"].to_numpy() if coordinates is not None else np.arange(1, n_rois + 1)
+names = region_names(coordinates, n_rois)
+label = MethodRegistry.from_config(params.registry).label(params.method)
 null_key = (params.null_fold, params.seed)
 tables = []
 for estimator in ("pattern", "attention"):
@@ -87,7 +93,7 @@ for estimator in ("pattern", "attention"):
         if estimator == "pattern":
             # one map per null model (each file: the null fold, one seed)
             null = [
-                next(iter(pattern_maps(edges_of, read_scores([path]), "test", n_rois).values()))
+                next(iter(fold_pattern_maps(read_scores([path]), "test").values()))
                 for path in snakemake.input.null_scores
             ]
         else:
@@ -108,6 +114,8 @@ for estimator in ("pattern", "attention"):
     table["label"] = (
         coordinates["label"].to_numpy() if coordinates is not None and "label" in coordinates else ""
     )
+    table["region_name"] = names["region_name"].to_numpy()
+    table["region_name_source"] = names["region_name_source"].to_numpy()
     table["n_null_models"] = len(null)
     tables.append(table)
     stable = agreement[(agreement["estimator"] == estimator) & (agreement["split"] == "test")]
@@ -119,11 +127,12 @@ for estimator in ("pattern", "attention"):
         region_significance_figure(
             table,
             coordinates,
-            f"{params.method}: activation pattern of the disease read-out (fold {params.null_fold})"
+            f"{label}: activation pattern of the disease read-out (fold {params.null_fold})"
             + ("" if len(null) else " — no permutation null configured"),
             snakemake.output.figure,
             stability=summary,
             k=params.top_k * 2,
+            names=names,
         )
 regions = pd.concat(tables, ignore_index=True)
 regions.insert(0, "method", params.method)

@@ -9,4 +9,6 @@ write_folds(
     snakemake.input.cohort,
     snakemake.output.folds,
     snakemake.params.group_thresholds_attribute,
+    snakemake.params.sensitive_attributes,
+    snakemake.params.trained_attributes,
 )

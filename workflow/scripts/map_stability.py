@@ -8,6 +8,7 @@ import pandas as pd
 
 from neurolip.evaluation.brainmaps import random_agreement
 from neurolip.evaluation.figures import map_stability_figure
+from neurolip.methods import MethodRegistry
 
 tables = [pd.read_csv(path) for path in snakemake.input.agreement]
 table = pd.concat([t for t in tables if not t.empty], ignore_index=True)
@@ -21,4 +22,4 @@ for split in ("val", "test"):
         **chance,
     }
 table.to_csv(snakemake.output.table, index=False)
-map_stability_figure(table, snakemake.output.figure)
+map_stability_figure(table, snakemake.output.figure, MethodRegistry.from_config(snakemake.params.registry))

@@ -43,10 +43,22 @@ def read_table(path, **kwargs):
 SHIPPED_CENTROIDS = {"cc200": "cc200_roi_centroids.csv", "aal": "aal116_roi_centroids.csv"}
 
 
+def _shipped_table(name):
+    with resources.files("neurolip.data").joinpath(name).open() as handle:
+        return pd.read_csv(handle, comment="#")
+
+
+def aal_labels():
+    """The 116 AAL regions in atlas order: roi, code (value in the AAL image), name, abbreviation."""
+    return _shipped_table("aal116_labels.csv")
+
+
 def roi_coordinates(n_rois=None, atlas="cc200"):
-    """ROI centroids (MNI mm) of a shipped atlas table (``SHIPPED_CENTROIDS``), first ``n_rois`` rows."""
+    """ROI centroids (MNI mm) of a shipped atlas table (``SHIPPED_CENTROIDS``), first ``n_rois`` rows; the
+    AAL table with each region's ``name`` (the atlas's label)."""
     if atlas not in SHIPPED_CENTROIDS:
         raise KeyError(f"no shipped ROI centroids for atlas {atlas!r}; shipped: {sorted(SHIPPED_CENTROIDS)}")
-    with resources.files("neurolip.data").joinpath(SHIPPED_CENTROIDS[atlas]).open() as handle:
-        table = pd.read_csv(handle, comment="#")
+    table = _shipped_table(SHIPPED_CENTROIDS[atlas])
+    if atlas == "aal":
+        table = table.merge(aal_labels()[["roi", "name"]], on="roi", how="left", validate="1:1")
     return table if n_rois is None else table.iloc[:n_rois].reset_index(drop=True)

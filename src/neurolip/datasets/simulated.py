@@ -156,3 +156,29 @@ def load_simulated(raw_dir):
         str(raw_dir / "participants.tsv"),
         missing,
     )
+
+
+def simulated_connectomes(raw_dir, min_volumes=50):
+    """Fisher-z correlation connectomes (upper triangle, row-major) of a cohort written by
+    :func:`simulate_cohort`, for in-process controls that need no data stage: (edges (n, E), diagnosis
+    (1 = patient), site, sex, subject ids). Subjects without diagnosis, file or ``min_volumes`` volumes are
+    left out (the data stage logs them; here they are the generator's planted traps)."""
+    raw_dir = Path(raw_dir)
+    phenotypes = pd.read_csv(raw_dir / "participants.tsv", sep="\t", dtype=str, keep_default_na=False)
+    edges, diagnosis, sites, sexes, ids = [], [], [], [], []
+    for row in phenotypes.itertuples():
+        path = raw_dir / "timeseries" / f"{row.participant_id}_rois.1D"
+        if row.dx not in ("1", "2") or not path.exists():
+            continue
+        series = pd.read_csv(path, sep="\t").to_numpy(dtype=float)
+        if len(series) < min_volumes:
+            continue
+        with np.errstate(invalid="ignore", divide="ignore"):
+            correlation = np.corrcoef(series.T)
+        fisher = np.nan_to_num(np.arctanh(np.clip(correlation, -0.999999, 0.999999)))
+        edges.append(fisher[np.triu_indices(len(fisher), k=1)])
+        diagnosis.append(int(row.dx == "1"))
+        sites.append(row.site)
+        sexes.append(row.sex)
+        ids.append(row.participant_id)
+    return np.array(edges), np.array(diagnosis), np.array(sites), np.array(sexes), ids

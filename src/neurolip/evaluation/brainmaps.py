@@ -73,6 +73,51 @@ def pooled_reading_weight(maps):
     return np.mean([reading_weight(m) for m in maps.values()], axis=0)
 
 
+NEAREST_AAL = "nearest AAL-116 region"
+
+
+def region_names(coordinates, n_rois) -> pd.DataFrame:
+    """Each region's name for figures and tables (columns roi, region_name, region_name_source).
+
+    The atlas's own labels where the coordinate table has them (a ``name`` or ``label`` column: AAL-116,
+    a labelled custom atlas); otherwise, with MNI centroids (CC200 has no labels), the AAL-116 region whose
+    centroid is nearest, stated as such in ``region_name_source`` (with the distance); without
+    coordinates, no name.
+    """
+    from ..datasets.base import aal_labels, roi_coordinates
+
+    if coordinates is None or len(coordinates) != n_rois:
+        return pd.DataFrame(
+            {"roi": np.arange(1, n_rois + 1), "region_name": "", "region_name_source": "no atlas coordinates"}
+        )
+    for column in ("name", "label"):
+        if column in coordinates.columns and coordinates[column].notna().all():
+            names = coordinates[column].astype(str).to_numpy()
+            if all(names):
+                return pd.DataFrame(
+                    {
+                        "roi": coordinates["roi"].to_numpy(),
+                        "region_name": names,
+                        "region_name_source": "atlas label",
+                    }
+                )
+    aal = roi_coordinates(atlas="aal")
+    xyz = ["x_mni", "y_mni", "z_mni"]
+    distance = np.linalg.norm(
+        coordinates[xyz].to_numpy(dtype=float)[:, None, :] - aal[xyz].to_numpy(dtype=float)[None, :, :],
+        axis=-1,
+    )
+    nearest = distance.argmin(1)
+    names = aal_labels().set_index("roi").loc[aal["roi"].to_numpy()[nearest], "name"].to_numpy()
+    return pd.DataFrame(
+        {
+            "roi": coordinates["roi"].to_numpy(),
+            "region_name": names,
+            "region_name_source": [f"{NEAREST_AAL} ({d:.0f} mm between centroids)" for d in distance.min(1)],
+        }
+    )
+
+
 def top_regions(maps, coordinates, k=10, labels=None):
     """The k regions with the largest pooled reading weight of the fold maps, with MNI coordinates, the mean
     attention and in how many folds the region drew more attention than uniform."""
@@ -265,6 +310,12 @@ def permutation_test(observed: np.ndarray, null: np.ndarray, alpha: float = 0.05
     Young), which controls the family-wise error over regions and is attainable with 20 permutations
     (p >= 1/21); ``q_fdr`` is Benjamini-Hochberg over the uncorrected p-values. A region beats the null
     when ``p_fwer <= alpha``.
+
+    ``p_fwer`` is the voxel-level family-wise p-value of ``nilearn.mass_univariate.permuted_ols`` (same
+    formula, one-sided; tests/test_brainmaps.py checks they agree on an OLS case). permuted_ols itself
+    cannot make these nulls: it permutes a regressor and refits an OLS t per region, whereas a null map
+    here is a whole model retrained on shuffled diagnoses (the statistic is a trained read-out's or
+    attention's map, not a mass-univariate t).
     """
     from scipy.stats import false_discovery_control
 

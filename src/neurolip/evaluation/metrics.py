@@ -17,7 +17,7 @@ from fairlearn.metrics import MetricFrame, demographic_parity_difference, equali
 from scipy import stats
 from sklearn.metrics import accuracy_score, recall_score
 
-from ..stats import safe_auc
+from ..stats import safe_auc, stratified_bootstrap
 
 log = logging.getLogger(__name__)
 # attributes split at the training median unless the dataset says otherwise (dataset.continuous_attributes)
@@ -161,7 +161,10 @@ def leakage_per_fold(leakage_files, postprocessed=None) -> pd.DataFrame:
             {"method": method, "fold": fold, "metric": "probe_auc", "attribute": a, "value": v}
             for a, v in means.items()
         ]
-    rows = pd.DataFrame(frames, columns=["method", "fold", "metric", "attribute", "value"])
+    # float even when empty (no two-group attribute): an object column would break every statistic after it
+    rows = pd.DataFrame(frames, columns=["method", "fold", "metric", "attribute", "value"]).astype(
+        {"value": float}
+    )
     copies = [
         rows[rows["method"] == base].assign(method=name) for name, base in (postprocessed or {}).items()
     ]
@@ -187,8 +190,15 @@ def paired_comparison(
         return pd.DataFrame(rows)
     for metric, attribute in metrics:
         table = per_fold[(per_fold["metric"] == metric) & (per_fold["attribute"] == attribute)]
-        wide = table.pivot_table(index="fold", columns="method", values="value")
-        if reference not in wide.columns:
+        wide = table.astype({"value": float}).pivot_table(index="fold", columns="method", values="value")
+        if reference not in wide.columns or wide[reference].isna().all():
+            if attribute:  # e.g. an all-male cohort, or attributes of more than two groups (no probe)
+                log.warning(
+                    "no fairness comparison of %s on %s: no per-fold values (fewer than two groups among the "
+                    "test subjects, or no two-group attribute for the leakage probe)",
+                    metric,
+                    attribute,
+                )
             continue
         for baseline in wide.columns:
             if baseline == reference:
@@ -234,9 +244,10 @@ def _corrected_t(diff, confidence, test_train_ratio):
 
 
 def _rate_gap(decisions, group_codes):
-    """Largest difference between groups in the rate of positive decisions (fairlearn's DPD; applied to the
-    patients and to the controls it gives the two gaps of its equalized-odds difference). Unknown groups
-    (code -1) are left out; NaN with fewer than two groups."""
+    """Largest difference between groups in the rate of positive decisions: fairlearn's demographic parity
+    difference, computed with ``np.bincount`` because the bootstrap and the floor evaluate it thousands of
+    times (fairlearn's MetricFrame costs about 1.5 ms per group and call; tests/test_postprocessing.py checks
+    both agree). Unknown groups (code -1) are left out; NaN with fewer than two groups."""
     known = group_codes >= 0
     counts = np.bincount(group_codes[known], minlength=1)
     positives = np.bincount(group_codes[known], weights=decisions[known], minlength=1)
@@ -247,6 +258,26 @@ def _rate_gap(decisions, group_codes):
     return float(rates.max() - rates.min())
 
 
+def pooled_dpd(decision, groups):
+    """Demographic parity difference of the pooled decisions (fairlearn), subjects of unknown group (None)
+    left out; NaN with fewer than two groups."""
+    known = np.array([g is not None and g == g for g in groups], dtype=bool)
+    if len(set(np.asarray(groups, dtype=object)[known])) < 2:
+        return np.nan
+    groups = np.asarray(groups, dtype=object)[known].astype(str)
+    return float(demographic_parity_difference(decision[known], decision[known], sensitive_features=groups))
+
+
+def pooled_deodds(y, decision, groups):
+    """Equalized-odds difference of the pooled decisions: the larger of the demographic parity differences
+    among the patients (TPR gap) and among the controls (FPR gap), with fairlearn. This is fairlearn's
+    ``equalized_odds_difference`` except that a group without patients (or controls) is left out of that
+    gap rather than counted with a rate of 0; NaN when either class holds fewer than two groups (one of the
+    two gaps is undefined, e.g. SRS, which nearly splits by diagnosis)."""
+    gaps = [pooled_dpd(decision[y == c], np.asarray(groups, dtype=object)[y == c]) for c in (1, 0)]
+    return np.nan if np.isnan(gaps).any() else float(max(gaps))
+
+
 def test_train_ratio(folds):
     """Mean over folds of n_test / n_train, training counting the training and validation splits."""
     counts = folds.groupby(["fold", folds["split"] == "test"]).size().unstack()
@@ -255,7 +286,8 @@ def test_train_ratio(folds):
 
 def pooled_metrics(prediction_files, attributes, n_boot=1000, seed=0, floor_shuffles=200):
     """Metrics on the pooled out-of-fold predictions of every subject, with 95 % bootstrap intervals
-    (subjects resampled within diagnosis, ``n_boot`` times, seeded), and for each DPD the sex-blind floor: the
+    (subjects resampled within diagnosis, ``n_boot`` times, seeded; :func:`neurolip.stats.stratified_bootstrap`,
+    i.e. ``scipy.stats.bootstrap``), DPD and DEOdds with fairlearn, and for each DPD the sex-blind floor: the
     mean DPD of the same decisions with the attribute shuffled among each fold's test subjects.
 
     AUC ranks the calibrated P(disease) (comparable across folds, unlike the per-fold raw scores).
@@ -288,30 +320,16 @@ def _pooled_rows(frame, attributes, rng, n_boot, floor_shuffles):
     p = frame["p_disease"].to_numpy().astype(float)
     decision = frame["y_pred"].to_numpy().astype(int)
     folds = frame["fold"].to_numpy()
-    positives, negatives = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    samples = [
-        np.concatenate([rng.choice(positives, len(positives)), rng.choice(negatives, len(negatives))])
-        for _ in range(n_boot)
+    # one row per metric: its value on every subject and its statistic of resampled subject indices
+    rows = [
+        {"metric": "auc", "attribute": "", "value": safe_auc(y, p), "floor": np.nan},
+        {"metric": "accuracy", "attribute": "", "value": accuracy_score(y, decision), "floor": np.nan},
     ]
-    everyone = np.arange(len(y))
-    rows = []
-
-    def with_ci(name, attribute, statistic, floor=np.nan):
-        boot = np.array([statistic(idx) for idx in samples], dtype=float)
-        low, high = np.nanpercentile(boot, [2.5, 97.5]) if np.isfinite(boot).any() else (np.nan, np.nan)
-        rows.append(
-            {
-                "metric": name,
-                "attribute": attribute,
-                "value": statistic(everyone),
-                "ci_low": low,
-                "ci_high": high,
-                "floor": floor,
-            }
-        )
-
-    with_ci("auc", "", lambda idx: safe_auc(y[idx], p[idx]))
-    with_ci("accuracy", "", lambda idx: accuracy_score(y[idx], decision[idx]))
+    statistics = [
+        lambda idx: safe_auc(y[idx], p[idx]),
+        lambda idx: accuracy_score(y[idx], decision[idx]),
+    ]
+    shuffles = []
     for attribute in attributes:
         column = f"group[{attribute}]"
         if column not in frame.columns:
@@ -322,11 +340,26 @@ def _pooled_rows(frame, attributes, rng, n_boot, floor_shuffles):
             continue
         codes = np.full(len(groups), -1)
         codes[known] = np.unique(groups[known].astype(str), return_inverse=True)[1]
+        shuffles.append((len(rows), codes, known))
+        rows.append({"metric": "dpd", "attribute": attribute, "value": pooled_dpd(decision, groups)})
+        rows.append(
+            {
+                "metric": "deodds",
+                "attribute": attribute,
+                "value": pooled_deodds(y, decision, groups),
+                "floor": np.nan,
+            }
+        )
+        statistics += [partial(_dpd, decision, codes), partial(_deodds, y, decision, codes)]
+    # subjects resampled within diagnosis
+    for row, (low, high) in zip(rows, stratified_bootstrap(statistics, y, n_boot, rng)):
+        row.update(ci_low=low, ci_high=high)
+    # the DPD floor: the mean DPD of the same decisions with the attribute shuffled in each fold
+    for position, codes, known in shuffles:
         shuffled = [
             _rate_gap(decision, _shuffle_within(codes, folds, known, rng)) for _ in range(floor_shuffles)
         ]
-        with_ci("dpd", attribute, partial(_dpd, decision, codes), floor=float(np.mean(shuffled)))
-        with_ci("deodds", attribute, partial(_deodds, y, decision, codes))
+        rows[position]["floor"] = float(np.mean(shuffled))
     return rows
 
 
@@ -344,9 +377,11 @@ def _dpd(decision, codes, idx):
 
 
 def _deodds(y, decision, codes, idx):
+    """:func:`pooled_deodds` of the subjects ``idx`` (group codes, -1 unknown)."""
     idx = idx[codes[idx] >= 0]
     positive, negative = y[idx] == 1, y[idx] == 0
-    return max(
+    gaps = [
         _rate_gap(decision[idx][positive], codes[idx][positive]),
         _rate_gap(decision[idx][negative], codes[idx][negative]),
-    )
+    ]
+    return np.nan if np.isnan(gaps).any() else float(max(gaps))

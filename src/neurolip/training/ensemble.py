@@ -33,7 +33,7 @@ import torch.nn.attention
 from torch.func import functional_call, stack_module_state, vmap
 
 from .checkpoint import load_checkpoint, load_weights, save_checkpoint, save_weights
-from .loop import GRADIENT_CLIP, LoopSettings, _log_metrics, epoch_order
+from .loop import GRADIENT_CLIP, LoopSettings, _drop_rows_after, _log_metrics, epoch_order
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,7 @@ def fit_ensemble(
             (Path(m.work_dir) / "epochs.csv").unlink(missing_ok=True)
         else:
             log.info("resuming %s from epoch %d", m.description, state["epoch"])
+            _drop_rows_after(Path(m.work_dir) / "epochs.csv", state["epoch"])
         m.state = state
     while True:
         active = [m for m in members if not m.state["done"] and m.state["epoch"] < settings.max_epochs]

@@ -27,7 +27,8 @@ class FoldData:
 
 
 def load_fold(connectomes_path, folds_path, cohort_path, fold: int) -> FoldData:
-    ids, matrices = load_connectomes(connectomes_path)
+    # a group-level connectivity (tangent) gets its reference from this fold's training subjects
+    ids, matrices = load_connectomes(connectomes_path, folds_path, fold)
     position = {s: i for i, s in enumerate(ids)}
     folds = pd.read_csv(folds_path, sep="\t", dtype={"subject_id": str})
     cohort = read_phenotypes(cohort_path)

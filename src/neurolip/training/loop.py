@@ -87,6 +87,7 @@ def fit(
         metrics_file.unlink(missing_ok=True)
     else:
         log.info("resuming %s from epoch %d", description, state["epoch"])
+        _drop_rows_after(metrics_file, state["epoch"])
     progress = progress_bar(total=settings.max_epochs, initial=state["epoch"], desc=description, unit="epoch")
     while not state["done"] and state["epoch"] < settings.max_epochs:
         epoch = state["epoch"]
@@ -108,6 +109,19 @@ def fit(
     progress.close()
     load_weights(checkpoint_dir / "best.safetensors", model)
     return state
+
+
+def _drop_rows_after(path, epoch):
+    """Keep the rows of epochs up to ``epoch`` (the checkpoint's): a job killed after writing an epoch's row
+    but before saving its checkpoint replays that epoch, which must not be logged twice."""
+    if not path.exists():
+        return
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    kept = rows[:1] + [row for row in rows[1:] if row and int(row[0]) <= epoch]
+    if len(kept) < len(rows):
+        with open(path, "w", newline="") as handle:
+            csv.writer(handle).writerows(kept)
 
 
 def _log_metrics(path, row):

@@ -1,0 +1,125 @@
+"""Leakage of a sensitive attribute measured out of sample, at the representation and at the decision.
+
+**Why not the training split.** LEACE (``training/erasure.py``) makes the *training* representations exactly
+uncorrelated with the attribute; a probe fitted on those erased training representations
+(``training/leakage.py``) has weights ~0 and reads AUC ~0.5 whatever the test representations carry.
+``HeldOutProbe`` is fitted on subjects that neither the model nor the eraser was fitted on (inner-validation
+or out-of-fold subjects, passed through the training-fitted eraser, read where the decision reads them:
+after normalisation and the K-model mean), its C chosen by inner cross-validation on that same fit set, and
+scored on the test fold.
+
+**Decision-level leakage** (``decision_leakage``): how well the attribute is predicted from the final score
+within each diagnosis class (AUC per fold and pooled). It applies to every method, thresholded ones included
+(whose decisions use the attribute directly; they inherit no representation probe). Within a class, AUC 0.5
+means the score says nothing about sex beyond the diagnosis; ``leakage_auc`` = max(AUC, 1 − AUC) measures it
+without its direction.
+
+Controls (``tests/test_probes.py``): an erased representation that still carries sex out of sample reads
+≥ 0.75 on the held-out probe, a sex-free one ≤ 0.58, and the training-split probe reads ~0.5 for both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ..stats import safe_auc
+
+C_GRID = (0.001, 0.01, 0.1, 1.0, 10.0)
+
+
+class HeldOutProbe:
+    """A logistic probe of a two-valued attribute, fitted on held-out subjects' representations.
+
+    ``c_grid``: inverse regularisation strengths; C is chosen by ``cv``-fold stratified cross-validation (ROC
+    AUC) on the probe's own fit set, so the test fold chooses nothing. ``seed`` fixes the inner folds.
+    Fitted: ``model_`` (scaler + logistic regression), ``C_``, ``cv_auc_`` (inner-CV AUC at ``C_``),
+    ``n_fit_``.
+    """
+
+    def __init__(self, c_grid=C_GRID, cv: int = 5, seed: int = 0):
+        self.c_grid = c_grid
+        self.cv = cv
+        self.seed = seed
+
+    def fit(self, representations, codes) -> HeldOutProbe:
+        """``representations`` (n, d) of subjects the model and eraser were not fitted on; ``codes`` their
+        0/1 attribute codes (-1 unknown: left out)."""
+        x, z = _known(representations, codes)
+        if len(np.unique(z)) != 2:
+            raise ValueError("the held-out probe needs subjects of both groups in its fit set")
+        folds = min(self.cv, int(np.bincount(z).min()))
+        if folds < 2:
+            raise ValueError("the held-out probe needs at least two subjects of each group")
+        cv = StratifiedKFold(folds, shuffle=True, random_state=self.seed)
+        pipeline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+        search = GridSearchCV(
+            pipeline, {"logisticregression__C": list(self.c_grid)}, scoring="roc_auc", cv=cv
+        )
+        search.fit(x, z)
+        self.model_ = search.best_estimator_
+        self.C_ = float(search.best_params_["logisticregression__C"])
+        self.cv_auc_ = float(search.best_score_)
+        self.n_fit_ = len(z)
+        return self
+
+    def decision_function(self, representations) -> np.ndarray:
+        return self.model_.decision_function(np.asarray(representations, dtype=float))
+
+    def score(self, representations, codes) -> float:
+        """Test AUC of the probe (unknown codes left out)."""
+        x, z = _known(representations, codes)
+        return safe_auc(z, self.decision_function(x))
+
+
+def _known(representations, codes):
+    x = np.asarray(representations, dtype=float).reshape(len(codes), -1)
+    z = np.asarray(codes).astype(int)
+    return x[z >= 0], z[z >= 0]
+
+
+def held_out_probe(fit_representations, fit_codes, test_representations, test_codes, seed: int = 0) -> dict:
+    """One leakage figure: a :class:`HeldOutProbe` fitted on ``fit_*`` (held-out subjects), scored on
+    ``test_*``. Returns probe_auc (test), probe_C, probe_cv_auc, n_fit, n_test."""
+    probe = HeldOutProbe(seed=seed).fit(fit_representations, fit_codes)
+    return {
+        "probe_auc": probe.score(test_representations, test_codes),
+        "probe_C": probe.C_,
+        "probe_cv_auc": probe.cv_auc_,
+        "n_fit": probe.n_fit_,
+        "n_test": int((np.asarray(test_codes) >= 0).sum()),
+    }
+
+
+def decision_leakage(scores, codes, y_true, folds=None) -> pd.DataFrame:
+    """AUC of the attribute (``codes`` 0/1, -1 unknown) from the final ``scores`` within each diagnosis class,
+    per fold (when ``folds`` is given) and pooled over all subjects. Pooling assumes the scores are on one
+    scale across folds (e.g. calibrated probabilities). Rows: scope (``fold <k>`` or ``pooled``),
+    diagnosis, n, n_second_group, auc, leakage_auc = max(auc, 1 − auc)."""
+    scores = np.asarray(scores, dtype=float)
+    codes = np.asarray(codes).astype(int)
+    y_true = np.asarray(y_true).astype(int)
+    scopes = [("pooled", np.ones(len(scores), dtype=bool))]
+    if folds is not None:
+        folds = np.asarray(folds)
+        scopes = [(f"fold {f}", folds == f) for f in np.unique(folds)] + scopes
+    rows = []
+    for scope, member in scopes:
+        for diagnosis in np.unique(y_true):
+            keep = member & (y_true == diagnosis) & (codes >= 0)
+            auc = safe_auc(codes[keep], scores[keep])
+            rows.append(
+                {
+                    "scope": scope,
+                    "diagnosis": int(diagnosis),
+                    "n": int(keep.sum()),
+                    "n_second_group": int((codes[keep] == 1).sum()),
+                    "auc": auc,
+                    "leakage_auc": max(auc, 1 - auc) if np.isfinite(auc) else np.nan,
+                }
+            )
+    return pd.DataFrame(rows)

@@ -1,0 +1,259 @@
+"""Group thresholds reported as what they are: randomised ones with their expected gaps and spread, and a
+deterministic alternative.
+
+fairlearn's ``ThresholdOptimizer`` (Hardt, Price & Srebro 2016) may give part of a group a coin flip: the
+equalized-odds optimum mixes two thresholds. Its ``predict`` draws once (``random_state`` only fixes that
+draw), so one reported DPD or DEOdds is one draw. What the thresholds achieve is fixed by each subject's
+**decision probability** (``_pmf_predict``), from which this module computes
+
+- ``expected_rate_gaps``: the gaps of the expected group rates (what the optimiser constrains);
+- ``expected_gaps``: the exact expected value, over randomisation draws, of the gaps as reported (an
+  absolute difference of realised rates; computed from the Poisson-binomial distributions of each group's
+  counts, so no Monte-Carlo error);
+- ``gap_draws`` / ``randomised_threshold_report``: the 5–95 % range over ``n_draws`` draws and the share of
+  subjects of each group whose decision is randomised.
+
+``DeterministicGroupThresholds`` is one threshold per group, no coin flips: fitted on validation (or
+out-of-fold) scores by searching all pairs of candidate thresholds for the highest balanced accuracy whose
+constraint violation (DPD for demographic parity; max(|TPR gap|, |FPR gap|) for equalized odds) on the fit
+set is at most ``tolerance``. A diagnosis then does not depend on a coin.
+
+Controls (``tests/test_thresholds.py``): the exact expectations equal the mean over 20 000 draws; the
+deterministic estimator randomises nobody, meets its constraint on the fit set and is reproducible.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from .floors import GAPS, group_indicator, two_group_gaps
+
+log = logging.getLogger(__name__)
+
+
+def decision_probabilities(optimizer, scores, groups) -> np.ndarray:
+    """P(decision = 1) of each subject under a fitted fairlearn ``ThresholdOptimizer`` (its ``_pmf_predict``;
+    1 or 0 for a subject on one side of a single threshold, in between for a randomised one). ``scores`` is
+    what the optimiser was fitted on (one column, e.g. P(disease))."""
+    x = np.asarray(scores, dtype=float).reshape(-1, 1)
+    return optimizer._pmf_predict(x, sensitive_features=np.asarray(groups).astype(str))[:, 1]
+
+
+def randomised(probabilities, atol: float = 1e-9) -> np.ndarray:
+    """Which subjects' decisions are a coin flip (0 < p < 1)."""
+    p = np.asarray(probabilities, dtype=float)
+    return (p > atol) & (p < 1 - atol)
+
+
+def draw_decisions(probabilities, n_draws: int, seed: int = 0) -> np.ndarray:
+    """(n_draws, n) decisions drawn independently per subject, as ``predict`` would with n_draws seeds."""
+    rng = np.random.default_rng(seed)
+    p = np.asarray(probabilities, dtype=float)
+    return (rng.random((n_draws, len(p))) < p).astype(np.int8)
+
+
+def expected_rate_gaps(probabilities, y_true, groups) -> dict[str, float]:
+    """Gaps (floors.GAPS) of the expected group rates (the mean decision probability per cell)."""
+    second, _ = group_indicator(groups)
+    return {k: float(v) for k, v in two_group_gaps(probabilities, y_true, second).items()}
+
+
+def _count_pmf(probabilities) -> np.ndarray:
+    """Poisson-binomial PMF of the number of positive decisions among independent subjects."""
+    pmf = np.ones(1)
+    for p in np.asarray(probabilities, dtype=float):
+        if p <= 0:
+            continue
+        pmf = np.append(pmf * (1 - p), 0.0) + np.append(0.0, pmf * p) if p < 1 else np.append(0.0, pmf)
+    return pmf
+
+
+def _rate_difference_distribution(p_second, p_first):
+    """Support and probabilities of rate(second) − rate(first), with the subjects' decision probabilities."""
+    if len(p_second) == 0 or len(p_first) == 0:
+        raise ValueError("an expected gap needs subjects in both groups (and, for TPR/FPR, both classes)")
+    pmf_second, pmf_first = _count_pmf(p_second), _count_pmf(p_first)
+    rate_second = np.arange(len(pmf_second)) / len(p_second)
+    rate_first = np.arange(len(pmf_first)) / len(p_first)
+    values = rate_second[:, None] - rate_first[None, :]
+    return values.ravel(), np.outer(pmf_second, pmf_first).ravel()
+
+
+def expected_gaps(probabilities, y_true, groups) -> dict[str, float]:
+    """Exact expected gaps over randomisation draws: E|rate difference| for DPD, E[signed gap] for the
+    TPR/FPR gaps, and E[max(|TPR gap|, |FPR gap|)] for DEOdds (TPR and FPR rest on different subjects, so
+    their draws are independent)."""
+    p = np.asarray(probabilities, dtype=float)
+    y = np.asarray(y_true).astype(int)
+    second, _ = group_indicator(groups)
+    selection = _rate_difference_distribution(p[second], p[~second])
+    tpr = _rate_difference_distribution(p[second & (y == 1)], p[~second & (y == 1)])
+    fpr = _rate_difference_distribution(p[second & (y == 0)], p[~second & (y == 0)])
+    worst = np.maximum(np.abs(tpr[0])[:, None], np.abs(fpr[0])[None, :])
+    return {
+        "dpd": float(np.abs(selection[0]) @ selection[1]),
+        "deodds": float(tpr[1] @ worst @ fpr[1]),
+        "tpr_gap": float(tpr[0] @ tpr[1]),
+        "fpr_gap": float(fpr[0] @ fpr[1]),
+    }
+
+
+def gap_draws(probabilities, y_true, groups, n_draws: int = 200, seed: int = 0) -> dict[str, np.ndarray]:
+    """Each gap for ``n_draws`` independent randomisation draws: {gap: (n_draws,)}."""
+    second, _ = group_indicator(groups)
+    decisions = draw_decisions(probabilities, n_draws, seed)
+    return two_group_gaps(decisions, np.asarray(y_true)[None, :], second[None, :])
+
+
+def randomised_threshold_report(
+    probabilities, y_true, groups, n_draws: int = 200, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(gaps, randomised share) of decisions with the given decision probabilities.
+
+    ``gaps``: one row per gap with ``expected`` (exact expectation over draws), ``expected_rates`` (gap of
+    the expected rates), ``draw_p05``/``draw_median``/``draw_p95`` over ``n_draws`` draws. ``randomised
+    share``: one row per group with its size and the share of its subjects whose decision is a coin flip."""
+    if n_draws < 200:
+        log.warning("%d randomisation draws: the 5-95 %% range needs at least 200 to be stable", n_draws)
+    exact = expected_gaps(probabilities, y_true, groups)
+    rates = expected_rate_gaps(probabilities, y_true, groups)
+    draws = gap_draws(probabilities, y_true, groups, n_draws, seed)
+    gaps = pd.DataFrame(
+        [
+            {
+                "gap": gap,
+                "expected": exact[gap],
+                "expected_rates": rates[gap],
+                "draw_p05": float(np.nanpercentile(draws[gap], 5)),
+                "draw_median": float(np.nanmedian(draws[gap])),
+                "draw_p95": float(np.nanpercentile(draws[gap], 95)),
+                "n_draws": n_draws,
+            }
+            for gap in GAPS
+        ]
+    )
+    groups = np.asarray(groups).astype(str)
+    coin = randomised(probabilities)
+    share = pd.DataFrame(
+        [
+            {"group": g, "n": int((groups == g).sum()), "randomised_share": float(coin[groups == g].mean())}
+            for g in np.unique(groups)
+        ]
+    )
+    return gaps, share
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Deterministic group thresholds
+# ---------------------------------------------------------------------------------------------------------
+
+CONSTRAINTS = ("demographic_parity", "equalized_odds")
+
+
+def _candidates(scores, max_candidates):
+    """Thresholds between distinct scores (and below/above all of them), thinned to quantiles if many."""
+    values = np.unique(scores)
+    cuts = np.concatenate([[-np.inf], (values[1:] + values[:-1]) / 2, [np.inf]])
+    if len(cuts) > max_candidates:
+        cuts = np.unique(np.quantile(cuts[1:-1], np.linspace(0, 1, max_candidates - 2)))
+        cuts = np.concatenate([[-np.inf], cuts, [np.inf]])
+    return cuts
+
+
+class DeterministicGroupThresholds:
+    """One decision threshold per group (decision = score ≥ threshold), no randomisation.
+
+    ``constraint``: ``demographic_parity`` (selection-rate gap) or ``equalized_odds`` (max of the TPR and FPR
+    gaps); ``tolerance``: the largest violation allowed on the fit set; ``max_candidates``: thresholds tried
+    per group (all distinct cut points up to that number, else quantiles). Among threshold pairs within the
+    tolerance it keeps the one with the highest balanced accuracy (ties: the smaller violation). If no pair
+    meets the tolerance it keeps the pair of least violation and says so (``constraint_met_`` False, a
+    warning). Two groups only (the gaps are two-group gaps).
+
+    Fitted: ``groups_`` (sorted labels), ``thresholds_`` {group: threshold}, ``violation_``,
+    ``balanced_accuracy_`` (on the fit set), ``constraint_met_``.
+    """
+
+    def __init__(
+        self, constraint: str = "equalized_odds", tolerance: float = 0.05, max_candidates: int = 400
+    ):
+        self.constraint = constraint
+        self.tolerance = tolerance
+        self.max_candidates = max_candidates
+
+    def fit(self, scores, y, groups) -> DeterministicGroupThresholds:
+        if self.constraint not in CONSTRAINTS:
+            raise ValueError(f"constraint must be one of {CONSTRAINTS}, not {self.constraint!r}")
+        scores = np.asarray(scores, dtype=float)
+        y = np.asarray(y).astype(int)
+        second, labels = group_indicator(groups)
+        cells = []
+        for member in (~second, second):
+            if len(np.unique(y[member])) < 2:
+                raise ValueError("deterministic group thresholds need both classes in each group")
+            s, label = scores[member], y[member]
+            cuts = _candidates(s, self.max_candidates)
+            chosen = s[None, :] >= cuts[:, None]  # (n_cuts, n_group)
+            cells.append(
+                {
+                    "cuts": cuts,
+                    "selected": chosen.sum(1),
+                    "tp": (chosen & (label == 1)).sum(1),
+                    "fp": (chosen & (label == 0)).sum(1),
+                    "n": len(s),
+                    "pos": int((label == 1).sum()),
+                    "neg": int((label == 0).sum()),
+                }
+            )
+        a, b = cells  # a: first group's cuts on axis 0, b: second group's on axis 1
+        tpr_a, tpr_b = a["tp"] / a["pos"], b["tp"] / b["pos"]
+        fpr_a, fpr_b = a["fp"] / a["neg"], b["fp"] / b["neg"]
+        if self.constraint == "demographic_parity":
+            violation = np.abs((a["selected"] / a["n"])[:, None] - (b["selected"] / b["n"])[None, :])
+        else:
+            violation = np.maximum(
+                np.abs(tpr_a[:, None] - tpr_b[None, :]), np.abs(fpr_a[:, None] - fpr_b[None, :])
+            )
+        tpr = (a["tp"][:, None] + b["tp"][None, :]) / (a["pos"] + b["pos"])
+        tnr = 1 - (a["fp"][:, None] + b["fp"][None, :]) / (a["neg"] + b["neg"])
+        balanced = (tpr + tnr) / 2
+        feasible = violation <= self.tolerance + 1e-12
+        self.constraint_met_ = bool(feasible.any())
+        if self.constraint_met_:
+            # highest balanced accuracy; among equals, the smallest violation
+            key = np.where(feasible, balanced - 1e-9 * violation, -np.inf)
+        else:
+            log.warning(
+                "no pair of thresholds meets %s within %.3f on the fit set (least violation %.3f): "
+                "keeping the least violating pair",
+                self.constraint,
+                self.tolerance,
+                violation.min(),
+            )
+            key = -violation + 1e-9 * balanced
+        i, j = np.unravel_index(np.argmax(key), key.shape)
+        self.groups_ = labels
+        self.thresholds_ = {str(labels[0]): float(a["cuts"][i]), str(labels[1]): float(b["cuts"][j])}
+        self.violation_ = float(violation[i, j])
+        self.balanced_accuracy_ = float(balanced[i, j])
+        return self
+
+    def predict(self, scores, groups) -> np.ndarray:
+        """Decisions (0/1): each subject's score against its group's threshold. A group not seen in the fit
+        is an error (its threshold would be a guess)."""
+        if not hasattr(self, "thresholds_"):
+            raise ValueError("DeterministicGroupThresholds is not fitted: call fit first")
+        scores = np.asarray(scores, dtype=float)
+        groups = np.asarray(groups).astype(str)
+        unknown = sorted(set(groups) - set(self.thresholds_))
+        if unknown:
+            raise ValueError(f"groups {unknown} were not in the data the thresholds were fitted on")
+        cut = np.array([self.thresholds_[g] for g in groups])
+        return (scores >= cut).astype(int)
+
+    def predict_proba_decision(self, scores, groups) -> np.ndarray:
+        """Decision probabilities (0 or 1 only), so the randomised-threshold report applies unchanged."""
+        return self.predict(scores, groups).astype(float)

@@ -1,0 +1,28 @@
+"""The issue-22 benchmark scripts run on small settings and their own assertions hold (their figures at
+full size are in docs/benchmarks.md)."""
+
+import subprocess
+import sys
+
+import pytest
+from cohort import REPO
+
+
+def run_script(*args):
+    process = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert process.returncode == 0, process.stderr[-3000:]
+    return process.stdout
+
+
+@pytest.mark.slow
+def test_map_null_benchmark_runs_and_its_controls_pass():
+    out = run_script("benchmarks/map_null_fwer.py", "--runs", "4", "--permutations", "20")
+    assert "planted_found" in out and "Clopper-Pearson" in out and out.strip().endswith("controls passed")
+
+
+@pytest.mark.slow
+def test_fairness_instruments_benchmark_runs_and_its_controls_pass():
+    out = run_script("benchmarks/fairness_instruments.py", "--seeds", "1", "--cohorts", "40")
+    assert (
+        "held_out_probe_auc" in out and "randomised_share" in out and out.strip().endswith("controls passed")
+    )

@@ -1,0 +1,76 @@
+"""Controls of neurolip.evaluation.probes: the held-out probe tells an erased representation that still
+carries sex out of sample from a sex-free one; the training-split probe (training/leakage.py) cannot."""
+
+import numpy as np
+import pytest
+import torch
+
+from neurolip.evaluation.probes import HeldOutProbe, decision_leakage, held_out_probe
+from neurolip.training.erasure import RepresentationEraser
+from neurolip.training.leakage import probe as training_split_probe
+from neurolip.training.linear import fit_logistic_on_val
+
+
+def representations(sex_strength, seed, dim=128, sizes=(100, 300, 300)):
+    """Train / held-out / test representations: noise + a diagnosis direction + sex along its own direction.
+
+    The eraser is fitted on 100 training subjects in 128 dimensions: it removes the sex direction *as
+    estimated on them*, exactly there and only partly elsewhere: sex is then carried out of sample."""
+    rng = np.random.default_rng(seed)
+    sex_direction, dx_direction = (v / np.linalg.norm(v) for v in rng.normal(size=(2, dim)))
+    splits = {}
+    for name, n in zip(("train", "val", "test"), sizes):
+        sex, y = rng.integers(0, 2, n), rng.integers(0, 2, n)
+        x = rng.normal(size=(n, dim)) + sex_strength * np.outer(2 * sex - 1, sex_direction)
+        splits[name] = (x + np.outer(2 * y - 1, dx_direction), sex)
+    eraser = RepresentationEraser().fit({"global": torch.tensor(splits["train"][0])}, splits["train"][1])
+    erased = {s: eraser("global", torch.tensor(x)).numpy() for s, (x, _) in splits.items()}
+    return erased, {s: sex for s, (_, sex) in splits.items()}
+
+
+@pytest.mark.parametrize(("strength", "carries_sex"), [(1.0, True), (0.0, False)])
+def test_held_out_probe_reads_what_the_test_representations_carry_and_the_old_probe_does_not(
+    strength, carries_sex
+):
+    erased, sex = representations(strength, seed=0)
+    new = held_out_probe(erased["val"], sex["val"], erased["test"], sex["test"], seed=0)
+    old = training_split_probe(erased, sex, seed=0)
+    print(
+        f"sex strength {strength}: held-out probe AUC {new['probe_auc']:.3f}, old probe {old['probe_auc']:.3f}"
+    )
+    if carries_sex:
+        assert new["probe_auc"] >= 0.75, new
+    else:
+        assert new["probe_auc"] <= 0.58, new
+    # the defect: fitted on the erased training split, the old probe learns nothing either way
+    assert abs(old["probe_auc"] - 0.5) < 0.08, old
+    model, _, _ = fit_logistic_on_val(erased["train"], sex["train"], erased["val"], sex["val"])
+    assert np.abs(model[-1].coef_).max() < 1e-4
+
+
+def test_held_out_probe_chooses_c_on_its_own_fit_set_and_rejects_one_group():
+    erased, sex = representations(1.0, seed=1, sizes=(100, 200, 50))
+    probe = HeldOutProbe(c_grid=(0.01, 1.0), cv=3, seed=0).fit(erased["val"], sex["val"])
+    assert probe.C_ in (0.01, 1.0) and probe.n_fit_ == 200 and 0.5 < probe.cv_auc_ <= 1
+    codes = sex["test"].copy()
+    codes[:10] = -1  # unknown attribute: left out, not an error
+    assert 0 <= probe.score(erased["test"], codes) <= 1
+    with pytest.raises(ValueError, match="both groups"):
+        HeldOutProbe().fit(erased["val"], np.zeros(200, dtype=int))
+
+
+def test_decision_leakage_finds_a_sex_shifted_score_within_diagnosis():
+    rng = np.random.default_rng(0)
+    n = 1000
+    y, sex = rng.integers(0, 2, n), (rng.random(n) < 0.2).astype(int)
+    folds = np.arange(n) % 5
+    fair = 1.5 * y + rng.normal(0, 1, n)
+    unfair = fair + 1.0 * sex
+    blind = decision_leakage(fair, sex, y, folds)
+    shifted = decision_leakage(unfair, sex, y, folds)
+    pooled = shifted[shifted.scope == "pooled"]
+    assert len(shifted) == 12 and set(shifted.scope) == {f"fold {k}" for k in range(5)} | {"pooled"}
+    assert (pooled.leakage_auc > 0.7).all(), pooled
+    assert (blind[blind.scope == "pooled"].leakage_auc < 0.58).all(), blind
+    # AUC per diagnosis class, not of the diagnosis: a score that only separates diagnoses reads ~0.5
+    assert blind[blind.scope == "pooled"].n.sum() == n
