@@ -6,6 +6,7 @@ import pytest
 from fairlearn.metrics import demographic_parity_difference
 
 from neurolip.evaluation.postprocessing import GroupThresholds, apply_group_thresholds, fit_group_thresholds
+from neurolip.evaluation.thresholds import DeterministicGroupThresholds, decision_probabilities
 
 
 def biased_predictions(n, seed):
@@ -67,16 +68,54 @@ def test_group_thresholds_stage_keeps_calibrated_decisions_when_a_group_cannot_b
     assert kept.decision.str.startswith(
         "calibrated 0.5 (not fitted: group sex=female holds a single class"
     ).all()
-    # fitted, the stage is the functions it wraps, with its seed
-    fitted = GroupThresholds("sex", "equalized_odds", seed=3).fit(biased_predictions(400, 2))
-    expected = apply_group_thresholds(
-        fit_group_thresholds(biased_predictions(400, 2), "sex", "equalized_odds"), test, "sex", seed=3
+    assert (kept.p_decision == kept.y_pred).all()
+    # fitted in randomised mode, the stage is the functions it wraps, with its seed, plus each subject's
+    # decision probability
+    fitted = GroupThresholds("sex", "equalized_odds", mode="randomised", seed=3).fit(
+        biased_predictions(400, 2)
     )
+    optimizer = fit_group_thresholds(biased_predictions(400, 2), "sex", "equalized_odds")
+    expected = apply_group_thresholds(optimizer, test, "sex", seed=3)
+    expected["p_decision"] = decision_probabilities(optimizer, test.p_disease, test.sex)
     pd.testing.assert_frame_equal(fitted.transform(test), expected)
     with pytest.raises(ValueError, match="no column 'site'"):
         GroupThresholds("site").fit(validation)
     with pytest.raises(ValueError, match="constraint must be one of"):
         fit_group_thresholds(biased_predictions(50, 6), "sex", constraint="parity")
+
+
+def test_deterministic_stage_is_the_default_and_flips_no_coin():
+    validation, test = biased_predictions(400, 2), biased_predictions(300, 3)
+    test.loc[:4, "sex"] = None
+    stage = GroupThresholds("sex", "equalized_odds", tolerance=0.05).fit(validation)
+    assert stage.mode == "deterministic" and stage.describe()["fitted"]
+    out = stage.transform(test)
+    # every decision probability is 0 or 1 and equals the decision
+    assert set(out.p_decision.unique()) <= {0.0, 1.0} and (out.p_decision == out.y_pred).all()
+    reference = DeterministicGroupThresholds("equalized_odds", 0.05).fit(
+        validation.p_disease, validation.y_true, validation.sex
+    )
+    known = test.sex.notna().to_numpy()
+    np.testing.assert_array_equal(
+        out.y_pred[known], reference.predict(test.p_disease[known], test.sex[known].astype(str))
+    )
+    pd.testing.assert_series_equal(out.y_pred[:5], test.y_pred[:5])
+    # K members: each member's own decision, majority of K (three identical members: the single decision)
+    members = np.vstack([test.p_disease.to_numpy()] * 3)
+    pd.testing.assert_frame_equal(stage.transform(test, members=members), out)
+    # two of three members push everyone to 1: the majority decides positive
+    pushed = np.vstack([np.ones(len(test)), np.ones(len(test)), np.zeros(len(test))])
+    assert (stage.transform(test, members=pushed).y_pred[known] == 1).all()
+
+
+def test_randomised_stage_keeps_the_decision_probabilities_of_its_members():
+    validation, test = biased_predictions(400, 2), biased_predictions(300, 3)
+    stage = GroupThresholds("sex", "equalized_odds", mode="randomised", seed=1).fit(validation)
+    single = decision_probabilities(stage.optimizer_, test.p_disease, test.sex)
+    low = np.clip(test.p_disease.to_numpy() - 0.2, 0, 1)
+    out = stage.transform(test, members=np.vstack([test.p_disease.to_numpy(), low]))
+    expected = (single + decision_probabilities(stage.optimizer_, low, test.sex)) / 2
+    np.testing.assert_allclose(out.p_decision, expected)
 
 
 def test_corrected_t_test_is_wider_than_the_plain_one():
