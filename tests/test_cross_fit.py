@@ -126,6 +126,15 @@ def test_cross_fitted_linear_baseline_scores_every_training_subject_out_of_fold(
         z.append(standardised_logit(test_rows.p_disease.to_numpy(), val))
     np.testing.assert_allclose(special.logit(out["pred"].score), np.mean(z, axis=0), atol=1e-6)
     assert sorted(out["leakage"].seed) == [0, 1, 2]
+    # same scale: P(disease) is the mean of the calibration applied to each model's own standardised
+    # test score (the scale it was fitted on), not the calibration of the K-model mean (less spread)
+    calibration = out["selection"]["calibration"]
+    own = [calibration["slope"] * zk + calibration["intercept"] for zk in z]
+    np.testing.assert_allclose(out["pred"].p_disease, np.mean(special.expit(own), axis=0), atol=1e-6)
+    assert np.std(np.mean(z, axis=0)) < np.mean([np.std(zk) for zk in z])  # the mismatch avoided
+    # the held-out probe: fitted on each inner model's out-of-fold subjects, scored on the test fold
+    assert (out["leakage"].n_fit == scores[scores.split == "val"].groupby("seed").size().to_numpy()).all()
+    assert out["leakage"].probe_auc.between(0, 1).all()
 
 
 def test_cross_fitted_network_and_a_read_out_variant_of_its_models(cohort, tmp_path):
