@@ -227,6 +227,36 @@ def test_erasure_leaves_no_linear_trace_of_the_attribute():
     assert torch.equal(eraser("other", global_), global_)  # names it was not fitted on pass through
 
 
+def test_row_space_erasure_of_more_dimensions_than_subjects():
+    """The linear recipe's erase stage: LEACE in the span of the training edges (d > n)."""
+    from neurolip.training.erasure import RepresentationEraser
+
+    rng = np.random.default_rng(1)
+    n, d = 120, 500
+    codes = rng.integers(0, 2, n)
+    direction = rng.normal(size=d)
+    edges = torch.from_numpy(rng.normal(size=(n, d)) + 2.0 * codes[:, None] * direction)
+    train, test = slice(0, 80), slice(80, n)
+    eraser = RepresentationEraser("sex", row_space=True).fit({"connectome": edges[train]}, codes[train])
+    erased = eraser("connectome", edges).numpy()
+    # LEACE's guarantee on the fit set: the two groups' means coincide
+    fit = erased[train]
+    np.testing.assert_allclose(fit[codes[train] == 1].mean(0), fit[codes[train] == 0].mean(0), atol=1e-8)
+    # a vector orthogonal to the training span passes unchanged
+    basis = np.linalg.svd(edges[train].numpy() - edges[train].numpy().mean(0), full_matrices=False)[2]
+    outside = rng.normal(size=d)
+    outside -= basis.T @ (basis @ outside)
+    moved = eraser("connectome", torch.from_numpy(edges[test].numpy() + outside)).numpy() - erased[test]
+    np.testing.assert_allclose(moved, np.broadcast_to(outside, moved.shape), atol=1e-8)
+    # and the planted direction is gone from the held-out subjects too: their group means nearly agree
+    held = erased[test]
+    gap_before = np.linalg.norm(
+        edges[test].numpy()[codes[test] == 1].mean(0) - edges[test].numpy()[codes[test] == 0].mean(0)
+    )
+    gap_after = np.linalg.norm(held[codes[test] == 1].mean(0) - held[codes[test] == 0].mean(0))
+    assert gap_after < 0.7 * gap_before
+
+
 def test_models_from_must_name_a_method_that_trains_the_same_way():
     from neurolip.methods import MethodRegistry
 

@@ -64,9 +64,9 @@ CONDITIONAL_KEYS = {
     "adversary_attribute": ("adversary_weight > 0", lambda e: e["adversary_weight"] > 0),
     "adversary_on": ("adversary_weight > 0", lambda e: e["adversary_weight"] > 0),
 }
-# stages a recipe can carry: erasure needs a learnt representation (the linear recipe reads the connectome)
+# stages a recipe can carry (the linear recipe erases from the vectorised connectome it reads)
 STAGES_OF = {
-    "linear": ("group_thresholds",),
+    "linear": STAGE_KEYS,
     "supervised": STAGE_KEYS,
     "contrastive": STAGE_KEYS,
 }
