@@ -122,8 +122,9 @@ def fold_metrics(predictions, training_values, attributes, continuous=CONTINUOUS
 
 def final_score(predictions) -> np.ndarray:
     """What a method finally outputs per subject: the decision probability of a group-threshold method
-    (``p_decision``: its decisions use the attribute itself), else the calibrated P(disease)."""
-    column = "p_decision" if "p_decision" in predictions.columns else "p_disease"
+    (``p_decision``: its decisions use the attribute itself), else the calibrated P(disease) (or, in a file
+    without it, the read-out's score)."""
+    column = next(c for c in ("p_decision", "p_disease", "score") if c in predictions.columns)
     return predictions[column].to_numpy(dtype=float)
 
 
