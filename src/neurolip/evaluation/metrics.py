@@ -471,7 +471,11 @@ def paired_pooled(pooled, pairs, postprocessed, attributes, n_boot=1000, seed=0)
     rows = []
     for method, baseline in comparisons:
         if method not in pooled or baseline not in pooled:
-            log.info("no paired gap difference of %s and %s: not both evaluated", method, baseline)
+            log.warning(
+                "evaluation.gap_pairs: no paired gap difference of %s and %s (not both evaluated)",
+                method,
+                baseline,
+            )
             continue
         key = ["subject_id", "repeat"]
         a = pooled[method].assign(repeat=pooled[method].get("repeat", 0))
