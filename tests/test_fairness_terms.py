@@ -294,3 +294,38 @@ def test_a_method_reads_another_methods_models_only_when_they_were_trained_the_s
         load_finished(tmp_path, other, {**fingerprint, "seed": 1})
     with pytest.raises(FileNotFoundError, match="train the source method first"):
         load_finished(tmp_path / "missing", other, fingerprint)
+
+
+def test_workflow_leakage_probe_is_fitted_on_held_out_subjects():
+    """The trainer's probe (``held_out_leakage_rows``) reads sex that the eraser removed from the training
+    subjects only (positive control, >= 0.75), and none where there is none (negative control, <= 0.58)."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from neurolip.training.erasure import RepresentationEraser
+    from neurolip.training.leakage import held_out_leakage_rows
+
+    rng = np.random.default_rng(3)
+    n = {"train": 300, "val": 300, "test": 400}
+    ids = {s: [f"{s}{i}" for i in range(k)] for s, k in n.items()}
+    sex = {s: rng.integers(0, 2, k) for s, k in n.items()}
+    cohort = pd.DataFrame(
+        {"sex": np.where(np.concatenate(list(sex.values())) == 1, "male", "female")},
+        index=sum(ids.values(), []),
+    )
+    data = SimpleNamespace(cohort=cohort, subject_ids=ids)
+    for carries, check in ((True, lambda auc: auc >= 0.75), (False, lambda auc: auc <= 0.58)):
+        # sex sits in direction 0 on the training subjects and, when it "carries", in direction 1 elsewhere
+        # (a representation whose sex direction moves out of sample: erasure fitted on training misses it)
+        features = {}
+        for s in n:
+            x = rng.normal(size=(n[s], 8))
+            column = 0 if s == "train" else 1
+            if s == "train" or carries:
+                x[:, column] += 1.5 * sex[s]
+            features[s] = x
+        eraser = RepresentationEraser("sex").fit({"r": torch.from_numpy(features["train"])}, sex["train"])
+        erased = {s: eraser("r", torch.from_numpy(v)).numpy() for s, v in features.items()}
+        (row,) = held_out_leakage_rows(data, erased, ["sex"], "r", seed=0, fold=0)
+        assert check(row["probe_auc"]) and row["n_fit"] == n["val"], row
