@@ -76,8 +76,8 @@ class FittedLinear:
         self.info.update(info)
         return {LINEAR_READOUT: scores}, {}
 
-    def leakage_features(self, choice, erase=None):
-        return "connectome", {s: self.representations(s, erase=erase)["connectome"] for s in self.data.x}
+    def leakage_features(self, choice, erase=None, splits=("train", "val", "test")):
+        return "connectome", {s: self.representations(s, erase=erase)["connectome"] for s in splits}
 
     def attention(self):
         return None

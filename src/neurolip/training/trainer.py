@@ -173,7 +173,8 @@ def read_out(models, stages: Stages, recipe: Recipe, data: FoldData, splits, sen
     leakage = []
     if probed:
         for m, erase in zip(models, erasers, strict=True):
-            name, features = m.leakage_features(choice, erase)
+            # the held-out probe reads the validation (out-of-fold) and test subjects only
+            name, features = m.leakage_features(choice, erase, splits=("val", "test"))
             leakage += held_out_leakage_rows(m.data, features, probed, name, m.seed, m.data.fold)
     scores = {"val": stages.choose.transform(validation), "test": stages.choose.transform(test)}
     calibration = stages.calibrate.fit(scores["val"], covered.y["val"])
