@@ -347,6 +347,15 @@ def test_randomised_decisions_are_reported_by_expectation_spread_and_share():
         assert row.draw_p05 < row.value < row.draw_p95
     shares = [table.loc[(f"randomised_share[{g}]", "sex"), "value"] for g in ("female", "male")]
     assert all(0.2 < s < 0.4 for s in shares)
+    # per fold too: the exact expectation, which differs from the one draw in y_pred
+    from neurolip.evaluation.metrics import fold_metrics
+    from neurolip.evaluation.thresholds import expected_gaps
+
+    rows = fold_metrics(frame.rename(columns={"group[sex]": "sex"}), {}, ["sex"])
+    per_fold = {r["metric"]: r["value"] for r in rows if r["attribute"] == "sex"}
+    exact = expected_gaps(frame.p_decision, frame.y_true, frame["group[sex]"])
+    assert per_fold["dpd_expected"] == pytest.approx(exact["dpd"])
+    assert per_fold["deodds_expected"] == pytest.approx(exact["deodds"])
 
 
 def test_decision_leakage_in_the_per_fold_metrics_reads_the_decision_probability():

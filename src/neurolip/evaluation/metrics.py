@@ -20,7 +20,7 @@ from sklearn.metrics import accuracy_score, recall_score
 from ..stats import safe_auc, stratified_bootstrap
 from .floors import gap_floor, paired_gap_difference
 from .probes import decision_leakage
-from .thresholds import randomised, randomised_threshold_report
+from .thresholds import expected_gaps, randomised, randomised_threshold_report
 
 log = logging.getLogger(__name__)
 # attributes split at the training median unless the dataset says otherwise (dataset.continuous_attributes)
@@ -117,7 +117,29 @@ def fold_metrics(predictions, training_values, attributes, continuous=CONTINUOUS
         leakage = decision_leakage_value(final_score(predictions), y_true, groups)
         if leakage is not None:
             rows.append({"metric": "decision_leakage", "attribute": attribute, "value": leakage})
+        rows += expected_gap_rows(predictions, y_true, groups, attribute)
     return rows
+
+
+def expected_gap_rows(predictions, y_true, groups, attribute) -> list[dict]:
+    """For randomised decisions (``p_decision`` strictly between 0 and 1 for some subject) and a two-group
+    attribute: the exact expected DPD and DEOdds over randomisation draws (``dpd_expected``,
+    ``deodds_expected``); the reported ``dpd``/``deodds`` are one draw."""
+    if "p_decision" not in predictions.columns:
+        return []
+    p_decision = predictions["p_decision"].to_numpy(dtype=float)
+    codes = two_group_codes(groups)
+    if codes is None or not randomised(p_decision).any():
+        return []
+    known = codes >= 0
+    try:
+        expected = expected_gaps(p_decision[known], y_true[known], codes[known])
+    except ValueError:  # a group without patients or controls: the gap is undefined
+        return []
+    return [
+        {"metric": f"{gap}_expected", "attribute": attribute, "value": expected[gap]}
+        for gap in ("dpd", "deodds")
+    ]
 
 
 def final_score(predictions) -> np.ndarray:
