@@ -7,7 +7,8 @@
 
 Kinds: linear, linear cross-fitted, contrastive, supervised with two seeds, NeuroLIP (TTCA), a read-out-only
 method (models_from + erasure), a cross-fitted network with erasure, and group thresholds (equalized odds) of
-five of them. Predictions, validation predictions, per-seed scores, leakage rows and attention must be
+five of them (fairlearn's randomised mode, ``_fairthr_eo_rand`` since issue 22, whose default is
+deterministic). A CSV whose new version only adds columns counts as identical (the added columns printed). Predictions, validation predictions, per-seed scores, leakage rows and attention must be
 byte-identical; selection.json files that differ are printed (their layout may change). The cohort is built
 once (``--cohort``, default /tmp/neurolip_equivalence_cohort) and shared by both runs. A checkout from before
 the recipes-and-stages trainer (issue 21) re-decides group thresholds with ``postprocess_fold``, the rule
@@ -74,6 +75,7 @@ def run(out, cohort_dir):
     from cohort import build_tiny_cohort
 
     import neurolip.evaluation.postprocessing as post
+    import neurolip.methods as registry_module
     from neurolip.config import section_defaults
     from neurolip.methods import Method, MethodRegistry
     from neurolip.training.trainer import FoldInputs, FoldOutputs, train_fold
@@ -82,10 +84,16 @@ def run(out, cohort_dir):
         build_tiny_cohort(cohort_dir, n_subjects=60)
     p = paths(cohort_dir)
     out = Path(out)
+    thresholds = {"methods": THRESHOLDS, "constraint": ["equalized_odds"]}
+    # since issue 22 the default mode is deterministic; fairlearn's randomised thresholds (the earlier
+    # meaning of these entries) are "<method>_fairthr_eo_rand"
+    modes = hasattr(registry_module, "THRESHOLD_MODES")
+    if modes:
+        thresholds["mode"] = "randomised"
     config = {
         "methods": {n: e for n, e, _ in RUNS},
         "training": {"methods": [n for n, _, _ in RUNS]},
-        "evaluation": {"fair_thresholds": {"methods": THRESHOLDS, "constraint": ["equalized_odds"]}},
+        "evaluation": {"fair_thresholds": thresholds},
     }
     registry = MethodRegistry.from_config(config)
     extra = {n: x for n, _, x in RUNS}
@@ -133,7 +141,7 @@ def run(out, cohort_dir):
                 0,
             ).to_csv(d / "pred.csv", index=False)
         else:  # new code: a read-out-only entry of the registry
-            variant = registry[f"{base}_fairthr_eo"]
+            variant = registry[f"{base}_fairthr_eo" + ("_rand" if modes else "")]
             spec = dict(variant.spec)
             train(f"{base}_fairthr", spec, spec.get("models_from") or None, extra[base])
 
@@ -155,16 +163,28 @@ def compare(old, new):
             print("MISSING in new", rel)
             bad += 1
             continue
+        added = []
         if a.suffix == ".npz":
             x, y = np.load(a), np.load(b)
             same = sorted(x) == sorted(y) and all(np.array_equal(x[k], y[k]) for k in x)
         else:
             same = filecmp.cmp(a, b, shallow=False)
+            if not same and a.suffix == ".csv":
+                # a column the new code adds (e.g. p_decision) does not change the old ones
+                import pandas as pd
+
+                x, y = pd.read_csv(a, dtype=str), pd.read_csv(b, dtype=str)
+                added = [c for c in y.columns if c not in x.columns]
+                same = bool(added) and list(x.columns) == [c for c in y.columns if c in x.columns]
+                same = same and x.equals(y[list(x.columns)])
         if a.name == "selection.json" and not same:
             ja, jb = json.loads(a.read_text()), json.loads(b.read_text())
             print("selection differs", rel, "\n  old:", ja, "\n  new:", jb)
             continue
-        print("identical" if same else "DIFFERS  ", rel)
+        print(
+            ("identical" if same else "DIFFERS  ") + (f" (new columns {added})" if same and added else ""),
+            rel,
+        )
         bad += not same
     print("differing files:", bad)
     return bad

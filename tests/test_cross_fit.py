@@ -126,6 +126,15 @@ def test_cross_fitted_linear_baseline_scores_every_training_subject_out_of_fold(
         z.append(standardised_logit(test_rows.p_disease.to_numpy(), val))
     np.testing.assert_allclose(special.logit(out["pred"].score), np.mean(z, axis=0), atol=1e-6)
     assert sorted(out["leakage"].seed) == [0, 1, 2]
+    # same scale: P(disease) is the mean of the calibration applied to each model's own standardised
+    # test score (the scale it was fitted on), not the calibration of the K-model mean (less spread)
+    calibration = out["selection"]["calibration"]
+    own = [calibration["slope"] * zk + calibration["intercept"] for zk in z]
+    np.testing.assert_allclose(out["pred"].p_disease, np.mean(special.expit(own), axis=0), atol=1e-6)
+    assert np.std(np.mean(z, axis=0)) < np.mean([np.std(zk) for zk in z])  # the mismatch avoided
+    # the held-out probe: fitted on each inner model's out-of-fold subjects, scored on the test fold
+    assert (out["leakage"].n_fit == scores[scores.split == "val"].groupby("seed").size().to_numpy()).all()
+    assert out["leakage"].probe_auc.between(0, 1).all()
 
 
 def test_cross_fitted_network_and_a_read_out_variant_of_its_models(cohort, tmp_path):
@@ -189,3 +198,23 @@ def test_a_read_out_only_variant_added_by_config_trains_nothing_and_reaches_the_
     _, summary = evaluate(files, read_phenotypes(cohort["cohort"]), folds, ["sex"], [])
     table = build_table(summary, registry.table("table1"), ["sex"])
     assert "CLIP, sex erased + group thresholds" in set(table["Method"])
+
+
+def test_linear_baseline_with_erasure_and_thresholds_cross_fitted(cohort, tmp_path):
+    """``linear_fc_erase_crossfit``: LEACE on the connectome features of each inner model's training
+    subjects, then the logistic regression; its group-threshold variant decides with sex and so has no
+    representation probe (decision-level leakage is the evaluation's)."""
+    plain = run(cohort, "linear_cf", {"objective": "linear", "cross_fit": 3}, tmp_path / "plain")
+    entry = {"objective": "linear", "cross_fit": 3, "erase_attribute": "sex"}
+    erased = run(cohort, "linear_erase_cf", entry, tmp_path / "erased")
+    assert not np.allclose(erased["pred"].score, plain["pred"].score)
+    assert sorted(erased["leakage"].seed) == [0, 1, 2] and erased["leakage"].probe_auc.between(0, 1).all()
+    for mode in ("deterministic", "randomised"):
+        variant = {**entry, "group_thresholds": {"constraint": "equalized_odds", "mode": mode}}
+        out = run(cohort, f"thr_{mode}", variant, tmp_path / mode)
+        pd.testing.assert_series_equal(out["pred"].p_disease, erased["pred"].p_disease)
+        assert out["leakage"].empty and "p_decision" in out["pred"].columns
+        assert out["pred"].p_decision.between(0, 1).all()
+        if mode == "deterministic":
+            assert set(out["pred"].p_decision.unique()) <= {0.0, 1.0}
+            assert (out["pred"].p_decision == out["pred"].y_pred).all()

@@ -401,6 +401,7 @@ def test_each_environment_runs_its_steps(tmp_path):
             "summary": str(metrics / "summary.csv"),
             "paired": str(metrics / "paired_comparison.csv"),
             "pooled": str(metrics / "pooled.csv"),
+            "paired_pooled": str(metrics / "paired_pooled.csv"),
         },
         params={
             "method_folds": keys,
@@ -408,6 +409,8 @@ def test_each_environment_runs_its_steps(tmp_path):
             "attributes": dataset["sensitive_attributes"],
             "continuous": ["age", "srs"],
             "reference": "neurolip",
+            "gap_pairs": [["neurolip", "linear_fc"]],
+            "postprocessed": {variant.name: variant.base},
         },
     )
     tables = out / "tables"
@@ -415,7 +418,11 @@ def test_each_environment_runs_its_steps(tmp_path):
         python,
         tmp_path,
         "tables",
-        input={"summary": str(metrics / "summary.csv"), "cohort": str(data / "cohort.tsv")},
+        input={
+            "summary": str(metrics / "summary.csv"),
+            "pooled": str(metrics / "pooled.csv"),
+            "cohort": str(data / "cohort.tsv"),
+        },
         output={
             f"{t}{suffix}": str(tables / f"{t}.{ext}")
             for t in ("table1", "table2")

@@ -227,6 +227,36 @@ def test_erasure_leaves_no_linear_trace_of_the_attribute():
     assert torch.equal(eraser("other", global_), global_)  # names it was not fitted on pass through
 
 
+def test_row_space_erasure_of_more_dimensions_than_subjects():
+    """The linear recipe's erase stage: LEACE in the span of the training edges (d > n)."""
+    from neurolip.training.erasure import RepresentationEraser
+
+    rng = np.random.default_rng(1)
+    n, d = 120, 500
+    codes = rng.integers(0, 2, n)
+    direction = rng.normal(size=d)
+    edges = torch.from_numpy(rng.normal(size=(n, d)) + 2.0 * codes[:, None] * direction)
+    train, test = slice(0, 80), slice(80, n)
+    eraser = RepresentationEraser("sex", row_space=True).fit({"connectome": edges[train]}, codes[train])
+    erased = eraser("connectome", edges).numpy()
+    # LEACE's guarantee on the fit set: the two groups' means coincide
+    fit = erased[train]
+    np.testing.assert_allclose(fit[codes[train] == 1].mean(0), fit[codes[train] == 0].mean(0), atol=1e-8)
+    # a vector orthogonal to the training span passes unchanged
+    basis = np.linalg.svd(edges[train].numpy() - edges[train].numpy().mean(0), full_matrices=False)[2]
+    outside = rng.normal(size=d)
+    outside -= basis.T @ (basis @ outside)
+    moved = eraser("connectome", torch.from_numpy(edges[test].numpy() + outside)).numpy() - erased[test]
+    np.testing.assert_allclose(moved, np.broadcast_to(outside, moved.shape), atol=1e-8)
+    # and the planted direction is gone from the held-out subjects too: their group means nearly agree
+    held = erased[test]
+    gap_before = np.linalg.norm(
+        edges[test].numpy()[codes[test] == 1].mean(0) - edges[test].numpy()[codes[test] == 0].mean(0)
+    )
+    gap_after = np.linalg.norm(held[codes[test] == 1].mean(0) - held[codes[test] == 0].mean(0))
+    assert gap_after < 0.7 * gap_before
+
+
 def test_models_from_must_name_a_method_that_trains_the_same_way():
     from neurolip.methods import MethodRegistry
 
@@ -264,3 +294,38 @@ def test_a_method_reads_another_methods_models_only_when_they_were_trained_the_s
         load_finished(tmp_path, other, {**fingerprint, "seed": 1})
     with pytest.raises(FileNotFoundError, match="train the source method first"):
         load_finished(tmp_path / "missing", other, fingerprint)
+
+
+def test_workflow_leakage_probe_is_fitted_on_held_out_subjects():
+    """The trainer's probe (``held_out_leakage_rows``) reads sex that the eraser removed from the training
+    subjects only (positive control, >= 0.75), and none where there is none (negative control, <= 0.58)."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from neurolip.training.erasure import RepresentationEraser
+    from neurolip.training.leakage import held_out_leakage_rows
+
+    rng = np.random.default_rng(3)
+    n = {"train": 300, "val": 300, "test": 400}
+    ids = {s: [f"{s}{i}" for i in range(k)] for s, k in n.items()}
+    sex = {s: rng.integers(0, 2, k) for s, k in n.items()}
+    cohort = pd.DataFrame(
+        {"sex": np.where(np.concatenate(list(sex.values())) == 1, "male", "female")},
+        index=sum(ids.values(), []),
+    )
+    data = SimpleNamespace(cohort=cohort, subject_ids=ids)
+    for carries, check in ((True, lambda auc: auc >= 0.75), (False, lambda auc: auc <= 0.58)):
+        # sex sits in direction 0 on the training subjects and, when it "carries", in direction 1 elsewhere
+        # (a representation whose sex direction moves out of sample: erasure fitted on training misses it)
+        features = {}
+        for s in n:
+            x = rng.normal(size=(n[s], 8))
+            column = 0 if s == "train" else 1
+            if s == "train" or carries:
+                x[:, column] += 1.5 * sex[s]
+            features[s] = x
+        eraser = RepresentationEraser("sex").fit({"r": torch.from_numpy(features["train"])}, sex["train"])
+        erased = {s: eraser("r", torch.from_numpy(v)).numpy() for s, v in features.items()}
+        (row,) = held_out_leakage_rows(data, erased, ["sex"], "r", seed=0, fold=0)
+        assert check(row["probe_auc"]) and row["n_fit"] == n["val"], row

@@ -4,8 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from fairlearn.metrics import demographic_parity_difference
+from scipy import special
 
 from neurolip.evaluation.postprocessing import GroupThresholds, apply_group_thresholds, fit_group_thresholds
+from neurolip.evaluation.thresholds import DeterministicGroupThresholds, decision_probabilities
 
 
 def biased_predictions(n, seed):
@@ -67,16 +69,54 @@ def test_group_thresholds_stage_keeps_calibrated_decisions_when_a_group_cannot_b
     assert kept.decision.str.startswith(
         "calibrated 0.5 (not fitted: group sex=female holds a single class"
     ).all()
-    # fitted, the stage is the functions it wraps, with its seed
-    fitted = GroupThresholds("sex", "equalized_odds", seed=3).fit(biased_predictions(400, 2))
-    expected = apply_group_thresholds(
-        fit_group_thresholds(biased_predictions(400, 2), "sex", "equalized_odds"), test, "sex", seed=3
+    assert (kept.p_decision == kept.y_pred).all()
+    # fitted in randomised mode, the stage is the functions it wraps, with its seed, plus each subject's
+    # decision probability
+    fitted = GroupThresholds("sex", "equalized_odds", mode="randomised", seed=3).fit(
+        biased_predictions(400, 2)
     )
+    optimizer = fit_group_thresholds(biased_predictions(400, 2), "sex", "equalized_odds")
+    expected = apply_group_thresholds(optimizer, test, "sex", seed=3)
+    expected["p_decision"] = decision_probabilities(optimizer, test.p_disease, test.sex)
     pd.testing.assert_frame_equal(fitted.transform(test), expected)
     with pytest.raises(ValueError, match="no column 'site'"):
         GroupThresholds("site").fit(validation)
     with pytest.raises(ValueError, match="constraint must be one of"):
         fit_group_thresholds(biased_predictions(50, 6), "sex", constraint="parity")
+
+
+def test_deterministic_stage_is_the_default_and_flips_no_coin():
+    validation, test = biased_predictions(400, 2), biased_predictions(300, 3)
+    test.loc[:4, "sex"] = None
+    stage = GroupThresholds("sex", "equalized_odds", tolerance=0.05).fit(validation)
+    assert stage.mode == "deterministic" and stage.describe()["fitted"]
+    out = stage.transform(test)
+    # every decision probability is 0 or 1 and equals the decision
+    assert set(out.p_decision.unique()) <= {0.0, 1.0} and (out.p_decision == out.y_pred).all()
+    reference = DeterministicGroupThresholds("equalized_odds", 0.05).fit(
+        validation.p_disease, validation.y_true, validation.sex
+    )
+    known = test.sex.notna().to_numpy()
+    np.testing.assert_array_equal(
+        out.y_pred[known], reference.predict(test.p_disease[known], test.sex[known].astype(str))
+    )
+    pd.testing.assert_series_equal(out.y_pred[:5], test.y_pred[:5])
+    # K members: each member's own decision, majority of K (three identical members: the single decision)
+    members = np.vstack([test.p_disease.to_numpy()] * 3)
+    pd.testing.assert_frame_equal(stage.transform(test, members=members), out)
+    # two of three members push everyone to 1: the majority decides positive
+    pushed = np.vstack([np.ones(len(test)), np.ones(len(test)), np.zeros(len(test))])
+    assert (stage.transform(test, members=pushed).y_pred[known] == 1).all()
+
+
+def test_randomised_stage_keeps_the_decision_probabilities_of_its_members():
+    validation, test = biased_predictions(400, 2), biased_predictions(300, 3)
+    stage = GroupThresholds("sex", "equalized_odds", mode="randomised", seed=1).fit(validation)
+    single = decision_probabilities(stage.optimizer_, test.p_disease, test.sex)
+    low = np.clip(test.p_disease.to_numpy() - 0.2, 0, 1)
+    out = stage.transform(test, members=np.vstack([test.p_disease.to_numpy(), low]))
+    expected = (single + decision_probabilities(stage.optimizer_, low, test.sex)) / 2
+    np.testing.assert_allclose(out.p_decision, expected)
 
 
 def test_corrected_t_test_is_wider_than_the_plain_one():
@@ -249,3 +289,111 @@ def test_stratified_bootstrap_resamples_within_strata_and_is_reproducible():
         rng=np.random.default_rng(3),
     ).confidence_interval
     assert mean_ci == pytest.approx((reference.low, reference.high))
+
+
+def _pooled_frame(seed, n=600, shift=0.0, randomised_share=0.0):
+    """Pooled test predictions of a simulated cohort: sex-blind scores, or scores shifted by sex."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    sex = np.where(rng.random(n) < 0.3, "female", "male")
+    p = special.expit(1.5 * (y - 0.5) + rng.normal(size=n) + shift * (sex == "male"))
+    frame = pd.DataFrame(
+        {
+            "subject_id": [f"s{i}" for i in range(n)],
+            "y_true": y,
+            "p_disease": p,
+            "y_pred": (p >= 0.5).astype(int),
+            "fold": np.arange(n) % 5,
+            "repeat": 0,
+            "group[sex]": sex,
+        }
+    )
+    if randomised_share:
+        p_decision = frame.y_pred.to_numpy(float)
+        coin = rng.random(n) < randomised_share
+        p_decision[coin] = 0.5
+        frame["p_decision"] = p_decision
+        frame["y_pred"] = (rng.random(n) < p_decision).astype(int)
+    return frame
+
+
+def test_pooled_gaps_have_floors_and_leakage_separates_unfair_from_sex_blind():
+    from neurolip.evaluation.metrics import pooled_metrics
+
+    unfair, blind = _pooled_frame(1, shift=1.5), _pooled_frame(1)
+    table = pooled_metrics({"unfair": unfair, "blind": blind}, ["sex"], n_boot=50, floor_draws=400)
+    table = table.set_index(["method", "metric", "attribute"])
+    for gap in ("dpd", "deodds", "tpr_gap", "fpr_gap"):
+        row = table.loc[("unfair", gap, "sex")]
+        assert row.floor_median < row.floor_p95 < abs(row.value) and row.above_floor == 1.0
+        assert table.loc[("blind", gap, "sex"), "floor_p95"] > 0
+    assert table.loc[("blind", "dpd", "sex"), "above_floor"] == 0.0
+    # decision leakage: the unfair score tells the sexes apart within each diagnosis, the blind one hardly
+    assert table.loc[("unfair", "decision_leakage", "sex"), "value"] > 0.75
+    assert table.loc[("blind", "decision_leakage", "sex"), "value"] < 0.6
+    assert table.loc[("unfair", "decision_auc[y=1]", "sex"), "value"] > 0.75
+    # no randomised decisions: no expected-gap rows
+    assert not any(m.endswith("_expected") for m in table.index.get_level_values("metric"))
+
+
+def test_randomised_decisions_are_reported_by_expectation_spread_and_share():
+    from neurolip.evaluation.metrics import pooled_metrics
+
+    frame = _pooled_frame(2, randomised_share=0.3)
+    table = pooled_metrics({"m": frame}, ["sex"], n_boot=20, floor_draws=100, n_draws=300)
+    table = table.set_index(["metric", "attribute"])
+    for gap in ("dpd", "deodds"):
+        row = table.loc[(f"{gap}_expected", "sex")]
+        assert row.draw_p05 < row.value < row.draw_p95
+    shares = [table.loc[(f"randomised_share[{g}]", "sex"), "value"] for g in ("female", "male")]
+    assert all(0.2 < s < 0.4 for s in shares)
+    # per fold too: the exact expectation, which differs from the one draw in y_pred
+    from neurolip.evaluation.metrics import fold_metrics
+    from neurolip.evaluation.thresholds import expected_gaps
+
+    rows = fold_metrics(frame.rename(columns={"group[sex]": "sex"}), {}, ["sex"])
+    per_fold = {r["metric"]: r["value"] for r in rows if r["attribute"] == "sex"}
+    exact = expected_gaps(frame.p_decision, frame.y_true, frame["group[sex]"])
+    assert per_fold["dpd_expected"] == pytest.approx(exact["dpd"])
+    assert per_fold["deodds_expected"] == pytest.approx(exact["deodds"])
+
+
+def test_decision_leakage_in_the_per_fold_metrics_reads_the_decision_probability():
+    from neurolip.evaluation.metrics import fold_metrics
+
+    frame = _pooled_frame(3).rename(columns={"group[sex]": "sex"})
+    plain = {r["metric"]: r["value"] for r in fold_metrics(frame, {}, ["sex"]) if r["attribute"] == "sex"}
+    # a group-threshold method whose decision is the sex itself: leakage 1 within each diagnosis
+    thresholded = frame.assign(p_decision=(frame.sex == "male").astype(float))
+    rows = fold_metrics(thresholded, {}, ["sex"])
+    leak = {r["metric"]: r["value"] for r in rows if r["attribute"] == "sex"}["decision_leakage"]
+    assert plain["decision_leakage"] < 0.65 and leak == pytest.approx(1.0)
+
+
+def test_paired_pooled_compares_each_variant_with_the_baseline_of_the_same_post_processing():
+    from neurolip.evaluation.metrics import paired_pooled
+
+    blind, unfair = _pooled_frame(4), _pooled_frame(4, shift=1.5)
+    pooled = {"a": unfair, "b": blind, "a_fairthr_eo": blind, "b_fairthr_eo": blind}
+    table = paired_pooled(
+        pooled, [["a", "b"]], {"a_fairthr_eo": "a", "b_fairthr_eo": "b"}, ["sex"], n_boot=200
+    )
+    plain = table[(table.method == "a") & (table.gap == "dpd")].iloc[0]
+    assert plain.baseline == "b" and plain.ci_low > 0 and plain.difference > 0.1
+    same = table[(table.method == "a_fairthr_eo") & (table.gap == "dpd")].iloc[0]
+    assert same.baseline == "b_fairthr_eo" and same.difference == 0 and same.ci_low == same.ci_high == 0
+
+
+def test_table1_prints_each_pooled_gap_beside_its_floor():
+    from neurolip.evaluation.metrics import pooled_metrics
+    from neurolip.evaluation.tables import build_table
+    from neurolip.methods import Method
+
+    pooled = pooled_metrics({"m": _pooled_frame(5, shift=1.5)}, ["sex"], n_boot=20, floor_draws=100)
+    summary = pd.DataFrame([{"method": "m", "metric": "dpd", "attribute": "sex", "mean": 0.3, "std": 0.1}])
+    table = build_table(summary, [Method("m", label="M")], ["sex"], pooled=pooled)
+    cell = table.loc[0, "Pooled DPD (sex)"]
+    dpd = pooled[pooled.metric == "dpd"].iloc[0]
+    assert cell.startswith(
+        f"{100 * dpd.value:.2f} (floor {100 * dpd.floor_median:.2f}; p95 "
+    ) and cell.endswith("*")

@@ -140,3 +140,20 @@ def test_expected_gaps_of_certain_decisions_are_the_plain_gaps_and_empty_cells_a
     only_male_patients = np.where(test.y_true == 1, "M", test.sex)
     with pytest.raises(ValueError, match="subjects in both groups"):
         expected_gaps(decided, test.y_true, only_male_patients)
+
+
+@pytest.mark.parametrize(
+    ("constraint", "rate"), [("true_positive_rate_parity", 1), ("false_positive_rate_parity", 0)]
+)
+def test_deterministic_rate_parity_constrains_its_own_rate(constraint, rate):
+    from fairlearn.metrics import demographic_parity_difference as gap
+
+    validation = predictions(800, 0)
+    model = DeterministicGroupThresholds(constraint=constraint, tolerance=0.03)
+    model.fit(validation.p_disease, validation.y_true, validation.sex)
+    decided = model.predict(validation.p_disease, validation.sex)
+    cell = (validation.y_true == rate).to_numpy()
+    # TPR (FPR) gap = the selection-rate gap among patients (controls)
+    violation = gap(decided[cell], decided[cell], sensitive_features=validation.sex[cell])
+    assert model.constraint_met_ and violation <= 0.03 + 1e-12
+    assert violation == pytest.approx(model.violation_)

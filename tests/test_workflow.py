@@ -119,6 +119,8 @@ def test_end_to_end_outputs(tiny_run):
                 trained = pd.read_csv(results / "predictions" / postprocessed[method] / f"fold{fold}.csv")
                 pd.testing.assert_series_equal(frame.p_disease, trained.p_disease)
                 assert frame.decision.notna().all()
+                # deterministic thresholds (the default): every decision probability is 0 or 1
+                assert (frame.p_decision == frame.y_pred).all()
     exclusions = pd.read_csv(results / "data" / "exclusions.tsv", sep="\t")
     assert {"no file", "too few volumes", "no diagnosis"} <= set(exclusions.reason)
     summary = pd.read_csv(results / "metrics" / "summary.csv")
@@ -140,7 +142,20 @@ def test_end_to_end_outputs(tiny_run):
     # representation leakage: a sex probe per trained method, in the summary and the tables
     probe = summary[summary.metric == "probe_auc"]
     assert set(shipped["training"]["methods"]) <= set(probe.method) and probe["mean"].between(0, 1).all()
-    assert "Probe AUC (sex)" in pd.read_csv(results / "tables" / "table1.csv").columns
+    table1 = pd.read_csv(results / "tables" / "table1.csv")
+    assert {"Probe AUC (sex)", "Decision leakage AUC (sex)", "Pooled DEOdds (sex)"} <= set(table1.columns)
+    # thresholded rows have no representation probe; every row has decision-level leakage
+    assert not set(postprocessed) & set(probe.method)
+    leakage = summary[(summary.metric == "decision_leakage") & (summary.attribute == "sex")]
+    assert set(methods) <= set(leakage.method)
+    # every pooled gap beside its floor, and the paired gap differences of evaluation.gap_pairs
+    pooled = pd.read_csv(results / "metrics" / "pooled.csv").set_index(["method", "metric", "attribute"])
+    for gap in ("dpd", "deodds", "tpr_gap", "fpr_gap"):
+        assert pooled.loc[("neurolip", gap, "sex"), "floor_p95"] > 0
+    paired_pooled = pd.read_csv(results / "metrics" / "paired_pooled.csv")
+    assert {("neurolip", "linear_fc"), ("neurolip_fairthr_dp", "linear_fc_fairthr_dp")} <= set(
+        zip(paired_pooled.method, paired_pooled.baseline)
+    )
     # brain maps: stability of every method's map beside random maps, the null, the L_attn overlap
     stability = pd.read_csv(results / "metrics" / "map_stability.csv")
     assert set(shipped["training"]["methods"]) <= set(stability.method) and "random" in set(stability.method)

@@ -19,9 +19,11 @@ from typing import Any
 
 from .config import load_schema, method_defaults
 
-# group-threshold variants of evaluation.fair_thresholds are named "<method><suffix>_<short constraint>",
-# whatever else is listed
+# group-threshold variants of evaluation.fair_thresholds are named "<method><suffix>_<short constraint>"
+# (deterministic mode) or "<method><suffix>_<short constraint>_rand" (randomised), whatever else is listed
 GROUP_THRESHOLDS_SUFFIX = "_fairthr"
+THRESHOLD_MODES = ("deterministic", "randomised")
+MODE_SUFFIX = {"deterministic": "", "randomised": "_rand"}
 CONSTRAINT_SHORT = {
     "demographic_parity": "dp",
     "equalized_odds": "eo",
@@ -62,9 +64,9 @@ CONDITIONAL_KEYS = {
     "adversary_attribute": ("adversary_weight > 0", lambda e: e["adversary_weight"] > 0),
     "adversary_on": ("adversary_weight > 0", lambda e: e["adversary_weight"] > 0),
 }
-# stages a recipe can carry: erasure needs a learnt representation (the linear recipe reads the connectome)
+# stages a recipe can carry (the linear recipe erases from the vectorised connectome it reads)
 STAGES_OF = {
-    "linear": ("group_thresholds",),
+    "linear": STAGE_KEYS,
     "supervised": STAGE_KEYS,
     "contrastive": STAGE_KEYS,
 }
@@ -281,22 +283,27 @@ def group_threshold_variants(methods: Mapping[str, Method], trained, thresholds)
             "list a subset of training.methods there, or [] to turn group thresholds off"
         )
     constraints = threshold_constraints(thresholds)
+    modes = threshold_modes(thresholds)
     variants = []
     for base in thresholds.get("methods", []):
         source = methods[base]
         if source.spec.get("group_thresholds"):
             raise ValueError(f"evaluation.fair_thresholds.methods: {base} already has group thresholds")
-        for constraint in constraints:
-            # the label names the constraint only where several are shown side by side
-            words = "" if len(constraints) == 1 else f" ({constraint.replace('_', ' ')})"
+        for constraint, mode in [(c, m) for c in constraints for m in modes]:
+            # the label names the constraint (and mode) only where several are shown side by side
+            said = [constraint.replace("_", " ")] if len(constraints) > 1 else []
+            said += [mode] if len(modes) > 1 else []
+            words = f" ({', '.join(said)})" if said else ""
             stage = {
                 "attribute": thresholds.get("attribute", "sex"),
                 "constraint": constraint,
                 "objective": thresholds.get("objective", "balanced_accuracy_score"),
+                "mode": mode,
+                "tolerance": thresholds.get("tolerance", 0.05),
             }
             variants.append(
                 Method(
-                    name=f"{base}{GROUP_THRESHOLDS_SUFFIX}_{CONSTRAINT_SHORT[constraint]}",
+                    name=f"{base}{GROUP_THRESHOLDS_SUFFIX}_{CONSTRAINT_SHORT[constraint]}{MODE_SUFFIX[mode]}",
                     spec={
                         **source.spec,
                         "models_from": source.models_from or base,
@@ -308,6 +315,18 @@ def group_threshold_variants(methods: Mapping[str, Method], trained, thresholds)
                 )
             )
     return variants
+
+
+def threshold_modes(thresholds: Mapping[str, Any]) -> list[str]:
+    """``evaluation.fair_thresholds.mode`` as a list (default deterministic: a diagnosis should not be a coin
+    flip; docs/method.md)."""
+    mode = thresholds.get("mode", "deterministic")
+    modes = [mode] if isinstance(mode, str) else list(mode)
+    if not modes or any(m not in THRESHOLD_MODES for m in modes) or len(set(modes)) < len(modes):
+        raise ValueError(
+            f"evaluation.fair_thresholds.mode {mode!r}: give one or both of {list(THRESHOLD_MODES)}"
+        )
+    return modes
 
 
 def registry_config(config: Mapping[str, Any]) -> dict[str, Any]:

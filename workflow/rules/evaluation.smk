@@ -9,6 +9,9 @@ rule evaluate:
         summary=report_file(f"{BASE}/metrics/summary.csv", "summary", "Metrics"),
         paired=report_file(f"{BASE}/metrics/paired_comparison.csv", "paired", "Metrics"),
         pooled=report_file(f"{BASE}/metrics/pooled.csv", "pooled", "Metrics"),
+        paired_pooled=report_file(
+            f"{BASE}/metrics/paired_pooled.csv", "paired_pooled", "Metrics"
+        ),
     log:
         f"{LOGS}/evaluate.log",
     conda:
@@ -19,6 +22,8 @@ rule evaluate:
         attributes=SENSITIVE,
         continuous=config["dataset"]["continuous_attributes"],
         reference=REGISTRY.reference or "",
+        gap_pairs=config["evaluation"]["gap_pairs"],
+        postprocessed=REGISTRY.postprocessed,
     script:
         "../scripts/evaluate.py"
 
@@ -26,6 +31,7 @@ rule evaluate:
 rule tables:
     input:
         summary=rules.evaluate.output.summary,
+        pooled=rules.evaluate.output.pooled,
         cohort=rules.connectivity.output.cohort,
     output:
         table1=report_file(f"{BASE}/tables/table1.csv", "table1", "Tables"),

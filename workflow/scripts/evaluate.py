@@ -8,6 +8,7 @@ from neurolip.evaluation.metrics import (
     evaluate,
     leakage_per_fold,
     paired_comparison,
+    paired_pooled,
     pooled_metrics,
     summarize,
     test_train_ratio,
@@ -32,7 +33,7 @@ summary = summarize(per_fold)
 per_fold.to_csv(snakemake.output.per_fold, index=False)
 summary.to_csv(snakemake.output.summary, index=False)
 comparisons = [("auc", ""), ("accuracy", "")] + [
-    (m, a) for a in snakemake.params.attributes for m in ("dpd", "deodds", "probe_auc")
+    (m, a) for a in snakemake.params.attributes for m in ("dpd", "deodds", "probe_auc", "decision_leakage")
 ]
 paired_comparison(
     per_fold,
@@ -41,3 +42,6 @@ paired_comparison(
     test_train_ratio=test_train_ratio(folds),
 ).to_csv(snakemake.output.paired, index=False)
 pooled_metrics(pooled, snakemake.params.attributes).to_csv(snakemake.output.pooled, index=False)
+paired_pooled(
+    pooled, snakemake.params.gap_pairs, snakemake.params.postprocessed, snakemake.params.attributes
+).to_csv(snakemake.output.paired_pooled, index=False)

@@ -11,15 +11,22 @@ from neurolip.phenotypes import read_phenotypes
 registry = MethodRegistry.from_config(snakemake.params.registry)
 summary = pd.read_csv(snakemake.input.summary, keep_default_na=False, na_values=[""])
 summary["attribute"] = summary["attribute"].fillna("")
+pooled = pd.read_csv(snakemake.input.pooled, keep_default_na=False, na_values=[""])
+pooled["attribute"] = pooled["attribute"].fillna("")
 paper = snakemake.params.paper or None
 attributes = snakemake.params.attributes
 name = snakemake.params.dataset
 notes = proxy_notes(read_phenotypes(snakemake.input.cohort), attributes, snakemake.params.continuous)
 note = "".join(f"\n\nNote — {n}." for n in notes)
 captions = {
-    "table1": f"Table 1 ({name}): methods, percent, mean ± std over folds{note}",
+    "table1": (
+        f"Table 1 ({name}): methods, percent, mean ± std over folds; pooled gaps beside the floor of "
+        f"sex-blind decisions (median; 95th percentile; * above it){note}"
+    ),
     "table2": f"Table 2 ({name}): ablations, percent, mean ± std over folds{note}",
 }
 for table, caption in captions.items():
-    frame = build_table(summary, registry.table(table), attributes, paper)
+    frame = build_table(
+        summary, registry.table(table), attributes, paper, pooled=pooled if table == "table1" else None
+    )
     write_table(frame, getattr(snakemake.output, table)[: -len(".csv")], caption)

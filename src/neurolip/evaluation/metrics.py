@@ -18,6 +18,9 @@ from scipy import stats
 from sklearn.metrics import accuracy_score, recall_score
 
 from ..stats import safe_auc, stratified_bootstrap
+from .floors import gap_floor, paired_gap_difference
+from .probes import decision_leakage
+from .thresholds import expected_gaps, randomised, randomised_threshold_report
 
 log = logging.getLogger(__name__)
 # attributes split at the training median unless the dataset says otherwise (dataset.continuous_attributes)
@@ -111,7 +114,64 @@ def fold_metrics(predictions, training_values, attributes, continuous=CONTINUOUS
             warnings.simplefilter("ignore", category=UserWarning)
             for metric, value in fairness_metrics(attribute, y_true, p, y_pred, groups):
                 rows.append({"metric": metric, "attribute": attribute, "value": value})
+        leakage = decision_leakage_value(final_score(predictions), y_true, groups)
+        if leakage is not None:
+            rows.append({"metric": "decision_leakage", "attribute": attribute, "value": leakage})
+        rows += expected_gap_rows(predictions, y_true, groups, attribute)
     return rows
+
+
+def expected_gap_rows(predictions, y_true, groups, attribute) -> list[dict]:
+    """For randomised decisions (``p_decision`` strictly between 0 and 1 for some subject) and a two-group
+    attribute: the exact expected DPD and DEOdds over randomisation draws (``dpd_expected``,
+    ``deodds_expected``); the reported ``dpd``/``deodds`` are one draw."""
+    if "p_decision" not in predictions.columns:
+        return []
+    p_decision = predictions["p_decision"].to_numpy(dtype=float)
+    codes = two_group_codes(groups)
+    if codes is None or not randomised(p_decision).any():
+        return []
+    known = codes >= 0
+    try:
+        expected = expected_gaps(p_decision[known], y_true[known], codes[known])
+    except ValueError:  # a group without patients or controls: the gap is undefined
+        return []
+    return [
+        {"metric": f"{gap}_expected", "attribute": attribute, "value": expected[gap]}
+        for gap in ("dpd", "deodds")
+    ]
+
+
+def final_score(predictions) -> np.ndarray:
+    """What a method finally outputs per subject: the decision probability of a group-threshold method
+    (``p_decision``: its decisions use the attribute itself), else the calibrated P(disease) (or, in a file
+    without it, the read-out's score)."""
+    column = next(c for c in ("p_decision", "p_disease", "score") if c in predictions.columns)
+    return predictions[column].to_numpy(dtype=float)
+
+
+def two_group_codes(groups):
+    """0/1 codes of a two-group attribute (sorted labels; -1 unknown), or None for any other number of
+    groups."""
+    groups = pd.Series(groups, dtype=object).reset_index(drop=True)
+    known = groups.notna().to_numpy()
+    labels = np.unique(groups[known].astype(str))
+    if len(labels) != 2:
+        return None
+    codes = np.full(len(groups), -1)
+    codes[known] = np.searchsorted(labels, groups[known].astype(str).to_numpy())
+    return codes
+
+
+def decision_leakage_value(scores, y_true, groups, folds=None) -> float | None:
+    """Decision-level leakage of a two-group attribute: the AUC of the attribute from the final score within
+    each diagnosis class, as max(AUC, 1 − AUC), averaged over the classes (pooled over ``folds`` when given,
+    else the subjects as one fold); None for an attribute without exactly two groups."""
+    codes = two_group_codes(groups)
+    if codes is None:
+        return None
+    table = decision_leakage(scores, codes, y_true)
+    return float(table.loc[table.scope == "pooled", "leakage_auc"].mean())
 
 
 def evaluate(prediction_files, cohort, folds, attributes, continuous=CONTINUOUS, pooled=None):
@@ -284,7 +344,26 @@ def test_train_ratio(folds):
     return float((counts[True] / counts[False]).mean())
 
 
-def pooled_metrics(prediction_files, attributes, n_boot=1000, seed=0, floor_shuffles=200):
+POOLED_COLUMNS = [
+    "method",
+    "metric",
+    "attribute",
+    "value",
+    "ci_low",
+    "ci_high",
+    "floor",
+    "floor_median",
+    "floor_p95",
+    "p_floor",
+    "above_floor",
+    "draw_p05",
+    "draw_p95",
+]
+
+
+def pooled_metrics(
+    prediction_files, attributes, n_boot=1000, seed=0, floor_shuffles=200, floor_draws=1000, n_draws=200
+):
     """Metrics on the pooled out-of-fold predictions of every subject, with 95 % bootstrap intervals
     (subjects resampled within diagnosis, ``n_boot`` times, seeded; :func:`neurolip.stats.stratified_bootstrap`,
     i.e. ``scipy.stats.bootstrap``), DPD and DEOdds with fairlearn, and for each DPD the sex-blind floor: the
@@ -294,7 +373,16 @@ def pooled_metrics(prediction_files, attributes, n_boot=1000, seed=0, floor_shuf
     Continuous attributes are split at each fold's training median, as in :func:`fold_metrics`; the groups
     are taken from the per-fold labels written by the evaluation (``prediction_files`` values are frames).
     ``prediction_files``: {method: DataFrame of all folds' test predictions, with a ``group[<attr>]`` column
-    per attribute}. Returns a long table (method, metric, attribute, value, ci_low, ci_high, floor).
+    per attribute}.
+
+    For every two-group attribute, each gap (DPD, DEOdds and the signed TPR/FPR gaps, ``floors.GAPS``) gets
+    its sex-blind floor (:func:`~neurolip.evaluation.floors.gap_floor`: the attribute permuted within
+    diagnosis × fold, ``floor_draws`` times; ``floor_median``, ``floor_p95``, ``p_floor``, ``above_floor``),
+    the decision-level leakage (``decision_leakage``, and ``decision_auc[y=<class>]`` per diagnosis), and a
+    method with randomised decisions (``p_decision`` strictly between 0 and 1 for some subject) its
+    expected gaps (``<gap>_expected``, exact) with the 5–95 % range over ``n_draws`` randomisation draws
+    (``draw_p05``, ``draw_p95``) and ``randomised_share[<group>]``. Returns a long table
+    (:data:`POOLED_COLUMNS`); ``above_floor`` of repeated CV is the share of repeats above the floor.
     """
     rows = []
     for method, frame in prediction_files.items():
@@ -305,14 +393,143 @@ def pooled_metrics(prediction_files, attributes, n_boot=1000, seed=0, floor_shuf
         # repeated CV tests every subject once per repeat: pool within a repeat, average over repeats
         repeats = frame["repeat"] if "repeat" in frame.columns else pd.Series(0, index=frame.index)
         per_repeat = [
-            pd.DataFrame(_pooled_rows(part, attributes, rng, n_boot, floor_shuffles))
+            pd.DataFrame(
+                _pooled_rows(part, attributes, rng, n_boot, floor_shuffles)
+                + _instrument_rows(part, attributes, seed, floor_draws, n_draws)
+            ).astype({"value": float})
             for _, part in frame.groupby(repeats.to_numpy(), sort=True)
         ]
+        per_repeat = [merge_floor_rows(part) for part in per_repeat]
         merged = pd.concat(per_repeat).groupby(["metric", "attribute"], sort=False).mean().reset_index()
         rows += [{"method": method, **row} for row in merged.to_dict("records")]
-    return pd.DataFrame(
-        rows, columns=["method", "metric", "attribute", "value", "ci_low", "ci_high", "floor"]
-    )
+    return pd.DataFrame(rows, columns=POOLED_COLUMNS)
+
+
+def _instrument_rows(frame, attributes, seed, floor_draws, n_draws):
+    """Floors of every gap, decision-level leakage and the randomised-threshold report of one pooled frame,
+    as rows to merge with :func:`_pooled_rows`' (the DPD and DEOdds rows get their floor columns there)."""
+    rows = []
+    y = frame["y_true"].to_numpy().astype(int)
+    decision = frame["y_pred"].to_numpy().astype(int)
+    folds = frame["fold"].to_numpy()
+    p_decision = frame["p_decision"].to_numpy(dtype=float) if "p_decision" in frame.columns else None
+    for attribute in attributes:
+        column = f"group[{attribute}]"
+        if column not in frame.columns:
+            continue
+        codes = two_group_codes(frame[column].to_numpy(dtype=object))
+        if codes is None:
+            continue
+        known = codes >= 0
+        y_k, groups_k = y[known], codes[known]
+        if min(len(np.unique(groups_k[y_k == c])) for c in (0, 1)) < 2:
+            continue  # a gap needs both groups in both classes
+        floors = gap_floor(y_k, decision[known], groups_k, folds[known], n_draws=floor_draws, seed=seed)
+        for record in floors.to_dict("records"):
+            rows.append(
+                {
+                    "metric": record["gap"],
+                    "attribute": attribute,
+                    "value": record["observed"],
+                    "floor_median": record["floor_median"],
+                    "floor_p95": record["floor_p95"],
+                    "p_floor": record["p_floor"],
+                    "above_floor": float(record["above_floor"]),
+                }
+            )
+        leakage = decision_leakage(final_score(frame)[known], groups_k, y_k)
+        pooled = leakage[leakage.scope == "pooled"]
+        rows.append(
+            {"metric": "decision_leakage", "attribute": attribute, "value": float(pooled.leakage_auc.mean())}
+        )
+        rows += [
+            {"metric": f"decision_auc[y={r.diagnosis}]", "attribute": attribute, "value": r.auc}
+            for r in pooled.itertuples()
+        ]
+        if p_decision is not None and randomised(p_decision[known]).any():
+            gaps, share = randomised_threshold_report(p_decision[known], y_k, groups_k, n_draws, seed)
+            rows += [
+                {
+                    "metric": f"{r.gap}_expected",
+                    "attribute": attribute,
+                    "value": r.expected,
+                    "draw_p05": r.draw_p05,
+                    "draw_p95": r.draw_p95,
+                }
+                for r in gaps.itertuples()
+            ]
+            labels = np.unique(frame[column][known].astype(str))
+            rows += [
+                {
+                    "metric": f"randomised_share[{labels[int(r.group)]}]",
+                    "attribute": attribute,
+                    "value": r.randomised_share,
+                }
+                for r in share.itertuples()
+            ]
+    return rows
+
+
+def merge_floor_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per (metric, attribute): the floor columns of a gap's instrument row joined onto its
+    bootstrap row (DPD, DEOdds)."""
+    return rows.groupby(["metric", "attribute"], sort=False).first().reset_index()
+
+
+def paired_pooled(pooled, pairs, postprocessed, attributes, n_boot=1000, seed=0) -> pd.DataFrame:
+    """Paired bootstrap (subjects resampled jointly, within diagnosis) of pooled gap differences between a
+    method and its baseline with the same post-processing: each ``pairs`` entry [method, baseline], and each
+    group-threshold variant of the method (``postprocessed``: {variant: base}) against the baseline's
+    variant of the same suffix, when both were evaluated. ``pooled``: {method: pooled test predictions, with
+    ``group[<attribute>]`` columns}. Repeated CV: pooled within each repeat, averaged over repeats."""
+    comparisons = []
+    for method, baseline in pairs:
+        comparisons.append((method, baseline))
+        for variant, base in postprocessed.items():
+            if base == method:
+                suffix = variant[len(method) :]
+                comparisons.append((variant, baseline + suffix))
+    columns = ["method", "baseline", "attribute", "gap", "gap_a", "gap_b", "difference", "ci_low", "ci_high"]
+    rows = []
+    for method, baseline in comparisons:
+        if method not in pooled or baseline not in pooled:
+            log.warning(
+                "evaluation.gap_pairs: no paired gap difference of %s and %s (not both evaluated)",
+                method,
+                baseline,
+            )
+            continue
+        key = ["subject_id", "repeat"]
+        a = pooled[method].assign(repeat=pooled[method].get("repeat", 0))
+        b = pooled[baseline].assign(repeat=pooled[baseline].get("repeat", 0))
+        joined = a.merge(b[key + ["y_pred"]], on=key, suffixes=("", "_baseline"), validate="one_to_one")
+        for attribute in attributes:
+            column = f"group[{attribute}]"
+            if column not in joined.columns:
+                continue
+            parts = []
+            for _, part in joined.groupby("repeat", sort=True):
+                codes = two_group_codes(part[column].to_numpy(dtype=object))
+                if codes is None:
+                    continue
+                known = codes >= 0
+                parts.append(
+                    paired_gap_difference(
+                        part["y_true"].to_numpy()[known],
+                        part["y_pred"].to_numpy()[known],
+                        part["y_pred_baseline"].to_numpy()[known],
+                        codes[known],
+                        n_boot=n_boot,
+                        seed=seed,
+                    )
+                )
+            if parts:
+                mean = pd.concat(parts).groupby("gap", sort=False).mean(numeric_only=True).reset_index()
+                rows += [
+                    {"method": method, "baseline": baseline, "attribute": attribute, **r}
+                    for r in mean.to_dict("records")
+                ]
+    return pd.DataFrame(rows, columns=columns + ["n_boot"])
 
 
 def _pooled_rows(frame, attributes, rng, n_boot, floor_shuffles):

@@ -6,7 +6,33 @@ import numpy as np
 import pandas as pd
 
 OVERALL = [("auc", "AUC"), ("accuracy", "ACC"), ("sensitivity", "SEN"), ("specificity", "SPE")]
-FAIRNESS = [("dpd", "DPD"), ("deodds", "DEOdds"), ("es_auc", "ES-AUC"), ("probe_auc", "Probe AUC")]
+FAIRNESS = [
+    ("dpd", "DPD"),
+    ("deodds", "DEOdds"),
+    ("es_auc", "ES-AUC"),
+    ("probe_auc", "Probe AUC"),
+    ("decision_leakage", "Decision leakage AUC"),
+]
+# pooled gaps printed beside their sex-blind floor (metrics/pooled.csv)
+POOLED_GAPS = [("dpd", "Pooled DPD"), ("deodds", "Pooled DEOdds")]
+
+
+def _pooled_cell(pooled, method, metric, attribute):
+    """The pooled gap (percent) beside its floor's median and 95th percentile, marked ``*`` above the floor;
+    a randomised rule adds its expected gap and the 5–95 % range over draws."""
+    rows = pooled[(pooled["method"] == method) & (pooled["attribute"] == attribute)].set_index("metric")
+    if metric not in rows.index or "floor_median" not in rows.columns or np.isnan(rows.at[metric, "value"]):
+        return ""
+    row = rows.loc[metric]
+    if np.isnan(row["floor_median"]):
+        return f"{100 * row['value']:.2f}"
+    mark = " *" if row["above_floor"] >= 0.5 else ""
+    cell = f"{100 * row['value']:.2f} (floor {100 * row['floor_median']:.2f}; p95 {100 * row['floor_p95']:.2f}){mark}"
+    expected = f"{metric}_expected"
+    if expected in rows.index:
+        e = rows.loc[expected]
+        cell += f"; expected {100 * e['value']:.2f} [{100 * e['draw_p05']:.2f}–{100 * e['draw_p95']:.2f}]"
+    return cell
 
 
 def _cell(summary, method, metric, attribute):
@@ -19,15 +45,19 @@ def _cell(summary, method, metric, attribute):
     return f"{mean:.2f} ± {std:.2f}" if not np.isnan(std) else f"{mean:.2f}"
 
 
-def build_table(summary, methods, attributes, paper_key=None, fairness_only=False):
+def build_table(summary, methods, attributes, paper_key=None, fairness_only=False, pooled=None):
     """One row per method (ours), then the published rows of those methods, labelled as such.
 
     ``methods``: :class:`~neurolip.methods.Method` objects (``MethodRegistry.table(...)``); each carries its
-    label and published numbers (``paper``, per ``paper_key``)."""
+    label and published numbers (``paper``, per ``paper_key``). ``pooled`` (``metrics/pooled.csv``): adds,
+    per attribute, the pooled DPD and DEOdds beside their sex-blind floors."""
     columns = [] if fairness_only else list(OVERALL)
     columns = [(m, label, "") for m, label in columns]
     for attribute in attributes:
         columns += [(m, f"{label} ({attribute})", attribute) for m, label in FAIRNESS]
+    pooled_columns = []
+    if pooled is not None:
+        pooled_columns = [(m, f"{label} ({a})", a) for a in attributes for m, label in POOLED_GAPS]
     present = set(summary["method"])
     rows = []
     for method in methods:
@@ -36,6 +66,12 @@ def build_table(summary, methods, attributes, paper_key=None, fairness_only=Fals
         row = {"Method": method.label, "Source": "this run"}
         row.update(
             {label: _cell(summary, method.name, metric, attribute) for metric, label, attribute in columns}
+        )
+        row.update(
+            {
+                label: _pooled_cell(pooled, method.name, metric, attribute)
+                for metric, label, attribute in pooled_columns
+            }
         )
         rows.append(row)
     for method in methods:
@@ -52,7 +88,8 @@ def build_table(summary, methods, attributes, paper_key=None, fairness_only=Fals
             else:
                 row.setdefault(label, "")
         rows.append(row)
-    return pd.DataFrame(rows, columns=["Method", "Source"] + [label for _, label, _ in columns])
+    labels = [label for _, label, _ in columns + pooled_columns]
+    return pd.DataFrame(rows, columns=["Method", "Source"] + labels).fillna("")
 
 
 def proxy_notes(cohort: pd.DataFrame, attributes, continuous) -> list[str]:

@@ -150,7 +150,12 @@ def randomised_threshold_report(
 # Deterministic group thresholds
 # ---------------------------------------------------------------------------------------------------------
 
-CONSTRAINTS = ("demographic_parity", "equalized_odds")
+CONSTRAINTS = (
+    "demographic_parity",
+    "equalized_odds",
+    "true_positive_rate_parity",
+    "false_positive_rate_parity",
+)
 
 
 def _candidates(scores, max_candidates):
@@ -166,8 +171,8 @@ def _candidates(scores, max_candidates):
 class DeterministicGroupThresholds:
     """One decision threshold per group (decision = score ≥ threshold), no randomisation.
 
-    ``constraint``: ``demographic_parity`` (selection-rate gap) or ``equalized_odds`` (max of the TPR and FPR
-    gaps); ``tolerance``: the largest violation allowed on the fit set; ``max_candidates``: thresholds tried
+    ``constraint``: ``demographic_parity`` (selection-rate gap), ``equalized_odds`` (max of the TPR and FPR
+    gaps), ``true_positive_rate_parity`` or ``false_positive_rate_parity`` (that gap alone); ``tolerance``: the largest violation allowed on the fit set; ``max_candidates``: thresholds tried
     per group (all distinct cut points up to that number, else quantiles). Among threshold pairs within the
     tolerance it keeps the one with the highest balanced accuracy (ties: the smaller violation). If no pair
     meets the tolerance it keeps the pair of least violation and says so (``constraint_met_`` False, a
@@ -213,6 +218,10 @@ class DeterministicGroupThresholds:
         fpr_a, fpr_b = a["fp"] / a["neg"], b["fp"] / b["neg"]
         if self.constraint == "demographic_parity":
             violation = np.abs((a["selected"] / a["n"])[:, None] - (b["selected"] / b["n"])[None, :])
+        elif self.constraint == "true_positive_rate_parity":
+            violation = np.abs(tpr_a[:, None] - tpr_b[None, :])
+        elif self.constraint == "false_positive_rate_parity":
+            violation = np.abs(fpr_a[:, None] - fpr_b[None, :])
         else:
             violation = np.maximum(
                 np.abs(tpr_a[:, None] - tpr_b[None, :]), np.abs(fpr_a[:, None] - fpr_b[None, :])

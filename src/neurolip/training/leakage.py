@@ -1,6 +1,14 @@
 """Representation leakage: how well a logistic probe reads a sensitive attribute from the representation a
-method's prediction reads. Fitted on the training split, C chosen on validation, scored on the test fold;
-AUC 0.5 means the attribute cannot be read linearly ("disentangled"), 1.0 that it is fully there."""
+method's prediction reads. AUC 0.5 means the attribute cannot be read linearly ("disentangled"), 1.0 that
+it is fully there.
+
+The workflow's probe (:func:`held_out_leakage_rows`) is fitted *out of sample*: on each model's validation
+subjects (for a cross-fitted recipe, model k's inner fold k: its out-of-fold subjects), which neither the
+model nor the eraser was fitted on, passed through the training-fitted eraser, C chosen by inner
+cross-validation on them (:class:`~neurolip.evaluation.probes.HeldOutProbe`), scored on the test fold. The
+training-split probe (:func:`probe`, fitted on the training subjects' representations, C on validation)
+reads ~0.5 for any LEACE-erased representation by construction (docs/method.md); it is kept for comparison.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +17,22 @@ import logging
 import numpy as np
 import pandas as pd
 
+from ..evaluation.probes import HeldOutProbe
 from ..stats import safe_auc
 from .linear import fit_logistic_on_val
 
 log = logging.getLogger(__name__)
+# the columns of a fold's leakage file (one row per model and attribute)
+LEAKAGE_COLUMNS = [
+    "fold",
+    "seed",
+    "attribute",
+    "representation",
+    "probe_auc",
+    "probe_cv_auc",
+    "probe_C",
+    "n_fit",
+]
 
 
 def attribute_codes(cohort: pd.DataFrame, subject_ids, attribute: str) -> np.ndarray:
@@ -57,6 +77,41 @@ def leakage_rows(data, features, attributes, representation: str, seed: int, fol
                 "attribute": attribute,
                 "representation": representation,
                 **probe(features, codes, seed=seed),
+            }
+        )
+    return rows
+
+
+def held_out_leakage_rows(
+    data, features, attributes, representation: str, seed: int, fold: int
+) -> list[dict]:
+    """One row per two-valued attribute: a :class:`HeldOutProbe` fitted on ``features["val"]`` (subjects the
+    model and its eraser were not fitted on), scored on ``features["test"]``. An attribute whose validation
+    subjects hold fewer than two of a group, or whose test subjects one group only, is logged and skipped."""
+    rows = []
+    for attribute in attributes:
+        if attribute not in data.cohort.columns:
+            continue
+        codes = {s: attribute_codes(data.cohort, data.subject_ids[s], attribute) for s in ("val", "test")}
+        counts = {s: np.bincount(c[c >= 0], minlength=2) for s, c in codes.items()}
+        if any(len(c) != 2 for c in counts.values()) or counts["val"].min() < 2 or counts["test"].min() < 1:
+            log.info(
+                "no held-out leakage probe for %s: group counts %s (two groups needed, two per group to fit)",
+                attribute,
+                {s: c.tolist() for s, c in counts.items()},
+            )
+            continue
+        fitted = HeldOutProbe(seed=seed).fit(features["val"], codes["val"])
+        rows.append(
+            {
+                "fold": fold,
+                "seed": seed,
+                "attribute": attribute,
+                "representation": representation,
+                "probe_auc": fitted.score(features["test"], codes["test"]),
+                "probe_cv_auc": fitted.cv_auc_,
+                "probe_C": fitted.C_,
+                "n_fit": fitted.n_fit_,
             }
         )
     return rows

@@ -45,24 +45,48 @@ LINEAR_READOUT = "logistic_regression"
 
 class FittedLinear:
     """The linear recipe's model of one :class:`~neurolip.training.recipes.ModelSplit`, read like a
-    network's: one read-out candidate, nothing to erase, the leakage probe reads the connectome itself.
-    It stores no checkpoint: a read-out-only method of a linear recipe fits it again (deterministic)."""
+    network's: one read-out candidate, the vectorised connectome as its representation (an erase stage
+    erases the attribute from it before the logistic regression is fitted: fitted on the training subjects'
+    edges, in their span), and the leakage probe reads it. It stores no checkpoint: a read-out-only method
+    of a linear recipe fits it again (deterministic); the fit waits for :meth:`candidates`."""
 
-    erasable: list[str] = []
+    erasable: list[str] = ["connectome"]
+    erase_in_row_space = True
 
     def __init__(self, split, fitted=None):
-        """``fitted``: ({split: P(disease)}, info) already made (a null model's); default: fit it here."""
+        """``fitted``: ({split: P(disease)}, info) already made (a null model's); default: fitted when
+        :meth:`candidates` asks (on erased edges when the method erases)."""
         self.seed, self.data = split.seed, split.data
-        self._scores, info = (
-            fitted if fitted is not None else fit_linear_baseline(split.data, seed=split.seed)
-        )
-        self.info = {"seed": split.seed, **info}
+        self._fitted = fitted
+        self.info = {"seed": split.seed}
+
+    def representations(self, split: str, names=None, erase=None) -> dict[str, np.ndarray]:
+        edges = upper_triangle(self.data.x[split].numpy())
+        if erase is not None:
+            import torch
+
+            edges = erase("connectome", torch.from_numpy(edges)).numpy()
+        return {"connectome": edges}
 
     def candidates(self, erase=None) -> tuple[dict, dict]:
-        return {LINEAR_READOUT: self._scores}, {}
+        if erase is None:
+            scores, info = self._fitted or fit_linear_baseline(self.data, seed=self.seed)
+        else:
+            if self._fitted is not None:
+                raise ValueError(
+                    "a linear model fitted beforehand (a null model) cannot be read with erasure"
+                )
+            features = {s: self.representations(s, erase=erase)["connectome"] for s in self.data.x}
+            model, c, val_auc = fit_logistic_on_val(
+                features["train"], self.data.y["train"], features["val"], self.data.y["val"], seed=self.seed
+            )
+            scores = {s: model.predict_proba(features[s])[:, 1] for s in ("val", "test")}
+            info = {"readout": LINEAR_READOUT, "C": c, "val_auc": val_auc}
+        self.info.update(info)
+        return {LINEAR_READOUT: scores}, {}
 
-    def leakage_features(self, choice, erase=None):
-        return "connectome", {s: upper_triangle(self.data.x[s].numpy()) for s in self.data.x}
+    def leakage_features(self, choice, erase=None, splits=("train", "val", "test")):
+        return "connectome", {s: self.representations(s, erase=erase)["connectome"] for s in splits}
 
     def attention(self):
         return None

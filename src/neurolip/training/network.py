@@ -53,10 +53,12 @@ class FittedNetwork:
         )
         return scores, {"probe_C": probe_c}
 
-    def leakage_features(self, choice: str, erase=None) -> tuple[str, dict[str, np.ndarray]]:
+    def leakage_features(
+        self, choice: str, erase=None, splits=("train", "val", "test")
+    ) -> tuple[str, dict[str, np.ndarray]]:
         """The representation the chosen read-out reads, per split (its name, {split: (n, D)})."""
         read = readout.representation_names(choice, self.fitter.objective.readouts)
-        features = {s: self.representations(s, self.erasable, erase) for s in ("train", "val", "test")}
+        features = {s: self.representations(s, self.erasable, erase) for s in splits}
         return "+".join(read), {s: np.concatenate([features[s][n] for n in read], axis=1) for s in features}
 
     def attention(self) -> dict | None:

@@ -154,6 +154,24 @@ def combine_cross_fitted(per_model: list[dict]) -> tuple[dict, dict]:
     return validation, test
 
 
+def cross_fitted_member_scores(per_model: list[dict], validation: dict, choice: str) -> list[np.ndarray]:
+    """Each cross-fitted model's own test probabilities of the chosen read-out, on the scale of the
+    out-of-fold scores the calibration and the thresholds are fitted on: model k's standardised logit against
+    its own validation scores (what its out-of-fold block of ``validation`` holds), and for the ``ensemble``
+    the same standardised-logit ensemble as the out-of-fold one (references: the joined ``validation``).
+    The fold's combined test score (:func:`combine_cross_fitted`) averages logits over K models and so is
+    less spread than any one model's out-of-fold score; these are not."""
+    kinds = list(per_model[0])
+    members = []
+    for model in per_model:
+        own = {k: special.expit(standardised_logit(model[k]["test"], model[k]["val"])) for k in kinds}
+        if choice == ENSEMBLE:
+            members.append(logit_ensemble([own[k] for k in kinds], [validation[k] for k in kinds]))
+        else:
+            members.append(own[choice])
+    return members
+
+
 class ChooseReadout:
     """The read-out stage: which candidate to report, chosen from validation scores only.
 

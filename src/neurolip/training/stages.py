@@ -53,6 +53,8 @@ class Stages:
             )
         codes = attribute_codes(model.data.cohort, model.data.subject_ids["train"], eraser.attribute)
         raw = model.representations("train")
-        return RepresentationEraser(eraser.attribute).fit(
+        # the linear recipe's connectome has more edges than subjects: LEACE in the training span
+        row_space = getattr(model, "erase_in_row_space", False)
+        return RepresentationEraser(eraser.attribute, row_space=row_space).fit(
             {n: torch.from_numpy(v) for n, v in raw.items()}, codes
         )

@@ -27,7 +27,7 @@ from .fold_io import (
     write_attention,
     write_csv,
 )
-from .leakage import leakage_rows
+from .leakage import LEAKAGE_COLUMNS, held_out_leakage_rows
 from .linear import LinearFitter, LinearNullFitter
 from .loop import LoopSettings
 from .network import NetworkFitter, pick_device  # noqa: F401 (pick_device: the trainer's public helper)
@@ -214,7 +214,10 @@ def _train_and_write(method, settings, recipe, fitter, data, inputs, outputs, se
 
 
 def _read_out_and_write(method, settings, recipe, models, data, splits, outputs, sensitive_attributes):
-    probed = list(sensitive_attributes) if outputs.leakage is not None else []
+    # a group-threshold method decides with the attribute itself: it has no representation probe of its own
+    # (its decision-level leakage is measured by the evaluation)
+    thresholded = any(stage.kind == "group_thresholds" for stage in method.stages)
+    probed = list(sensitive_attributes) if outputs.leakage is not None and not thresholded else []
     result = read_out(models, Stages.of(method, settings), recipe, data, splits, sensitive_attributes, probed)
     (Path(outputs.work_dir) / "selection.json").write_text(json.dumps(result.info, indent=2))
     write_csv(result.predictions["test"], outputs.predictions)
@@ -223,8 +226,7 @@ def _read_out_and_write(method, settings, recipe, models, data, splits, outputs,
     if outputs.seed_scores is not None:
         write_csv(seed_score_frame(data.fold, result.seed_scores), outputs.seed_scores)
     if outputs.leakage is not None:
-        columns = ["fold", "seed", "attribute", "representation", "probe_auc", "probe_auc_val", "probe_C"]
-        write_csv(pd.DataFrame(result.leakage, columns=columns), outputs.leakage)
+        write_csv(pd.DataFrame(result.leakage, columns=LEAKAGE_COLUMNS), outputs.leakage)
     if outputs.attention is not None:
         if result.attention is None:
             raise ValueError(f"method {method.name} computes no TTCA attention; it has no attention output")
@@ -262,19 +264,26 @@ def read_out(models, stages: Stages, recipe: Recipe, data: FoldData, splits, sen
     leakage = []
     if probed:
         for m, erase in zip(models, erasers, strict=True):
-            name, features = m.leakage_features(choice, erase)
-            leakage += leakage_rows(m.data, features, probed, name, m.seed, m.data.fold)
+            # the held-out probe reads the validation (out-of-fold) and test subjects only
+            name, features = m.leakage_features(choice, erase, splits=("val", "test"))
+            leakage += held_out_leakage_rows(m.data, features, probed, name, m.seed, m.data.fold)
     scores = {"val": stages.choose.transform(validation), "test": stages.choose.transform(test)}
     calibration = stages.calibrate.fit(scores["val"], covered.y["val"])
     info["calibration"] = calibration.describe()
+    probabilities = {split: calibration.transform(scores[split]) for split in ("val", "test")}
+    members = None
+    if recipe.cross_fit:
+        # same scale: the calibration (and thresholds) fitted on out-of-fold scores act on each inner
+        # model's own test scores, and the K calibrated probabilities are averaged (docs/method.md)
+        own = readout.cross_fitted_member_scores(per_model, validation, choice)
+        members = np.array([calibration.transform(s) for s in own])
+        probabilities["test"] = members.mean(axis=0)
     frames = {
-        split: predictions_frame(
-            covered, data.fold, split, calibration.transform(scores[split]), scores[split], sensitive
-        )
+        split: predictions_frame(covered, data.fold, split, probabilities[split], scores[split], sensitive)
         for split in ("val", "test")
     }
     if stages.thresholds is not None:
-        frames["test"] = stages.thresholds.fit(frames["val"]).transform(frames["test"])
+        frames["test"] = stages.thresholds.fit(frames["val"]).transform(frames["test"], members=members)
         info["group_thresholds"] = stages.thresholds.describe()
     attention = stack_seeds([a for a in (m.attention() for m in models) if a is not None])
     return FoldResult(frames, info, seed_scores, leakage, attention)
