@@ -267,7 +267,12 @@ def test_each_environment_runs_its_steps(tmp_path):
         python,
         tmp_path,
         "folds",
-        params={"cv": cv, "group_thresholds_attribute": "sex"},
+        params={
+            "cv": cv,
+            "group_thresholds_attribute": "sex",
+            "sensitive_attributes": ["sex"],
+            "trained_attributes": [],
+        },
         input={"cohort": str(data / "cohort.tsv")},
         output={"folds": str(data / "folds.tsv")},
     )
