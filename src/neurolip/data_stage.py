@@ -398,8 +398,9 @@ class FoldConnectomes:
 
     @classmethod
     def of_folds(cls, folds, paths):
-        """From the workflow's list: one path per fold, or one path for every fold (subject-level kinds)."""
-        paths = list(paths)
+        """From the workflow's list: one path per fold, or one path (a list of one, or the path itself) for
+        every fold (subject-level kinds)."""
+        paths = [paths] if isinstance(paths, str | Path) else list(paths)
         if len(paths) == 1:
             paths = paths * len(folds)
         if len(paths) != len(folds):
