@@ -97,7 +97,12 @@ def write_roi_coordinates(dataset, raw_dir, out_path):
     elif atlas in SHIPPED_CENTROIDS:
         table = roi_coordinates(atlas=atlas)
     elif isinstance(options.get("atlas"), dict):
+        from .extraction import atlas_region_names
+
         table = atlas_centroids(load_atlas(options["atlas"]))
+        names = atlas_region_names(options["atlas"], table["roi"])
+        if names:  # brain maps and region tables name regions by the atlas's own labels
+            table["name"] = table["roi"].map(names).fillna("")
     else:
         log.warning(
             "no ROI coordinates for atlas %r: brain maps will be region-index tables; set dataset.roi_coordinates "

@@ -9,6 +9,45 @@ def load_atlas(atlas_spec):
     """A labels image from ``{image: path}`` or ``{fetcher: name, ...kwargs}`` (nilearn's atlas fetchers)."""
     if atlas_spec.get("image"):
         return atlas_spec["image"]
+    return _fetch_atlas(atlas_spec).maps
+
+
+def atlas_region_names(atlas_spec, values):
+    """{label value: region name} of an atlas, for ``values`` (the image's non-zero labels), or {} when the
+    atlas names none: from ``atlas.labels`` (a file with one name per line in label order, or a table with
+    columns ``index`` and ``name``) or from the nilearn fetcher's look-up table or label list (Harvard-Oxford,
+    AAL, Schaefer, ...). Background entries are never a region's name."""
+    import pandas as pd
+
+    values = [int(v) for v in values]
+    if atlas_spec.get("labels"):
+        path = atlas_spec["labels"]
+        with open(path) as handle:
+            first = handle.readline()
+        if "\t" in first or "," in first:
+            table = pd.read_csv(path, sep=None, engine="python")
+            if not {"index", "name"} <= set(table.columns):
+                raise NeuroLIPInputError("an atlas label table needs columns 'index' and 'name'", path=path)
+            lookup = dict(zip(table["index"].astype(int), table["name"].astype(str)))
+        else:
+            with open(path) as handle:
+                names = [line.strip() for line in handle if line.strip()]
+            lookup = dict(zip(values, names)) if len(names) == len(values) else dict(enumerate(names))
+    elif atlas_spec.get("fetcher"):
+        bunch = _fetch_atlas(atlas_spec)
+        lut = getattr(bunch, "lut", None)
+        if lut is not None and {"index", "name"} <= set(lut.columns):
+            lookup = dict(zip(lut["index"].astype(int), lut["name"].astype(str)))
+        else:
+            names = [str(n) for n in (getattr(bunch, "labels", None) or [])]
+            # older fetchers list names in label order with or without the background first
+            lookup = dict(zip(values, names)) if len(names) == len(values) else dict(enumerate(names))
+    else:
+        return {}
+    return {v: lookup[v] for v in values if v in lookup and lookup[v].lower() != "background"}
+
+
+def _fetch_atlas(atlas_spec):
     name = atlas_spec.get("fetcher")
     if not name:
         raise NeuroLIPInputError(
@@ -20,8 +59,9 @@ def load_atlas(atlas_spec):
     if fetcher is None:
         raise NeuroLIPInputError(f"nilearn has no atlas fetcher fetch_atlas_{name}")
     kwargs = {k: v for k, v in atlas_spec.items() if k not in ("fetcher", "image")}
+    kwargs.pop("labels", None)
     try:
-        return fetcher(**kwargs).maps
+        return fetcher(**kwargs)
     except Exception as exc:
         raise NeuroLIPInputError(
             f"could not fetch atlas {name!r} with nilearn ({exc}); set atlas.image to a local file"

@@ -13,13 +13,13 @@ from functools import partial
 
 import numpy as np
 import pandas as pd
-from fairlearn.metrics import MetricFrame, demographic_parity_difference, equalized_odds_difference
+from fairlearn.metrics import MetricFrame, demographic_parity_difference
 from scipy import stats
 from sklearn.metrics import accuracy_score, recall_score
 
 from ..stats import safe_auc, stratified_bootstrap
 from .floors import gap_floor, paired_gap_difference
-from .probes import decision_leakage
+from .probes import decision_leakage, decision_leakage_floor
 from .thresholds import expected_gaps, randomised, randomised_threshold_report
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,9 @@ def fairness_metrics(attribute, y_true, p, y_pred, groups):
     gaps = np.nansum(np.abs(overall - by_group.to_numpy(dtype=float)))
     rows = [
         ("dpd", demographic_parity_difference(y_true, y_pred, sensitive_features=groups)),
-        ("deodds", equalized_odds_difference(y_true, y_pred, sensitive_features=groups)),
+        # fairlearn's equalized_odds_difference counts a group without patients (or controls) with a rate
+        # of 0, turning a fold where one group holds one class into DEOdds 1.0: that class's gap is left out
+        ("deodds", pooled_deodds(np.asarray(y_true), np.asarray(y_pred), groups)),
         ("es_auc", overall / (1 + gaps)),
     ]
     rows += [(f"auc[{group}]", value) for group, value in by_group.items()]
@@ -117,8 +119,35 @@ def fold_metrics(predictions, training_values, attributes, continuous=CONTINUOUS
         leakage = decision_leakage_value(final_score(predictions), y_true, groups)
         if leakage is not None:
             rows.append({"metric": "decision_leakage", "attribute": attribute, "value": leakage})
+        rows += fold_floor_rows(final_score(predictions), y_true, y_pred, groups, attribute)
         rows += expected_gap_rows(predictions, y_true, groups, attribute)
     return rows
+
+
+def fold_floor_rows(scores, y_true, y_pred, groups, attribute, n_draws=1000, seed=0) -> list[dict]:
+    """The sex-blind floor of one test fold's DPD, DEOdds and decision leakage (``<metric>_floor_median``,
+    ``<metric>_floor_p95``: the attribute permuted within diagnosis, ``n_draws`` times), for a two-group
+    attribute present in both classes: a per-fold gap means something only beside what a classifier blind to
+    the attribute shows at the fold's group sizes."""
+    codes = two_group_codes(groups)
+    if codes is None:
+        return []
+    known = codes >= 0
+    y_k, codes_k = y_true[known], codes[known]
+    if min(len(np.unique(codes_k[y_k == c])) for c in (0, 1)) < 2:
+        return []
+    floors = gap_floor(y_k, y_pred[known], codes_k, n_draws=n_draws, seed=seed).set_index("gap")
+    leakage = decision_leakage_floor(scores[known], codes_k, y_k, n_draws=n_draws, seed=seed)
+    values = {
+        "dpd": (floors.at["dpd", "floor_median"], floors.at["dpd", "floor_p95"]),
+        "deodds": (floors.at["deodds", "floor_median"], floors.at["deodds", "floor_p95"]),
+        "decision_leakage": (leakage["floor_median"], leakage["floor_p95"]),
+    }
+    return [
+        {"metric": f"{metric}_floor_{name}", "attribute": attribute, "value": float(value)}
+        for metric, pair in values.items()
+        for name, value in zip(("median", "p95"), pair, strict=True)
+    ]
 
 
 def expected_gap_rows(predictions, y_true, groups, attribute) -> list[dict]:
@@ -439,8 +468,16 @@ def _instrument_rows(frame, attributes, seed, floor_draws, n_draws):
             )
         leakage = decision_leakage(final_score(frame)[known], groups_k, y_k)
         pooled = leakage[leakage.scope == "pooled"]
+        floor = decision_leakage_floor(
+            final_score(frame)[known], groups_k, y_k, folds[known], n_draws=floor_draws, seed=seed
+        )
         rows.append(
-            {"metric": "decision_leakage", "attribute": attribute, "value": float(pooled.leakage_auc.mean())}
+            {
+                "metric": "decision_leakage",
+                "attribute": attribute,
+                "value": float(pooled.leakage_auc.mean()),
+                **{k: float(floor[k]) for k in ("floor_median", "floor_p95", "p_floor", "above_floor")},
+            }
         )
         rows += [
             {"metric": f"decision_auc[y={r.diagnosis}]", "attribute": attribute, "value": r.auc}

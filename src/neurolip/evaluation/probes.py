@@ -4,15 +4,18 @@
 uncorrelated with the attribute; a probe fitted on those erased training representations
 (``training/leakage.py``) has weights ~0 and reads AUC ~0.5 whatever the test representations carry.
 ``HeldOutProbe`` is fitted on subjects that neither the model nor the eraser was fitted on (inner-validation
-or out-of-fold subjects, passed through the training-fitted eraser, read where the decision reads them:
-after normalisation and the K-model mean), its C chosen by inner cross-validation on that same fit set, and
-scored on the test fold.
+or out-of-fold subjects, passed through the training-fitted eraser), its C chosen by inner cross-validation
+on that same fit set, and scored on the test fold. The workflow probes each model's own representation
+(before the read-out's normalisation; a cross-fitted recipe's K models have K representation spaces, so
+there is no K-model mean to probe) and averages the models' AUCs; the K-model decision is covered by the
+decision-level leakage.
 
 **Decision-level leakage** (``decision_leakage``): how well the attribute is predicted from the final score
 within each diagnosis class (AUC per fold and pooled). It applies to every method, thresholded ones included
 (whose decisions use the attribute directly; they inherit no representation probe). Within a class, AUC 0.5
 means the score says nothing about sex beyond the diagnosis; ``leakage_auc`` = max(AUC, 1 − AUC) measures it
-without its direction.
+without its direction, and so reads above 0.5 for pure noise: it is reported beside its sex-blind floor
+(:func:`decision_leakage_floor`).
 
 Controls (``tests/test_probes.py``): an erased representation that still carries sex out of sample reads
 ≥ 0.75 on the held-out probe, a sex-free one ≤ 0.58, and the training-split probe reads ~0.5 for both.
@@ -123,3 +126,44 @@ def decision_leakage(scores, codes, y_true, folds=None) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+def decision_leakage_floor(scores, codes, y_true, folds=None, n_draws: int = 1000, seed: int = 0) -> dict:
+    """The sex-blind floor of :func:`decision_leakage`'s pooled ``leakage_auc`` (averaged over the diagnosis
+    classes): the same scores with the attribute permuted within diagnosis (× fold when ``folds`` is given),
+    ``n_draws`` times. max(AUC, 1 − AUC) reads above 0.5 for pure noise (about 0.56 per test fold at ABIDE's
+    sizes), so the value means something only beside this floor. Returns ``observed``, ``floor_median``,
+    ``floor_p95``, ``p_floor`` and ``above_floor``; NaN when a class lacks one of the two groups."""
+    from scipy.stats import rankdata
+
+    scores = np.asarray(scores, dtype=float)
+    codes = np.asarray(codes).astype(int)
+    y_true = np.asarray(y_true).astype(int)
+    folds = np.zeros(len(scores)) if folds is None else np.asarray(folds)
+    rng = np.random.default_rng(seed)
+    observed, null = [], []
+    for diagnosis in (0, 1):
+        keep = (y_true == diagnosis) & (codes >= 0)
+        second = codes[keep] == 1
+        n1, n0 = int(second.sum()), int((~second).sum())
+        if n1 == 0 or n0 == 0:
+            return {k: np.nan for k in ("observed", "floor_median", "floor_p95", "p_floor", "above_floor")}
+        ranks = rankdata(scores[keep])  # ties get mid-ranks, as roc_auc_score counts them
+        strata = folds[keep]
+        # each draw permutes the group labels within each fold; the rank sum of the second group gives its AUC
+        permuted = np.tile(second, (n_draws, 1))
+        for stratum in np.unique(strata):
+            members = np.flatnonzero(strata == stratum)
+            permuted[:, members] = rng.permuted(permuted[:, members], axis=1)
+        auc_null = ((permuted * ranks).sum(1) - n1 * (n1 + 1) / 2) / (n1 * n0)
+        auc = ((second * ranks).sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
+        observed.append(max(auc, 1 - auc))
+        null.append(np.maximum(auc_null, 1 - auc_null))
+    value, floor = float(np.mean(observed)), np.mean(null, axis=0)
+    return {
+        "observed": value,
+        "floor_median": float(np.median(floor)),
+        "floor_p95": float(np.percentile(floor, 95)),
+        "p_floor": float((1 + np.sum(floor >= value - 1e-12)) / (1 + n_draws)),
+        "above_floor": bool(value > np.percentile(floor, 95)),
+    }

@@ -35,14 +35,25 @@ def _pooled_cell(pooled, method, metric, attribute):
     return cell
 
 
-def _cell(summary, method, metric, attribute):
+def _mean(summary, method, metric, attribute):
     row = summary[
         (summary["method"] == method) & (summary["metric"] == metric) & (summary["attribute"] == attribute)
     ]
-    if row.empty or np.isnan(row["mean"].iloc[0]):
+    return (np.nan, np.nan) if row.empty else (row["mean"].iloc[0], row["std"].iloc[0])
+
+
+def _cell(summary, method, metric, attribute):
+    """mean ± std over folds (percent); a per-fold gap or leakage also shows the mean over folds of its
+    sex-blind floor (median; 95th percentile) at the folds' group sizes."""
+    mean, std = _mean(summary, method, metric, attribute)
+    if np.isnan(mean):
         return ""
-    mean, std = 100 * row["mean"].iloc[0], 100 * row["std"].iloc[0]
-    return f"{mean:.2f} ± {std:.2f}" if not np.isnan(std) else f"{mean:.2f}"
+    cell = f"{100 * mean:.2f} ± {100 * std:.2f}" if not np.isnan(std) else f"{100 * mean:.2f}"
+    median, _ = _mean(summary, method, f"{metric}_floor_median", attribute)
+    p95, _ = _mean(summary, method, f"{metric}_floor_p95", attribute)
+    if not np.isnan(median):
+        cell += f" (floor {100 * median:.2f}; p95 {100 * p95:.2f})"
+    return cell
 
 
 def build_table(summary, methods, attributes, paper_key=None, fairness_only=False, pooled=None):
