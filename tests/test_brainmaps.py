@@ -214,3 +214,31 @@ def test_max_statistic_test_agrees_with_nilearn_permuted_ols():
     assert ours["beats_null"].tolist() == (p_nilearn <= 0.05).tolist()
     assert ours["beats_null"][3]
     np.testing.assert_allclose(ours["p_fwer"], p_nilearn, atol=0.04)
+
+
+def test_null_models_shuffle_connectomes_within_site_only():
+    import torch
+
+    from neurolip.training.fold_io import FoldData, permute_connectomes_within_site
+
+    sizes = {"train": 40, "val": 12, "test": 10}
+    ids = {s: [f"{s}{i}" for i in range(n)] for s, n in sizes.items()}
+    cohort = pd.DataFrame(
+        {"site": [f"site{i % 3}" for s in ids for i in range(len(ids[s]))]},
+        index=[i for s in ids for i in ids[s]],
+    )
+    x = {
+        s: torch.arange(n, dtype=torch.float).reshape(n, 1, 1).expand(n, 2, 2).clone()
+        for s, n in sizes.items()
+    }
+    data = FoldData(ids, {s: v.clone() for s, v in x.items()}, {}, cohort)
+    permute_connectomes_within_site(data, 3)
+    assert torch.equal(data.x["test"], x["test"])
+    for split in ("train", "val"):
+        moved_from = data.x[split][:, 0, 0].long().numpy()
+        assert not np.array_equal(moved_from, np.arange(sizes[split]))
+        # every subject got the connectome of a subject of its own site
+        np.testing.assert_array_equal(moved_from % 3, np.arange(sizes[split]) % 3)
+    again = FoldData(ids, {s: v.clone() for s, v in x.items()}, {}, cohort)
+    permute_connectomes_within_site(again, 3)
+    assert torch.equal(again.x["train"], data.x["train"])

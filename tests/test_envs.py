@@ -507,9 +507,18 @@ def test_each_environment_runs_its_steps(tmp_path):
                 "attention": attention if method == "neurolip" else [],
                 "null_scores": [],
                 "null_attention": [],
+                # linear_fc: within-site null refits on every fold at its observed C
+                "selections": [
+                    str(out / "training" / method / f"fold{f}" / "selection.json") for f in range(3)
+                ]
+                if method == "linear_fc"
+                else [],
+                "folds": str(data / "folds.tsv"),
+                "cohort": str(data / "cohort.tsv"),
             },
             output={
                 "agreement": str(metrics / f"agreement_{method}.csv"),
+                "null_stability": str(metrics / f"null_stability_{method}.csv"),
                 "regions": str(metrics / f"regions_{method}.csv"),
                 "figure": str(brain / f"{method}_pattern.png"),
             },
@@ -520,6 +529,8 @@ def test_each_environment_runs_its_steps(tmp_path):
                 "null_fold": 0,
                 "seed": 0,
                 "alpha": 0.05,
+                "linear_null": method == "linear_fc",
+                "linear_permutations": 5,
                 "registry": registry,
             },
         )
@@ -529,6 +540,7 @@ def test_each_environment_runs_its_steps(tmp_path):
         "map_stability",
         input={
             "agreement": [str(metrics / f"agreement_{m}.csv") for m in ("linear_fc", "neurolip")],
+            "null_stability": [str(metrics / f"null_stability_{m}.csv") for m in ("linear_fc", "neurolip")],
             "connectomes": str(data / "connectomes.npz"),
         },
         output={"table": str(metrics / "map_stability.csv"), "figure": str(figures / "map_stability.png")},

@@ -550,3 +550,23 @@ def test_null_models_train_as_one_ensemble(cohort, tmp_path):
         )
         assert state["fingerprint"]["permutation"] == p and state["fingerprint"]["ensemble"] is True
     assert not np.allclose(nulls[True][0].score, nulls[True][1].score)
+
+
+def test_network_null_models_read_the_observed_models_read_out(cohort, tmp_path):
+    """A null model does not choose its own read-out: it reads what the observed model of the fold chose
+    (its selection.json), even where its own validation would choose another."""
+    training = {**TRAINING, "max_epochs": 2, "n_seeds": 1}
+    null_models(cohort, "neurolip", tmp_path / "own", [0], training=training)
+    own = json.loads((tmp_path / "own" / "perm0" / "selection.json").read_text())
+    candidates = sorted(k.removeprefix("val_auc_") for k in own if k.startswith("val_auc_"))
+    other = next(c for c in candidates if c != own["readout"])
+    selection = tmp_path / "observed_selection.json"
+    selection.write_text(json.dumps({"readout": other, "seeds": []}))
+    null_models(cohort, "neurolip", tmp_path / "fixed", [0], training=training, observed_selection=selection)
+    fixed = json.loads((tmp_path / "fixed" / "perm0" / "selection.json").read_text())
+    assert fixed["readout"] == other != own["readout"]
+    selection.write_text(json.dumps({"readout": "no_such_read_out", "seeds": []}))
+    with pytest.raises(ValueError, match="no_such_read_out"):
+        null_models(
+            cohort, "neurolip", tmp_path / "bad", [0], training=training, observed_selection=selection
+        )

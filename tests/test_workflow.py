@@ -51,8 +51,9 @@ def tiny_config(tmp_path, **training):
             **training,
         },
         "methods": EXTRA_METHOD,
-        # two null models per mapped method: enough to run every step of the permutation test
-        "evaluation": {"maps": {"permutations": 2}},
+        # three trained null models per mapped network method (the fewest the max-statistic test takes) and
+        # 19 within-site null refits of linear_fc on every fold (p_FWER 0.05 reachable)
+        "evaluation": {"maps": {"permutations": 3, "linear_permutations": 19}},
     }
     if "methods" not in training:
         shipped = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
@@ -160,9 +161,22 @@ def test_end_to_end_outputs(tiny_run):
     stability = pd.read_csv(results / "metrics" / "map_stability.csv")
     assert set(shipped["training"]["methods"]) <= set(stability.method) and "random" in set(stability.method)
     assert {"pattern", "attention"} <= set(stability.estimator)
+    # beside every stability figure: whether its pairs share subjects, and the null models' agreement where
+    # the method has null maps on every fold (linear_fc), raw and standardised against the null
+    assert {"shares_subjects", "null_agreement", "null_agreement_p95", "p_vs_null"} <= set(stability.columns)
+    assert stability.loc[stability.pair == "same fold, other seed", "shares_subjects"].all()
+    linear_null = stability[(stability.method == "linear_fc") & stability.null_agreement.notna()]
+    assert len(linear_null) == 2 and linear_null.estimator.str.contains("standardised").any()
+    assert linear_null.null_agreement.between(-1, 1).all() and (linear_null.n_null == 19).all()
+    assert linear_null.p_vs_null.between(1 / 20, 1).all()
     regions = pd.read_csv(results / "metrics" / "map_regions_neurolip.csv")
-    assert (regions.n_null_models == 2).all() and regions.p_fwer.between(1 / 3, 1).all()
-    assert set(regions.estimator) == {"pattern", "attention"}
+    assert (regions.n_null_models == 3).all() and regions.p_fwer.between(1 / 4, 1).all()
+    assert set(regions.estimator) == {"pattern", "attention"} and np.isfinite(regions.z).all()
+    # linear_fc: each region's z against its own null and a max-statistic p_FWER, on every fold
+    linear_regions = pd.read_csv(results / "metrics" / "map_regions_linear_fc.csv")
+    assert set(linear_regions.fold) == {0, 1, 2} and (linear_regions.n_null_models == 19).all()
+    assert np.isfinite(linear_regions.z).all() and linear_regions.p_fwer.between(1 / 20, 1).all()
+    assert (linear_regions.beats_null == (linear_regions.p_fwer <= 0.05)).all()
     # region names: the simulated cohort has CC200 centroids, named after the nearest AAL-116 region
     assert regions.region_name.str.len().gt(0).all()
     assert regions.region_name_source.str.startswith("nearest AAL-116 region").all()

@@ -82,6 +82,18 @@ if MAPS["permutations"] and len(NULL_METHODS) < len(MAPS["null_methods"]):
         "which training.methods does not train"
     )
 PERMUTATIONS = list(range(MAPS["permutations"]))
+# a plain logistic regression (objective linear, no cross-fitting, no erasure) gets its null maps in the
+# disease_maps job itself: evaluation.maps.linear_permutations warm-started refits on every fold
+# (neurolip.evaluation.map_null.LogisticPatternNull, the same model as the observed one, at its C)
+LINEAR_NULL_METHODS = [
+    m
+    for m in NULL_METHODS
+    if REGISTRY[m].spec.get("objective") == "linear"
+    and not REGISTRY[m].spec.get("cross_fit")
+    and not REGISTRY[m].spec.get("erase_attribute")
+]
+# the others (network methods) train evaluation.maps.permutations null models on the null fold
+TRAINED_NULL_METHODS = [m for m in NULL_METHODS if m not in LINEAR_NULL_METHODS]
 # sources of 4-D images: their time series are extracted in one job per subject
 NIFTI_SOURCE = config["dataset"]["source"] in ("fmriprep", "adhd_nilearn")
 # the files the source reads (phenotype table, time series, cache index): inputs of fetch, so a changed file
@@ -204,8 +216,8 @@ def models_from_dir(wildcards):
 
 
 def null_inputs(template, method):
-    """The permutation-null files of ``method`` (none when it has no null)."""
-    if method not in NULL_METHODS:
+    """The permutation-null files of ``method`` (none when it has no trained null)."""
+    if method not in TRAINED_NULL_METHODS:
         return []
     return expand(template, method=method, perm=PERMUTATIONS)
 
@@ -215,11 +227,17 @@ def null_outputs(template):
     return expand(template, method="{method}", perm=PERMUTATIONS)
 
 
-def observed_linear_selection(wildcards):
-    """A linear method's null models reuse the C its observed model chose on the null fold."""
-    if REGISTRY[wildcards.method].spec.get("objective") != "linear":
-        return []
+def observed_selection(wildcards):
+    """The observed model's selection.json on the null fold: a linear method's null models reuse its C, a
+    network method's null models its read-out."""
     return PATHS["selection"].format(method=wildcards.method, fold=MAPS["null_fold"])
+
+
+def linear_null_selections(wildcards):
+    """Every fold's selection.json of a method whose null maps disease_maps fits itself (their C)."""
+    if wildcards.method not in LINEAR_NULL_METHODS or not MAPS["linear_permutations"]:
+        return []
+    return expand(PATHS["selection"], method=wildcards.method, fold=FOLDS)
 
 
 def report_file(path, caption, subcategory):

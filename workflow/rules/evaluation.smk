@@ -200,8 +200,12 @@ rule disease_maps:
             if wc.method in ATTENTION_METHODS
             else []
         ),
+        selections=linear_null_selections,
+        folds=rules.folds.output.folds,
+        cohort=rules.connectivity.output.cohort,
     output:
         agreement=f"{BASE}/metrics/map_agreement_{{method}}.csv",
+        null_stability=f"{BASE}/metrics/map_null_stability_{{method}}.csv",
         regions=report_file(PATHS["map_regions"], "map_regions", "{method} maps"),
         figure=report_file(
             f"{BASE}/figures/brain/{{method}}_disease_pattern.png",
@@ -222,6 +226,8 @@ rule disease_maps:
         null_fold=MAPS["null_fold"],
         seed=config["training"]["seed"],
         alpha=MAPS["alpha"],
+        linear_null=lambda wc: wc.method in LINEAR_NULL_METHODS,
+        linear_permutations=MAPS["linear_permutations"],
         registry=REGISTRY_CONFIG,
     script:
         "../scripts/disease_maps.py"
@@ -230,6 +236,9 @@ rule disease_maps:
 rule map_stability:
     input:
         agreement=expand(f"{BASE}/metrics/map_agreement_{{method}}.csv", method=METHODS),
+        null_stability=expand(
+            f"{BASE}/metrics/map_null_stability_{{method}}.csv", method=METHODS
+        ),
         connectomes=rules.connectivity.output.connectomes,
     output:
         table=report_file(

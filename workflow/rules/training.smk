@@ -72,8 +72,8 @@ use rule train as train_ttca with:
 
 
 # Null models for brain maps (evaluation.maps): one fold, one seed, the training and validation
-# connectomes shuffled among subjects; their maps give each region's null distribution. All permutations of
-# a method in one job (one start-up, one data load; a linear method reuses its observed model's C), each
+# connectomes shuffled among subjects of the same site; their maps give each region's null distribution. All permutations of
+# a method in one job (one start-up, one data load; null models reuse the observed model's C or read-out), each
 # writing its own null/<method>/perm<p>/ folder.
 if PERMUTATIONS:
 
@@ -83,7 +83,7 @@ if PERMUTATIONS:
             cohort=rules.connectivity.output.cohort,
             folds=rules.folds.output.folds,
             text_features=rules.text_features.output.features,
-            observed=observed_linear_selection,
+            observed=observed_selection,
         output:
             predictions=null_outputs(PATHS["null_predictions"]),
             seed_scores=null_outputs(PATHS["null_scores"]),

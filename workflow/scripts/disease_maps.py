@@ -1,15 +1,19 @@
 """One method's disease maps: the read-out's activation pattern (every method) and, for methods with TTCA,
-the attention reading weight; how they agree between seeds and folds; each region against the permutation
-null where the method has one."""
+the attention reading weight; how they agree between seeds and folds; each region z-scored against the
+permutation null (within site, the observed read-out) with a max-statistic p_FWER where the method has one,
+and the agreement of its maps across folds beside that of its null maps."""
 
 from _logging import log_to_file
 
 log_to_file(snakemake)
 
+import json
 import logging
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.stats import false_discovery_control
 
 from neurolip.data_stage import FoldConnectomes
 from neurolip.evaluation.brainmaps import (
@@ -17,12 +21,13 @@ from neurolip.evaluation.brainmaps import (
     load_attention,
     pair_agreement,
     pattern_maps,
-    permutation_test,
     region_names,
     summarise_agreement,
 )
 from neurolip.evaluation.figures import region_significance_figure
+from neurolip.evaluation.map_null import LogisticPatternNull, max_statistic_test, stability_against_null
 from neurolip.methods import MethodRegistry
+from neurolip.phenotypes import read_phenotypes
 
 params = snakemake.params
 connectomes = FoldConnectomes.of_folds(snakemake.params.folds, snakemake.input.connectomes)
@@ -73,7 +78,11 @@ columns = [
 agreement = pd.concat(agreement, ignore_index=True)[columns] if agreement else pd.DataFrame(columns=columns)
 agreement.to_csv(snakemake.output.agreement, index=False)
 
-# each region against the null: the model the null models copy (null fold, first seed) on test subjects
+# each region against the null. A plain logistic regression: on every fold, the observed model refitted
+# at its own C (selection.json) beside linear_permutations within-site null refits, mapped on the fold's
+# training subjects (map_null.LogisticPatternNull). Other methods: the model the trained null models copy
+# (null fold, first seed) on test subjects. Each region is z-scored against its own null and compared with
+# the null maps' leave-one-out z maxima (max_statistic_test).
 coordinates = pd.read_csv(snakemake.input.coordinates)
 if len(coordinates) != n_rois:
     coordinates = None
@@ -81,59 +90,137 @@ region_ids = coordinates["roi"].to_numpy() if coordinates is not None else np.ar
 names = region_names(coordinates, n_rois)
 label = MethodRegistry.from_config(params.registry).label(params.method)
 null_key = (params.null_fold, params.seed)
-tables = []
+
+
+def linear_null_maps():
+    """{fold: LogisticPatternNull} of every fold (the observed C of the first seed)."""
+    folds = pd.read_csv(snakemake.input.folds, sep="\t", dtype={"subject_id": str})
+    cohort = read_phenotypes(snakemake.input.cohort).set_index("subject_id")
+    fitted = {}
+    for fold, selection in zip(params.folds, snakemake.input.selections, strict=True):
+        seeds = json.loads(Path(selection).read_text())["seeds"]
+        c = float(next((s for s in seeds if int(s["seed"]) == params.seed), seeds[0])["C"])
+        train = folds.loc[(folds["fold"] == fold) & (folds["split"] == "train"), "subject_id"].tolist()
+        edges = connectomes.edges_function(int(fold))(train)
+        fitted[fold] = LogisticPatternNull(
+            C=c, n_permutations=params.linear_permutations, seed=int(fold)
+        ).fit(
+            edges,
+            cohort.loc[train, "diagnosis"].astype(int).to_numpy(),
+            cohort.loc[train, "site"].astype(str).to_numpy(),
+            edges,
+            n_rois,
+        )
+        logging.info(
+            "fold %s: %d within-site null refits at C=%g, %.3f s each",
+            fold,
+            params.linear_permutations,
+            c,
+            fitted[fold].seconds_per_null_,
+        )
+    return fitted
+
+
+def region_table(observed, null):
+    if len(null) >= 3:
+        table = max_statistic_test(observed, null, alpha=params.alpha)
+        table["null_max"] = null.max(0)
+        table["q_fdr"] = false_discovery_control(table["p_uncorrected"])
+        return table.drop(columns=["region", "n_null"])
+    table = pd.DataFrame({"observed": observed})
+    for column in ("null_mean", "null_sd", "z", "p_uncorrected", "p_fwer", "null_max", "q_fdr"):
+        table[column] = np.nan
+    table["beats_null"] = False
+    return table
+
+
+tables, null_stability = [], []
+linear = bool(params.linear_null) and len(snakemake.input.selections) > 0
+fitted = linear_null_maps() if linear else {}
 for estimator in ("pattern", "attention"):
     if (estimator, "test") not in maps:
         continue
     model_maps = maps[(estimator, "test")]
     pooled = np.mean(list(model_maps.values()), axis=0)
-    observed = model_maps.get(null_key)
-    null = []
-    if snakemake.input.null_scores and observed is not None:
-        if estimator == "pattern":
-            # one map per null model (each file: the null fold, one seed)
-            null = [
-                next(iter(fold_pattern_maps(read_scores([path]), "test").values()))
-                for path in snakemake.input.null_scores
-            ]
-        else:
-            null = [
-                attention_model_maps(load_attention({0: path}))[(0, params.seed)]
-                for path in snakemake.input.null_attention
-            ]
-    if len(null):
-        table = permutation_test(observed, np.array(null), alpha=params.alpha)
-    else:
-        table = pd.DataFrame({"observed": observed if observed is not None else pooled})
-        for column in ("null_mean", "null_max", "p_uncorrected", "p_fwer", "q_fdr"):
-            table[column] = np.nan
-        table["beats_null"] = False
-    table.insert(0, "region", region_ids)
-    table.insert(0, "estimator", estimator)
-    table["pooled_over_models"] = pooled
-    table["label"] = (
-        coordinates["label"].to_numpy() if coordinates is not None and "label" in coordinates else ""
-    )
-    table["region_name"] = names["region_name"].to_numpy()
-    table["region_name_source"] = names["region_name_source"].to_numpy()
-    table["n_null_models"] = len(null)
-    tables.append(table)
-    stable = agreement[(agreement["estimator"] == estimator) & (agreement["split"] == "test")]
-    summary = "; ".join(
-        f"{row.pair}: Spearman {row.spearman:.2f}, Jaccard {row.jaccard_top_k:.2f}"
-        for row in stable.itertuples()
-    )
-    if estimator == "pattern":
-        region_significance_figure(
-            table,
-            coordinates,
-            f"{label}: activation pattern of the disease read-out (fold {params.null_fold})"
-            + ("" if len(null) else " — no permutation null configured"),
-            snakemake.output.figure,
-            stability=summary,
-            k=params.top_k * 2,
-            names=names,
+    if estimator == "pattern" and fitted:
+        runs = {
+            fold: (null.observed_map_, null.null_maps_, "training subjects, refit at observed C")
+            for fold, null in fitted.items()
+        }
+        null_stability.append(
+            stability_against_null(
+                {f: n.observed_map_ for f, n in fitted.items()}, {f: n.null_maps_ for f, n in fitted.items()}
+            ).assign(method=params.method, estimator=estimator)
         )
+    else:
+        observed = model_maps.get(null_key)
+        null = []
+        if snakemake.input.null_scores and observed is not None:
+            if estimator == "pattern":
+                # one map per null model (each file: the null fold, one seed)
+                null = [
+                    next(iter(fold_pattern_maps(read_scores([path]), "test").values()))
+                    for path in snakemake.input.null_scores
+                ]
+            else:
+                null = [
+                    attention_model_maps(load_attention({0: path}))[(0, params.seed)]
+                    for path in snakemake.input.null_attention
+                ]
+        runs = {
+            params.null_fold: (
+                observed if observed is not None else pooled,
+                np.array(null),
+                "test subjects, trained null models",
+            )
+        }
+    for fold, (observed, null, mapped_on) in runs.items():
+        table = region_table(observed, null)
+        table.insert(0, "region", region_ids)
+        table.insert(0, "fold", fold)
+        table.insert(0, "estimator", estimator)
+        table["pooled_over_models"] = pooled
+        table["label"] = (
+            coordinates["label"].to_numpy() if coordinates is not None and "label" in coordinates else ""
+        )
+        table["region_name"] = names["region_name"].to_numpy()
+        table["region_name_source"] = names["region_name_source"].to_numpy()
+        table["n_null_models"] = len(null)
+        table["mapped_on"] = mapped_on
+        tables.append(table)
+        stable = agreement[(agreement["estimator"] == estimator) & (agreement["split"] == "test")]
+        summary = "; ".join(
+            f"{row.pair}: Spearman {row.spearman:.2f}, Jaccard {row.jaccard_top_k:.2f}"
+            for row in stable.itertuples()
+        )
+        if estimator == "pattern" and fold == params.null_fold:
+            # regions are marked only where they beat the max-statistic null (p_FWER <= alpha)
+            region_significance_figure(
+                table,
+                coordinates,
+                f"{label}: activation pattern of the disease read-out (fold {fold}, {mapped_on})"
+                + ("" if len(null) else " — no permutation null configured"),
+                snakemake.output.figure,
+                stability=summary,
+                k=params.top_k * 2,
+                names=names,
+            )
 regions = pd.concat(tables, ignore_index=True)
 regions.insert(0, "method", params.method)
 regions.to_csv(snakemake.output.regions, index=False)
+stability_columns = [
+    "method",
+    "estimator",
+    "maps",
+    "observed",
+    "null_mean",
+    "null_p95",
+    "p_value",
+    "n_folds",
+    "n_null",
+]
+(
+    pd.concat(null_stability, ignore_index=True)[stability_columns]
+    if null_stability
+    else pd.DataFrame(columns=stability_columns)
+).to_csv(snakemake.output.null_stability, index=False)

@@ -1,4 +1,6 @@
-"""Every method's map agreement in one table, with the chance level of random maps, and its figure."""
+"""Every method's map agreement in one table, with two chance levels: uniform random maps, and (where a
+method has null maps on every fold) the agreement of its null models' maps, raw and standardised against
+the null per region; and its figure."""
 
 from _logging import log_to_file
 
@@ -12,13 +14,35 @@ from neurolip.methods import MethodRegistry
 
 tables = [pd.read_csv(path) for path in snakemake.input.agreement]
 table = pd.concat([t for t in tables if not t.empty], ignore_index=True)
+# same-fold, other-seed pairs share their training and test subjects: their agreement is not a replication
+table["shares_subjects"] = table["pair"] == "same fold, other seed"
+for column in ("null_agreement", "null_agreement_p95", "p_vs_null", "n_null"):
+    table[column] = float("nan")
 chance = random_agreement(snakemake.params.n_rois, k=snakemake.params.top_k)
+# the null agreement: same estimator, same folds, null model k of each fold against null model k of the
+# others (map_null.stability_against_null); raw maps and maps z-scored against their fold's null
+nulls = [pd.read_csv(path) for path in snakemake.input.null_stability]
+for row in pd.concat([n for n in nulls if not n.empty] or [pd.DataFrame()], ignore_index=True).itertuples():
+    table.loc[len(table)] = {
+        "method": row.method,
+        "estimator": f"{row.estimator}, {row.maps} (refit at the observed C, training subjects)",
+        "split": "train",
+        "pair": "other fold",
+        "spearman": row.observed,
+        "n_pairs": row.n_folds * (row.n_folds - 1) // 2,
+        "shares_subjects": False,
+        "null_agreement": row.null_mean,
+        "null_agreement_p95": row.null_p95,
+        "p_vs_null": row.p_value,
+        "n_null": row.n_null,
+    }
 for split in ("val", "test"):
     table.loc[len(table)] = {
         "method": "random",
         "estimator": "uniform random values",
         "split": split,
         "pair": "any",
+        "shares_subjects": False,
         **chance,
     }
 table.to_csv(snakemake.output.table, index=False)

@@ -1,5 +1,6 @@
 """The permutation-null models of one method (evaluation.maps) in one job: every permutation's predictions,
-per-seed scores and, for TTCA methods, attention, each in its own null/<method>/perm<p>/ folder."""
+per-seed scores and, for TTCA methods, attention, each in its own null/<method>/perm<p>/ folder; the
+connectomes permuted within site, the observed model's C or read-out reused."""
 
 from _logging import log_to_file
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from neurolip.methods import Method
 from neurolip.training.checkpoint import remove_resume_tensors
+from neurolip.training.fold_io import permute_connectomes_within_site
 from neurolip.training.trainer import FoldInputs, FoldOutputs, train_null_models
 
 params = snakemake.params
@@ -46,6 +48,7 @@ train_null_models(
     outputs=outputs,
     sensitive_attributes=params.sensitive,
     observed_selection=Path(snakemake.input.observed) if snakemake.input.get("observed") else None,
+    permute=permute_connectomes_within_site,
 )
 
 if not snakemake.config.get("keep_checkpoints", False):

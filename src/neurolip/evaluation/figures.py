@@ -506,7 +506,8 @@ def recovery_figure(table, path, title="Planted-region recovery by TTCA attentio
 
 def region_significance_figure(regions, coordinates, title, path, stability=None, k=20, names=None):
     """A method's map with its permutation null: the ``k`` regions of largest value as bars (filled where
-    the region beats the null family-wise, hollow otherwise), the null models' largest value as a line,
+    the region beats the null family-wise: ``beats_null``, its z against its own null above the null maps'
+    largest z, map_null.max_statistic_test; hollow otherwise), the null models' largest raw value as a line,
     and, given atlas coordinates, a glass brain of the regions that beat it (when none does: the top
     regions unthresholded, said so in its title). ``stability`` (a line of text) says how well the map
     reproduces, so the reader sees at a glance whether it can be read. ``names``: region names
@@ -534,7 +535,7 @@ def region_significance_figure(regions, coordinates, title, path, stability=None
     tested = "null_max" in regions and np.isfinite(regions["null_max"]).any()
     if tested:
         null_max = float(regions["null_max"].max())
-        ax.axhline(null_max, ls="--", c="grey", lw=1, label="largest null value")
+        ax.axhline(null_max, ls="--", c="grey", lw=1, label="largest null value (raw; tested: z)")
     # head room above the bars and the null line: the legend sits there, over nothing
     ax.set_ylim(0, 1.3 * max(top, null_max if np.isfinite(null_max) else 0.0))
     ax.legend(fontsize=7, loc="upper right", frameon=False, ncol=2)
@@ -542,7 +543,7 @@ def region_significance_figure(regions, coordinates, title, path, stability=None
     if not tested:
         verdict = "no permutation null: largest regions, untested"
     elif n_sig:
-        verdict = f"{n_sig} region(s) beat the null (family-wise)"
+        verdict = f"{n_sig} region(s) beat the null (region z vs null max z, family-wise)"
     else:
         verdict = "no region beats the permutation null"
     ax.set(ylabel="map value", title=verdict)

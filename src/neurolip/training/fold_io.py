@@ -62,6 +62,18 @@ def permute_connectomes(data: FoldData, permutation: int) -> None:
         data.x[split] = data.x[split][torch.randperm(len(data.x[split]), generator=generator)]
 
 
+def permute_connectomes_within_site(data: FoldData, permutation: int) -> None:
+    """As :func:`permute_connectomes`, but each connectome moves only among subjects of the same site
+    (exchangeability blocks): a null model keeps what site explains and loses only the link of brain and
+    label (docs/method.md, Brain maps)."""
+    from ..evaluation.map_null import within_block_permutations
+
+    for offset, split in enumerate(("train", "val")):
+        sites = data.cohort.loc[data.subject_ids[split], "site"].astype(str).to_numpy()
+        index = within_block_permutations(sites, 1, seed=10007 * (permutation + 1) + offset)[0]
+        data.x[split] = data.x[split][torch.from_numpy(index)]
+
+
 def predictions_frame(data: FoldData, fold: int, split: str, probabilities, scores, sensitive_attributes):
     """Calibrated P(disease), the decision at 0.5 (the calibration put the threshold where validation says)
     and the read-out's raw score for the subjects of ``split``, with their sensitive attributes."""

@@ -151,13 +151,14 @@ def train_null_models(
     """The permutation-null models of ``method`` on ``fold``, one per key of ``outputs`` (the permutation
     number -> where that null model's files go), in one process: the data, the text features and the
     libraries load once. Each null model is exactly what ``train_fold(..., permutation=p)`` makes, except
-    that a linear recipe reuses the observed model's C (from ``observed_selection``, the observed model's
-    selection.json of this fold, or chosen once on the unpermuted validation split) and warm-starts each
+    that a linear recipe reuses the observed model's C and a network recipe the observed model's read-out
+    (from ``observed_selection``, the observed model's selection.json of this fold; without it a linear C
+    is chosen once on the unpermuted validation split) and warm-starts each
     permutation's fit from the previous one's coefficients (one standardisation shared by all).
 
     ``permute(data, p)``: shuffles the connectomes of a copy of the fold in place (default: among the
-    training and among the validation subjects, :func:`permute_connectomes`); a within-site permutation
-    plugs in here. Returns {p: test predictions}.
+    training and among the validation subjects, :func:`permute_connectomes`); the workflow passes the
+    within-site :func:`permute_connectomes_within_site`. Returns {p: test predictions}.
     """
     settings = _settings(training)
     observed = load_fold(inputs.connectomes, inputs.folds, inputs.cohort, fold)
@@ -173,9 +174,12 @@ def train_null_models(
             for split in recipe.splits(data, settings.seed, work_dir, inputs.models_from)
         ]
         permuted[permutation] = (data, splits)
+    readout_choice = None
     if recipe.objective.trains_network:
         # one fitter for all: the null models of a batchable objective train as one ensemble (on a GPU)
         fitter = NetworkFitter(method, settings, model, text_encoder, inputs)
+        # the null models read what the observed model of this fold chose, not their own best read-out
+        readout_choice = _observed_readout(observed_selection) if observed_selection is not None else None
     else:
         chosen = _observed_c(observed_selection) if observed_selection is not None else None
         # C of each model: chosen on the unpermuted split of the same model (seed), once per fold
@@ -187,7 +191,15 @@ def train_null_models(
     for permutation, (data, splits) in permuted.items():
         own, models = models[: len(splits)], models[len(splits) :]
         results[permutation] = _read_out_and_write(
-            method, settings, recipe, own, data, splits, outputs[permutation], sensitive_attributes
+            method,
+            settings,
+            recipe,
+            own,
+            data,
+            splits,
+            outputs[permutation],
+            sensitive_attributes,
+            readout_choice,
         )
     return results
 
@@ -213,12 +225,28 @@ def _train_and_write(method, settings, recipe, fitter, data, inputs, outputs, se
     return _read_out_and_write(method, settings, recipe, models, data, splits, outputs, sensitive_attributes)
 
 
-def _read_out_and_write(method, settings, recipe, models, data, splits, outputs, sensitive_attributes):
+def _observed_readout(selection: Path) -> str | None:
+    """The read-out the observed model of this fold chose (its selection.json): null models read the same."""
+    return json.loads(Path(selection).read_text()).get("readout")
+
+
+def _read_out_and_write(
+    method, settings, recipe, models, data, splits, outputs, sensitive_attributes, readout_choice=None
+):
     # a group-threshold method decides with the attribute itself: it has no representation probe of its own
     # (its decision-level leakage is measured by the evaluation)
     thresholded = any(stage.kind == "group_thresholds" for stage in method.stages)
     probed = list(sensitive_attributes) if outputs.leakage is not None and not thresholded else []
-    result = read_out(models, Stages.of(method, settings), recipe, data, splits, sensitive_attributes, probed)
+    result = read_out(
+        models,
+        Stages.of(method, settings),
+        recipe,
+        data,
+        splits,
+        sensitive_attributes,
+        probed,
+        readout_choice,
+    )
     (Path(outputs.work_dir) / "selection.json").write_text(json.dumps(result.info, indent=2))
     write_csv(result.predictions["test"], outputs.predictions)
     if outputs.validation is not None:
@@ -242,15 +270,22 @@ def fit_fold(fitter, splits: list[ModelSplit]) -> list:
     return fit_all(splits) if fit_all is not None else [fitter.fit(split) for split in splits]
 
 
-def read_out(models, stages: Stages, recipe: Recipe, data: FoldData, splits, sensitive, probed=()):
+def read_out(
+    models, stages: Stages, recipe: Recipe, data: FoldData, splits, sensitive, probed=(), readout_choice=None
+):
     """The fold's predictions from its fitted ``models``: each model's read-out candidates (on erased
     representations when the method erases), combined by the recipe's splitter, one read-out chosen and
-    calibrated on the validation scores, then group thresholds. ``probed``: attributes of the leakage probe."""
+    calibrated on the validation scores, then group thresholds. ``probed``: attributes of the leakage probe.
+    ``readout_choice``: a read-out fixed beforehand (a null model reads what its observed model chose)."""
     erasers = [stages.eraser_for(m) for m in models]
     read = [m.candidates(erase) for m, erase in zip(models, erasers, strict=True)]
     per_model = [scores for scores, _ in read]
     validation, test, covered = recipe.combine(data, splits, per_model)
     choice = stages.choose.fit(validation, covered.y["val"]).choice_
+    if readout_choice is not None:
+        if readout_choice not in validation:
+            raise ValueError(f"read-out {readout_choice!r} is not among the candidates {sorted(validation)}")
+        choice = stages.choose.choice_ = readout_choice
     infos = [{**m.info, **details} for m, (_, details) in zip(models, read, strict=True)]
     info = {
         **({"cross_fit": recipe.cross_fit} if recipe.cross_fit else {}),
