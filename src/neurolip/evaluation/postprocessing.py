@@ -101,8 +101,23 @@ def apply_group_thresholds(optimizer, predictions, attribute, seed=0, source="te
     attribute is unknown (or a group the validation split did not hold) keep their calibrated decision.
     ThresholdOptimizer randomises between two thresholds for some subjects: ``seed`` fixes that draw."""
     out = predictions.copy()
+    known = _mark_known(out, attribute, _fitted_groups(optimizer), source)
+    if known.any():
+        rows = out[known]
+        out.loc[known, "y_pred"] = optimizer.predict(
+            rows[["p_disease"]].to_numpy(dtype=float),
+            sensitive_features=rows[attribute].astype(str).to_numpy(),
+            random_state=seed,
+        ).astype(int)
+    out["y_pred"] = out["y_pred"].astype(int)
+    return out
+
+
+def _mark_known(out, attribute, fitted_groups, source) -> np.ndarray:
+    """Which subjects of ``out`` the thresholds decide (attribute known and a fitted group); writes the
+    ``decision`` column saying how each decision is made and logs the subjects that keep the calibrated one."""
     values = out[attribute]
-    known = values.notna() & values.astype(str).isin(_fitted_groups(optimizer))
+    known = (values.notna() & values.astype(str).isin(fitted_groups)).to_numpy()
     out["decision"] = np.where(
         known, "group thresholds", f"calibrated 0.5 ({attribute} unknown or not in validation)"
     )
@@ -113,15 +128,7 @@ def apply_group_thresholds(optimizer, predictions, attribute, seed=0, source="te
             int((~known).sum()),
             attribute,
         )
-    if known.any():
-        rows = out[known]
-        out.loc[known, "y_pred"] = optimizer.predict(
-            rows[["p_disease"]].to_numpy(dtype=float),
-            sensitive_features=rows[attribute].astype(str).to_numpy(),
-            random_state=seed,
-        ).astype(int)
-    out["y_pred"] = out["y_pred"].astype(int)
-    return out
+    return known
 
 
 def _fitted_groups(optimizer):
@@ -194,18 +201,8 @@ class GroupThresholds:
                 p_decision=predictions["y_pred"].astype(float),
             )
         out = predictions.copy()
+        known = _mark_known(out, self.attribute, self._groups(), source)
         values = out[self.attribute]
-        known = (values.notna() & values.astype(str).isin(self._groups())).to_numpy()
-        out["decision"] = np.where(
-            known, "group thresholds", f"calibrated 0.5 ({self.attribute} unknown or not in validation)"
-        )
-        if (~known).any():
-            log.warning(
-                "%s: %d subjects keep the calibrated decision (%s unknown or not in the validation split)",
-                source,
-                int((~known).sum()),
-                self.attribute,
-            )
         p_decision = out["y_pred"].to_numpy(dtype=float)
         if known.any():
             groups = values[known].astype(str).to_numpy()
