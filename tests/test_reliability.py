@@ -743,7 +743,7 @@ def test_evaluation_works_when_no_attribute_has_two_groups(tmp_path, rng, attrib
     # the same sequence as workflow/scripts/evaluate.py
     pooled = {}
     per_fold, _ = evaluate(predictions, cohort, folds, attributes, continuous=("age",), pooled=pooled)
-    assert not pooled_metrics(pooled, attributes, n_boot=20, floor_shuffles=5).empty
+    assert not pooled_metrics(pooled, attributes, n_boot=20, floor_draws=20).empty
     per_fold = pd.concat([per_fold, leakage_per_fold(leakage)], ignore_index=True)
     comparisons = [("auc", ""), ("accuracy", "")] + [
         (m, a) for a in attributes for m in ("dpd", "deodds", "probe_auc")

@@ -380,7 +380,6 @@ POOLED_COLUMNS = [
     "value",
     "ci_low",
     "ci_high",
-    "floor",
     "floor_median",
     "floor_p95",
     "p_floor",
@@ -390,13 +389,10 @@ POOLED_COLUMNS = [
 ]
 
 
-def pooled_metrics(
-    prediction_files, attributes, n_boot=1000, seed=0, floor_shuffles=200, floor_draws=1000, n_draws=200
-):
+def pooled_metrics(prediction_files, attributes, n_boot=1000, seed=0, floor_draws=1000, n_draws=200):
     """Metrics on the pooled out-of-fold predictions of every subject, with 95 % bootstrap intervals
     (subjects resampled within diagnosis, ``n_boot`` times, seeded; :func:`neurolip.stats.stratified_bootstrap`,
-    i.e. ``scipy.stats.bootstrap``), DPD and DEOdds with fairlearn, and for each DPD the sex-blind floor: the
-    mean DPD of the same decisions with the attribute shuffled among each fold's test subjects.
+    i.e. ``scipy.stats.bootstrap``), DPD and DEOdds with fairlearn.
 
     AUC ranks the calibrated P(disease) (comparable across folds, unlike the per-fold raw scores).
     Continuous attributes are split at each fold's training median, as in :func:`fold_metrics`; the groups
@@ -423,7 +419,7 @@ def pooled_metrics(
         repeats = frame["repeat"] if "repeat" in frame.columns else pd.Series(0, index=frame.index)
         per_repeat = [
             pd.DataFrame(
-                _pooled_rows(part, attributes, rng, n_boot, floor_shuffles)
+                _pooled_rows(part, attributes, rng, n_boot)
                 + _instrument_rows(part, attributes, seed, floor_draws, n_draws)
             ).astype({"value": float})
             for _, part in frame.groupby(repeats.to_numpy(), sort=True)
@@ -569,21 +565,19 @@ def paired_pooled(pooled, pairs, postprocessed, attributes, n_boot=1000, seed=0)
     return pd.DataFrame(rows, columns=columns + ["n_boot"])
 
 
-def _pooled_rows(frame, attributes, rng, n_boot, floor_shuffles):
+def _pooled_rows(frame, attributes, rng, n_boot):
     y = frame["y_true"].to_numpy().astype(int)
     p = frame["p_disease"].to_numpy().astype(float)
     decision = frame["y_pred"].to_numpy().astype(int)
-    folds = frame["fold"].to_numpy()
     # one row per metric: its value on every subject and its statistic of resampled subject indices
     rows = [
-        {"metric": "auc", "attribute": "", "value": safe_auc(y, p), "floor": np.nan},
-        {"metric": "accuracy", "attribute": "", "value": accuracy_score(y, decision), "floor": np.nan},
+        {"metric": "auc", "attribute": "", "value": safe_auc(y, p)},
+        {"metric": "accuracy", "attribute": "", "value": accuracy_score(y, decision)},
     ]
     statistics = [
         lambda idx: safe_auc(y[idx], p[idx]),
         lambda idx: accuracy_score(y[idx], decision[idx]),
     ]
-    shuffles = []
     for attribute in attributes:
         column = f"group[{attribute}]"
         if column not in frame.columns:
@@ -594,36 +588,19 @@ def _pooled_rows(frame, attributes, rng, n_boot, floor_shuffles):
             continue
         codes = np.full(len(groups), -1)
         codes[known] = np.unique(groups[known].astype(str), return_inverse=True)[1]
-        shuffles.append((len(rows), codes, known))
         rows.append({"metric": "dpd", "attribute": attribute, "value": pooled_dpd(decision, groups)})
         rows.append(
             {
                 "metric": "deodds",
                 "attribute": attribute,
                 "value": pooled_deodds(y, decision, groups),
-                "floor": np.nan,
             }
         )
         statistics += [partial(_dpd, decision, codes), partial(_deodds, y, decision, codes)]
     # subjects resampled within diagnosis
     for row, (low, high) in zip(rows, stratified_bootstrap(statistics, y, n_boot, rng)):
         row.update(ci_low=low, ci_high=high)
-    # the DPD floor: the mean DPD of the same decisions with the attribute shuffled in each fold
-    for position, codes, known in shuffles:
-        shuffled = [
-            _rate_gap(decision, _shuffle_within(codes, folds, known, rng)) for _ in range(floor_shuffles)
-        ]
-        rows[position]["floor"] = float(np.mean(shuffled))
     return rows
-
-
-def _shuffle_within(codes, folds, known, rng):
-    """Group codes shuffled among each fold's test subjects of known group: a sex-blind assignment."""
-    permuted = codes.copy()
-    for fold in np.unique(folds):
-        members = np.flatnonzero((folds == fold) & known)
-        permuted[members] = rng.permutation(codes[members])
-    return permuted
 
 
 def _dpd(decision, codes, idx):
