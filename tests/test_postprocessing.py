@@ -328,10 +328,14 @@ def test_pooled_gaps_have_floors_and_leakage_separates_unfair_from_sex_blind():
         assert row.floor_median < row.floor_p95 < abs(row.value) and row.above_floor == 1.0
         assert table.loc[("blind", gap, "sex"), "floor_p95"] > 0
     assert table.loc[("blind", "dpd", "sex"), "above_floor"] == 0.0
-    # decision leakage: the unfair score tells the sexes apart within each diagnosis, the blind one hardly
-    assert table.loc[("unfair", "decision_leakage", "sex"), "value"] > 0.75
-    assert table.loc[("blind", "decision_leakage", "sex"), "value"] < 0.6
-    assert table.loc[("unfair", "decision_auc[y=1]", "sex"), "value"] > 0.75
+    # score leakage: the unfair score tells the sexes apart within each diagnosis, the blind one hardly;
+    # decision leakage (of the 0/1 decisions) too, each above / within its floor
+    assert table.loc[("unfair", "score_leakage", "sex"), "value"] > 0.75
+    assert table.loc[("blind", "score_leakage", "sex"), "value"] < 0.6
+    assert table.loc[("unfair", "score_auc[y=1]", "sex"), "value"] > 0.75
+    for metric in ("score_leakage", "decision_leakage"):
+        assert table.loc[("unfair", metric, "sex"), "above_floor"] == 1.0
+        assert table.loc[("blind", metric, "sex"), "above_floor"] == 0.0
     # no randomised decisions: no expected-gap rows
     assert not any(m.endswith("_expected") for m in table.index.get_level_values("metric"))
 

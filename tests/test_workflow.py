@@ -144,11 +144,17 @@ def test_end_to_end_outputs(tiny_run):
     probe = summary[summary.metric == "probe_auc"]
     assert set(shipped["training"]["methods"]) <= set(probe.method) and probe["mean"].between(0, 1).all()
     table1 = pd.read_csv(results / "tables" / "table1.csv")
-    assert {"Probe AUC (sex)", "Decision leakage AUC (sex)", "Pooled DEOdds (sex)"} <= set(table1.columns)
+    assert {
+        "Probe AUC (sex)",
+        "Score leakage AUC (sex)",
+        "Decision leakage AUC (sex)",
+        "Pooled DEOdds (sex)",
+    } <= set(table1.columns)
     # thresholded rows have no representation probe; every row has decision-level leakage
     assert not set(postprocessed) & set(probe.method)
-    leakage = summary[(summary.metric == "decision_leakage") & (summary.attribute == "sex")]
-    assert set(methods) <= set(leakage.method)
+    for metric in ("score_leakage", "decision_leakage"):
+        leakage = summary[(summary.metric == metric) & (summary.attribute == "sex")]
+        assert set(methods) <= set(leakage.method)
     # every pooled gap beside its floor, and the paired gap differences of evaluation.gap_pairs
     pooled = pd.read_csv(results / "metrics" / "pooled.csv").set_index(["method", "metric", "attribute"])
     for gap in ("dpd", "deodds", "tpr_gap", "fpr_gap"):

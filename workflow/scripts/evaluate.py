@@ -33,7 +33,9 @@ summary = summarize(per_fold)
 per_fold.to_csv(snakemake.output.per_fold, index=False)
 summary.to_csv(snakemake.output.summary, index=False)
 comparisons = [("auc", ""), ("accuracy", "")] + [
-    (m, a) for a in snakemake.params.attributes for m in ("dpd", "deodds", "probe_auc", "decision_leakage")
+    (m, a)
+    for a in snakemake.params.attributes
+    for m in ("dpd", "deodds", "probe_auc", "score_leakage", "decision_leakage")
 ]
 paired_comparison(
     per_fold,

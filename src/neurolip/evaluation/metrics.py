@@ -63,7 +63,8 @@ def overall_metrics(y_true, p, y_pred):
 
 
 def fairness_metrics(attribute, y_true, p, y_pred, groups):
-    """DPD, DEOdds, ES-AUC and per-group AUC for one attribute; rows of (metric, value)."""
+    """DPD, DEOdds, ES-AUC and per-group AUC for one attribute; rows of (metric, value). ``y_pred``: the
+    decisions (0/1), or decision probabilities: the gaps are then those of the expected group rates."""
     known = groups.notna().to_numpy()
     y_true, p, y_pred, groups = y_true[known], p[known], y_pred[known], groups[known].astype(str).to_numpy()
     if len(np.unique(groups)) < 2:
@@ -79,7 +80,7 @@ def fairness_metrics(attribute, y_true, p, y_pred, groups):
     overall = auc_frame.overall
     gaps = np.nansum(np.abs(overall - by_group.to_numpy(dtype=float)))
     rows = [
-        ("dpd", demographic_parity_difference(y_true, y_pred, sensitive_features=groups)),
+        ("dpd", pooled_dpd(np.asarray(y_pred, dtype=float), groups)),
         # fairlearn's equalized_odds_difference counts a group without patients (or controls) with a rate
         # of 0, turning a fold where one group holds one class into DEOdds 1.0: that class's gap is left out
         ("deodds", pooled_deodds(np.asarray(y_true), np.asarray(y_pred), groups)),
@@ -97,6 +98,7 @@ def fold_metrics(predictions, training_values, attributes, continuous=CONTINUOUS
     # validation split separates perfectly, turning distinct scores into ties
     p = predictions["score" if "score" in predictions.columns else "p_disease"].to_numpy().astype(float)
     y_pred = predictions["y_pred"].to_numpy().astype(int)
+    decision = decision_values(predictions)
     rows = [{"metric": m, "attribute": "", "value": v} for m, v in overall_metrics(y_true, p, y_pred).items()]
     for attribute in attributes:
         if attribute not in predictions.columns:
@@ -114,21 +116,23 @@ def fold_metrics(predictions, training_values, attributes, continuous=CONTINUOUS
             )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=UserWarning)
-            for metric, value in fairness_metrics(attribute, y_true, p, y_pred, groups):
+            for metric, value in fairness_metrics(attribute, y_true, p, decision, groups):
                 rows.append({"metric": metric, "attribute": attribute, "value": value})
-        leakage = decision_leakage_value(final_score(predictions), y_true, groups)
-        if leakage is not None:
-            rows.append({"metric": "decision_leakage", "attribute": attribute, "value": leakage})
-        rows += fold_floor_rows(final_score(predictions), y_true, y_pred, groups, attribute)
+        for metric, values in (("score_leakage", score_values(predictions)), ("decision_leakage", decision)):
+            leakage = decision_leakage_value(values, y_true, groups, attribute=attribute, metric=metric)
+            if leakage is not None:
+                rows.append({"metric": metric, "attribute": attribute, "value": leakage})
+        rows += fold_floor_rows(score_values(predictions), y_true, decision, groups, attribute)
         rows += expected_gap_rows(predictions, y_true, groups, attribute)
     return rows
 
 
-def fold_floor_rows(scores, y_true, y_pred, groups, attribute, n_draws=1000, seed=0) -> list[dict]:
-    """The sex-blind floor of one test fold's DPD, DEOdds and decision leakage (``<metric>_floor_median``,
-    ``<metric>_floor_p95``: the attribute permuted within diagnosis, ``n_draws`` times), for a two-group
-    attribute present in both classes: a per-fold gap means something only beside what a classifier blind to
-    the attribute shows at the fold's group sizes."""
+def fold_floor_rows(scores, y_true, decisions, groups, attribute, n_draws=1000, seed=0) -> list[dict]:
+    """The sex-blind floor of one test fold's DPD, DEOdds, score leakage (of ``scores``) and decision leakage
+    (of ``decisions``: 0/1, or decision probabilities) (``<metric>_floor_median``, ``<metric>_floor_p95``: the
+    attribute permuted within diagnosis, ``n_draws`` times), for a two-group attribute present in both
+    classes: a per-fold gap means something only beside what a classifier blind to the attribute shows at
+    the fold's group sizes."""
     codes = two_group_codes(groups)
     if codes is None:
         return []
@@ -136,13 +140,15 @@ def fold_floor_rows(scores, y_true, y_pred, groups, attribute, n_draws=1000, see
     y_k, codes_k = y_true[known], codes[known]
     if min(len(np.unique(codes_k[y_k == c])) for c in (0, 1)) < 2:
         return []
-    floors = gap_floor(y_k, y_pred[known], codes_k, n_draws=n_draws, seed=seed).set_index("gap")
-    leakage = decision_leakage_floor(scores[known], codes_k, y_k, n_draws=n_draws, seed=seed)
+    decisions = np.asarray(decisions, dtype=float)
+    floors = gap_floor(y_k, decisions[known], codes_k, n_draws=n_draws, seed=seed).set_index("gap")
     values = {
         "dpd": (floors.at["dpd", "floor_median"], floors.at["dpd", "floor_p95"]),
         "deodds": (floors.at["deodds", "floor_median"], floors.at["deodds", "floor_p95"]),
-        "decision_leakage": (leakage["floor_median"], leakage["floor_p95"]),
     }
+    for metric, source in (("score_leakage", scores), ("decision_leakage", decisions)):
+        leakage = decision_leakage_floor(np.asarray(source)[known], codes_k, y_k, n_draws=n_draws, seed=seed)
+        values[metric] = (leakage["floor_median"], leakage["floor_p95"])
     return [
         {"metric": f"{metric}_floor_{name}", "attribute": attribute, "value": float(value)}
         for metric, pair in values.items()
@@ -171,11 +177,19 @@ def expected_gap_rows(predictions, y_true, groups, attribute) -> list[dict]:
     ]
 
 
-def final_score(predictions) -> np.ndarray:
-    """What a method finally outputs per subject: the decision probability of a group-threshold method
-    (``p_decision``: its decisions use the attribute itself), else the calibrated P(disease) (or, in a file
-    without it, the read-out's score)."""
-    column = next(c for c in ("p_decision", "p_disease", "score") if c in predictions.columns)
+def decision_values(predictions) -> np.ndarray:
+    """The decision every method makes, per subject: its decision probability ``p_decision`` where the
+    predictions have one (group thresholds: 0/1 for a deterministic rule, in between for a subject of
+    fairlearn's randomised rule whose decision is a coin flip), else the decision ``y_pred``. Gaps and
+    leakage of these values are those of the expected decisions, not of one randomisation draw."""
+    column = "p_decision" if "p_decision" in predictions.columns else "y_pred"
+    return predictions[column].to_numpy(dtype=float)
+
+
+def score_values(predictions) -> np.ndarray:
+    """The continuous score every method outputs, per subject: the calibrated P(disease) (thresholded rows
+    keep their base method's), or, in a file without it, the read-out's score."""
+    column = next(c for c in ("p_disease", "score") if c in predictions.columns)
     return predictions[column].to_numpy(dtype=float)
 
 
@@ -192,15 +206,30 @@ def two_group_codes(groups):
     return codes
 
 
-def decision_leakage_value(scores, y_true, groups, folds=None) -> float | None:
-    """Decision-level leakage of a two-group attribute: the AUC of the attribute from the final score within
-    each diagnosis class, as max(AUC, 1 − AUC), averaged over the classes (pooled over ``folds`` when given,
-    else the subjects as one fold); None for an attribute without exactly two groups."""
+def decision_leakage_value(
+    scores, y_true, groups, folds=None, attribute="", metric="decision_leakage"
+) -> float | None:
+    """Leakage of a two-group attribute from ``scores`` (a score, or the decisions): the AUC of the attribute
+    within each diagnosis class, as max(AUC, 1 − AUC), averaged over the two classes (fold-stratified over
+    ``folds`` when given, else the subjects as one fold); None for an attribute without exactly two groups.
+    NaN, with a warning naming the classes that had both groups, when a class lacks one of the groups: a
+    one-class figure is not comparable with a two-class one."""
     codes = two_group_codes(groups)
     if codes is None:
         return None
-    table = decision_leakage(scores, codes, y_true)
-    return float(table.loc[table.scope == "pooled", "leakage_auc"].mean())
+    table = decision_leakage(scores, codes, y_true, folds)
+    pooled = table[table.scope == "pooled"]
+    entered = pooled.loc[pooled.leakage_auc.notna(), "diagnosis"].tolist()
+    if len(entered) < 2:
+        log.warning(
+            "%s of %s: NaN, both groups present in diagnosis class(es) %s only (group counts per class: %s)",
+            metric,
+            attribute,
+            entered,
+            {int(r.diagnosis): (r.n - r.n_second_group, r.n_second_group) for r in pooled.itertuples()},
+        )
+        return np.nan
+    return float(pooled.leakage_auc.mean())
 
 
 def evaluate(prediction_files, cohort, folds, attributes, continuous=CONTINUOUS, pooled=None):
@@ -236,10 +265,11 @@ def evaluate(prediction_files, cohort, folds, attributes, continuous=CONTINUOUS,
     return per_fold, summarize(per_fold)
 
 
-def leakage_per_fold(leakage_files, postprocessed=None) -> pd.DataFrame:
+def leakage_per_fold(leakage_files) -> pd.DataFrame:
     """Per-fold rows (metric ``probe_auc``) of the sensitive-attribute probe on each method's predicting
-    representation, averaged over the fold's seeds. ``leakage_files``: {(method, fold): path}; methods
-    post-processed from another (``postprocessed``: {name: base}) read the same representation as their base."""
+    representation, averaged over the fold's seeds. ``leakage_files``: {(method, fold): path}. A
+    group-threshold row has no file of its own and gets no probe (its decisions use the attribute itself;
+    its decision leakage says what it carries)."""
     frames = []
     for (method, fold), path in leakage_files.items():
         frame = pd.read_csv(path)
@@ -251,13 +281,9 @@ def leakage_per_fold(leakage_files, postprocessed=None) -> pd.DataFrame:
             for a, v in means.items()
         ]
     # float even when empty (no two-group attribute): an object column would break every statistic after it
-    rows = pd.DataFrame(frames, columns=["method", "fold", "metric", "attribute", "value"]).astype(
+    return pd.DataFrame(frames, columns=["method", "fold", "metric", "attribute", "value"]).astype(
         {"value": float}
     )
-    copies = [
-        rows[rows["method"] == base].assign(method=name) for name, base in (postprocessed or {}).items()
-    ]
-    return pd.concat([rows, *copies], ignore_index=True)
 
 
 def summarize(per_fold):
@@ -349,12 +375,16 @@ def _rate_gap(decisions, group_codes):
 
 def pooled_dpd(decision, groups):
     """Demographic parity difference of the pooled decisions (fairlearn), subjects of unknown group (None)
-    left out; NaN with fewer than two groups."""
+    left out; NaN with fewer than two groups. Decision probabilities (not all 0/1: a randomised rule) give
+    the largest difference of the groups' expected rates (fairlearn's selection rate counts only p = 1)."""
     known = np.array([g is not None and g == g for g in groups], dtype=bool)
     if len(set(np.asarray(groups, dtype=object)[known])) < 2:
         return np.nan
     groups = np.asarray(groups, dtype=object)[known].astype(str)
-    return float(demographic_parity_difference(decision[known], decision[known], sensitive_features=groups))
+    decision = np.asarray(decision)[known]
+    if not np.isin(decision, (0, 1)).all():
+        return _rate_gap(decision.astype(float), np.unique(groups, return_inverse=True)[1])
+    return float(demographic_parity_difference(decision, decision, sensitive_features=groups))
 
 
 def pooled_deodds(y, decision, groups):
@@ -403,9 +433,13 @@ def pooled_metrics(prediction_files, attributes, n_boot=1000, seed=0, floor_draw
     For every two-group attribute, each gap (DPD, DEOdds and the signed TPR/FPR gaps, ``floors.GAPS``) gets
     its sex-blind floor (:func:`~neurolip.evaluation.floors.gap_floor`: the attribute permuted within
     diagnosis × fold, ``floor_draws`` times; ``floor_median``, ``floor_p95``, ``p_floor``, ``above_floor``),
-    the decision-level leakage (``decision_leakage``, and ``decision_auc[y=<class>]`` per diagnosis), and a
-    method with randomised decisions (``p_decision`` strictly between 0 and 1 for some subject) its
-    expected gaps (``<gap>_expected``, exact) with the 5–95 % range over ``n_draws`` randomisation draws
+    the score leakage (``score_leakage``, from P(disease); ``score_auc[y=<class>]`` per diagnosis) and the
+    decision leakage (``decision_leakage``, from the decision :func:`decision_values`;
+    ``decision_auc[y=<class>]``), each fold-stratified and beside its floor (permuted within diagnosis ×
+    fold). The gaps, their floors and bootstrap intervals are those of :func:`decision_values`: for a
+    method with randomised decisions (``p_decision`` strictly between 0 and 1 for some subject) the gaps of
+    the expected group rates, not one draw. Such a method also gets the exact expectation over draws of the
+    realised gaps (``<gap>_expected``) with their 5–95 % range over ``n_draws`` randomisation draws
     (``draw_p05``, ``draw_p95``) and ``randomised_share[<group>]``. Returns a long table
     (:data:`POOLED_COLUMNS`); ``above_floor`` of repeated CV is the share of repeats above the floor.
     """
@@ -435,7 +469,7 @@ def _instrument_rows(frame, attributes, seed, floor_draws, n_draws):
     as rows to merge with :func:`_pooled_rows`' (the DPD and DEOdds rows get their floor columns there)."""
     rows = []
     y = frame["y_true"].to_numpy().astype(int)
-    decision = frame["y_pred"].to_numpy().astype(int)
+    decision = decision_values(frame)  # randomised rules: the expected decisions, not one draw
     folds = frame["fold"].to_numpy()
     p_decision = frame["p_decision"].to_numpy(dtype=float) if "p_decision" in frame.columns else None
     for attribute in attributes:
@@ -462,23 +496,27 @@ def _instrument_rows(frame, attributes, seed, floor_draws, n_draws):
                     "above_floor": float(record["above_floor"]),
                 }
             )
-        leakage = decision_leakage(final_score(frame)[known], groups_k, y_k)
-        pooled = leakage[leakage.scope == "pooled"]
-        floor = decision_leakage_floor(
-            final_score(frame)[known], groups_k, y_k, folds[known], n_draws=floor_draws, seed=seed
-        )
-        rows.append(
-            {
-                "metric": "decision_leakage",
-                "attribute": attribute,
-                "value": float(pooled.leakage_auc.mean()),
-                **{k: float(floor[k]) for k in ("floor_median", "floor_p95", "p_floor", "above_floor")},
-            }
-        )
-        rows += [
-            {"metric": f"decision_auc[y={r.diagnosis}]", "attribute": attribute, "value": r.auc}
-            for r in pooled.itertuples()
-        ]
+        # score leakage (the continuous P(disease), every row has it) and decision leakage (the decision
+        # every row makes): both fold-stratified, their floors permuted within diagnosis x fold
+        for metric, values in (("score_leakage", score_values(frame)), ("decision_leakage", decision)):
+            leakage = decision_leakage(values[known], groups_k, y_k, folds[known])
+            pooled = leakage[leakage.scope == "pooled"]
+            floor = decision_leakage_floor(
+                values[known], groups_k, y_k, folds[known], n_draws=floor_draws, seed=seed
+            )
+            rows.append(
+                {
+                    "metric": metric,
+                    "attribute": attribute,
+                    "value": float(floor["observed"]),
+                    **{k: float(floor[k]) for k in ("floor_median", "floor_p95", "p_floor", "above_floor")},
+                }
+            )
+            prefix = metric.split("_")[0]
+            rows += [
+                {"metric": f"{prefix}_auc[y={r.diagnosis}]", "attribute": attribute, "value": r.auc}
+                for r in pooled.itertuples()
+            ]
         if p_decision is not None and randomised(p_decision[known]).any():
             gaps, share = randomised_threshold_report(p_decision[known], y_k, groups_k, n_draws, seed)
             rows += [
@@ -533,9 +571,14 @@ def paired_pooled(pooled, pairs, postprocessed, attributes, n_boot=1000, seed=0)
             )
             continue
         key = ["subject_id", "repeat"]
-        a = pooled[method].assign(repeat=pooled[method].get("repeat", 0))
-        b = pooled[baseline].assign(repeat=pooled[baseline].get("repeat", 0))
-        joined = a.merge(b[key + ["y_pred"]], on=key, suffixes=("", "_baseline"), validate="one_to_one")
+        # a randomised rule is compared by its decision probabilities (expected rates), not one draw
+        a = pooled[method].assign(
+            repeat=pooled[method].get("repeat", 0), decision=decision_values(pooled[method])
+        )
+        b = pooled[baseline].assign(
+            repeat=pooled[baseline].get("repeat", 0), decision=decision_values(pooled[baseline])
+        )
+        joined = a.merge(b[key + ["decision"]], on=key, suffixes=("", "_baseline"), validate="one_to_one")
         for attribute in attributes:
             column = f"group[{attribute}]"
             if column not in joined.columns:
@@ -549,8 +592,8 @@ def paired_pooled(pooled, pairs, postprocessed, attributes, n_boot=1000, seed=0)
                 parts.append(
                     paired_gap_difference(
                         part["y_true"].to_numpy()[known],
-                        part["y_pred"].to_numpy()[known],
-                        part["y_pred_baseline"].to_numpy()[known],
+                        part["decision"].to_numpy()[known],
+                        part["decision_baseline"].to_numpy()[known],
                         codes[known],
                         n_boot=n_boot,
                         seed=seed,
@@ -568,15 +611,16 @@ def paired_pooled(pooled, pairs, postprocessed, attributes, n_boot=1000, seed=0)
 def _pooled_rows(frame, attributes, rng, n_boot):
     y = frame["y_true"].to_numpy().astype(int)
     p = frame["p_disease"].to_numpy().astype(float)
-    decision = frame["y_pred"].to_numpy().astype(int)
+    predicted = frame["y_pred"].to_numpy().astype(int)
+    decision = decision_values(frame)  # gaps of a randomised rule: of its expected decisions
     # one row per metric: its value on every subject and its statistic of resampled subject indices
     rows = [
         {"metric": "auc", "attribute": "", "value": safe_auc(y, p)},
-        {"metric": "accuracy", "attribute": "", "value": accuracy_score(y, decision)},
+        {"metric": "accuracy", "attribute": "", "value": accuracy_score(y, predicted)},
     ]
     statistics = [
         lambda idx: safe_auc(y[idx], p[idx]),
-        lambda idx: accuracy_score(y[idx], decision[idx]),
+        lambda idx: accuracy_score(y[idx], predicted[idx]),
     ]
     for attribute in attributes:
         column = f"group[{attribute}]"

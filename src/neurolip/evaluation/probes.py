@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
@@ -98,29 +99,61 @@ def held_out_probe(fit_representations, fit_codes, test_representations, test_co
     }
 
 
+def _within_stratum_ranks(scores, strata) -> np.ndarray:
+    """Ranks of ``scores`` within each stratum (ties get mid-ranks, as ``roc_auc_score`` counts them)."""
+    ranks = np.empty(len(scores))
+    for stratum in np.unique(strata):
+        members = np.flatnonzero(strata == stratum)
+        ranks[members] = rankdata(scores[members])
+    return ranks
+
+
+def _stratified_auc(second, ranks, strata) -> np.ndarray:
+    """Fold-stratified AUC of the second group from within-stratum ``ranks``, vectorised over the leading
+    axes of ``second`` (permutations): the Mann-Whitney U summed over strata divided by the pairs summed over
+    strata, i.e. the mean of within-stratum AUCs weighted by their pairs. Only pairs of subjects of the same
+    stratum are compared, so a stratum-wide shift of the scores (a fold's calibration) cannot create an AUC
+    away from 0.5 however the groups are spread over the strata. NaN without any pair."""
+    u, pairs = 0.0, 0
+    for stratum in np.unique(strata):
+        members = strata == stratum
+        # permutations within a stratum keep its group counts: the first draw's count is every draw's
+        n1 = int(np.ravel(second[..., members].sum(-1))[0])
+        n0 = int(members.sum()) - n1
+        if n1 == 0 or n0 == 0:
+            continue
+        u = u + (second[..., members] * ranks[members]).sum(-1) - n1 * (n1 + 1) / 2
+        pairs += n1 * n0
+    return np.asarray(u, dtype=float) / pairs if pairs else np.full(second.shape[:-1], np.nan)
+
+
 def decision_leakage(scores, codes, y_true, folds=None) -> pd.DataFrame:
-    """AUC of the attribute (``codes`` 0/1, -1 unknown) from the final ``scores`` within each diagnosis class,
-    per fold (when ``folds`` is given) and pooled over all subjects. Pooling assumes the scores are on one
-    scale across folds (e.g. calibrated probabilities). Rows: scope (``fold <k>`` or ``pooled``),
-    diagnosis, n, n_second_group, auc, leakage_auc = max(auc, 1 − auc)."""
+    """AUC of the attribute (``codes`` 0/1, -1 unknown) from ``scores`` within each diagnosis class, per fold
+    (when ``folds`` is given) and pooled over all subjects. With ``folds`` the pooled AUC is fold-stratified
+    (:func:`_stratified_auc`: only subjects of the same fold are compared), so differences in calibration
+    between folds combined with different group shares per fold do not read as leakage. Rows: scope
+    (``fold <k>`` or ``pooled``), diagnosis, n, n_second_group, auc, leakage_auc = max(auc, 1 − auc)."""
     scores = np.asarray(scores, dtype=float)
     codes = np.asarray(codes).astype(int)
     y_true = np.asarray(y_true).astype(int)
+    strata = np.zeros(len(scores)) if folds is None else np.asarray(folds)
     scopes = [("pooled", np.ones(len(scores), dtype=bool))]
     if folds is not None:
-        folds = np.asarray(folds)
-        scopes = [(f"fold {f}", folds == f) for f in np.unique(folds)] + scopes
+        scopes = [(f"fold {f}", strata == f) for f in np.unique(strata)] + scopes
     rows = []
     for scope, member in scopes:
         for diagnosis in np.unique(y_true):
             keep = member & (y_true == diagnosis) & (codes >= 0)
-            auc = safe_auc(codes[keep], scores[keep])
+            second = codes[keep] == 1
+            auc = float(
+                _stratified_auc(second, _within_stratum_ranks(scores[keep], strata[keep]), strata[keep])
+            )
             rows.append(
                 {
                     "scope": scope,
                     "diagnosis": int(diagnosis),
                     "n": int(keep.sum()),
-                    "n_second_group": int((codes[keep] == 1).sum()),
+                    "n_second_group": int(second.sum()),
                     "auc": auc,
                     "leakage_auc": max(auc, 1 - auc) if np.isfinite(auc) else np.nan,
                 }
@@ -130,12 +163,11 @@ def decision_leakage(scores, codes, y_true, folds=None) -> pd.DataFrame:
 
 def decision_leakage_floor(scores, codes, y_true, folds=None, n_draws: int = 1000, seed: int = 0) -> dict:
     """The sex-blind floor of :func:`decision_leakage`'s pooled ``leakage_auc`` (averaged over the diagnosis
-    classes): the same scores with the attribute permuted within diagnosis (× fold when ``folds`` is given),
-    ``n_draws`` times. max(AUC, 1 − AUC) reads above 0.5 for pure noise (about 0.56 per test fold at ABIDE's
-    sizes), so the value means something only beside this floor. Returns ``observed``, ``floor_median``,
-    ``floor_p95``, ``p_floor`` and ``above_floor``; NaN when a class lacks one of the two groups."""
-    from scipy.stats import rankdata
-
+    classes; fold-stratified when ``folds`` is given): the same scores with the attribute permuted within
+    diagnosis (× fold when ``folds`` is given), ``n_draws`` times. max(AUC, 1 − AUC) reads above 0.5 for pure
+    noise (about 0.56 per test fold at ABIDE's sizes), so the value means something only beside this floor.
+    Returns ``observed``, ``floor_median``, ``floor_p95``, ``p_floor`` and ``above_floor``; NaN when a class
+    lacks one of the two groups."""
     scores = np.asarray(scores, dtype=float)
     codes = np.asarray(codes).astype(int)
     y_true = np.asarray(y_true).astype(int)
@@ -145,18 +177,17 @@ def decision_leakage_floor(scores, codes, y_true, folds=None, n_draws: int = 100
     for diagnosis in (0, 1):
         keep = (y_true == diagnosis) & (codes >= 0)
         second = codes[keep] == 1
-        n1, n0 = int(second.sum()), int((~second).sum())
-        if n1 == 0 or n0 == 0:
+        if second.all() or not second.any():
             return {k: np.nan for k in ("observed", "floor_median", "floor_p95", "p_floor", "above_floor")}
-        ranks = rankdata(scores[keep])  # ties get mid-ranks, as roc_auc_score counts them
         strata = folds[keep]
-        # each draw permutes the group labels within each fold; the rank sum of the second group gives its AUC
+        ranks = _within_stratum_ranks(scores[keep], strata)
+        # each draw permutes the group labels within each fold; the rank sums give the stratified AUC
         permuted = np.tile(second, (n_draws, 1))
         for stratum in np.unique(strata):
             members = np.flatnonzero(strata == stratum)
             permuted[:, members] = rng.permuted(permuted[:, members], axis=1)
-        auc_null = ((permuted * ranks).sum(1) - n1 * (n1 + 1) / 2) / (n1 * n0)
-        auc = ((second * ranks).sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
+        auc_null = _stratified_auc(permuted, ranks, strata)
+        auc = float(_stratified_auc(second, ranks, strata))
         observed.append(max(auc, 1 - auc))
         null.append(np.maximum(auc_null, 1 - auc_null))
     value, floor = float(np.mean(observed)), np.mean(null, axis=0)

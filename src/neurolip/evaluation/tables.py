@@ -11,6 +11,7 @@ FAIRNESS = [
     ("deodds", "DEOdds"),
     ("es_auc", "ES-AUC"),
     ("probe_auc", "Probe AUC"),
+    ("score_leakage", "Score leakage AUC"),
     ("decision_leakage", "Decision leakage AUC"),
 ]
 # pooled gaps printed beside their sex-blind floor (metrics/pooled.csv)
@@ -18,8 +19,9 @@ POOLED_GAPS = [("dpd", "Pooled DPD"), ("deodds", "Pooled DEOdds")]
 
 
 def _pooled_cell(pooled, method, metric, attribute):
-    """The pooled gap (percent) beside its floor's median and 95th percentile, marked ``*`` above the floor;
-    a randomised rule adds its expected gap and the 5–95 % range over draws."""
+    """The pooled gap (percent) beside its floor's median and 95th percentile, marked ``*`` above the floor.
+    For a randomised rule the gap and its floor are those of the expected decisions (``expected ...``), and
+    the cell adds the mean and 5–95 % range of the realised gap over randomisation draws."""
     rows = pooled[(pooled["method"] == method) & (pooled["attribute"] == attribute)].set_index("metric")
     if metric not in rows.index or "floor_median" not in rows.columns or np.isnan(rows.at[metric, "value"]):
         return ""
@@ -27,11 +29,14 @@ def _pooled_cell(pooled, method, metric, attribute):
     if np.isnan(row["floor_median"]):
         return f"{100 * row['value']:.2f}"
     mark = " *" if row["above_floor"] >= 0.5 else ""
-    cell = f"{100 * row['value']:.2f} (floor {100 * row['floor_median']:.2f}; p95 {100 * row['floor_p95']:.2f}){mark}"
-    expected = f"{metric}_expected"
-    if expected in rows.index:
-        e = rows.loc[expected]
-        cell += f"; expected {100 * e['value']:.2f} [{100 * e['draw_p05']:.2f}–{100 * e['draw_p95']:.2f}]"
+    randomised = f"{metric}_expected" in rows.index
+    cell = (
+        ("expected " if randomised else "")
+        + f"{100 * row['value']:.2f} (floor {100 * row['floor_median']:.2f}; p95 {100 * row['floor_p95']:.2f}){mark}"
+    )
+    if randomised:
+        e = rows.loc[f"{metric}_expected"]
+        cell += f"; draws {100 * e['value']:.2f} [{100 * e['draw_p05']:.2f}–{100 * e['draw_p95']:.2f}]"
     return cell
 
 

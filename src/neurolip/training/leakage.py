@@ -36,9 +36,11 @@ LEAKAGE_COLUMNS = [
 
 
 def attribute_codes(cohort: pd.DataFrame, subject_ids, attribute: str) -> np.ndarray:
-    """Integer codes of an attribute for ``subject_ids`` (-1 unknown); its sorted values map to 0, 1, ..."""
+    """Integer codes of an attribute for ``subject_ids`` (-1 unknown). The label -> code map is built from
+    the whole cohort's values (sorted values map to 0, 1, ...), so a label has the same code in every split,
+    whichever labels a split happens to hold."""
     values = cohort.loc[subject_ids, attribute]
-    labels = sorted({str(v) for v in values.dropna()})
+    labels = sorted({str(v) for v in cohort[attribute].dropna()})
     index = {v: i for i, v in enumerate(labels)}
     return np.array([index[str(v)] if pd.notna(v) else -1 for v in values])
 
@@ -67,7 +69,9 @@ def leakage_rows(data, features, attributes, representation: str, seed: int, fol
             continue
         codes = {s: attribute_codes(data.cohort, data.subject_ids[s], attribute) for s in data.subject_ids}
         n_groups = {s: len(set(c[c >= 0])) for s, c in codes.items()}
-        if any(n != 2 for n in n_groups.values()):
+        # the probe reads the same two labels in every split (codes are cohort-wide: see attribute_codes)
+        same_labels = len({frozenset(c[c >= 0].tolist()) for c in codes.values()}) == 1
+        if any(n != 2 for n in n_groups.values()) or not same_labels:
             log.info("no leakage probe for %s: groups per split %s (two needed)", attribute, n_groups)
             continue
         rows.append(
