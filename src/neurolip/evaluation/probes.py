@@ -15,7 +15,9 @@ within each diagnosis class (AUC per fold and pooled). It applies to every metho
 (whose decisions use the attribute directly; they inherit no representation probe). Within a class, AUC 0.5
 means the score says nothing about sex beyond the diagnosis; ``leakage_auc`` = max(AUC, 1 − AUC) measures it
 without its direction, and so reads above 0.5 for pure noise: it is reported beside its sex-blind floor
-(:func:`decision_leakage_floor`).
+(:func:`decision_leakage_floor`). The evaluation applies both to the continuous P(disease) (score leakage)
+and to the decision (decision leakage); pooled over folds, the AUC is fold-stratified (only subjects of the
+same fold are compared), so calibration differences between folds do not read as leakage.
 
 Controls (``tests/test_probes.py``): an erased representation that still carries sex out of sample reads
 ≥ 0.75 on the held-out probe, a sex-free one ≤ 0.58, and the training-split probe reads ~0.5 for both.
