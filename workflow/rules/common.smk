@@ -208,6 +208,24 @@ def models_from_input(wildcards):
     )
 
 
+def readout_from_input(wildcards):
+    """A group-threshold variant fits its thresholds on its base's read-out of the fold (kept beside the
+    base's selection.json): it waits for the base, and a retrained base redoes it."""
+    base = REGISTRY.postprocessed.get(wildcards.method)
+    if base is None:
+        return {}
+    files = {
+        "base_selection": PATHS["selection"],
+        "base_seed_scores": PATHS["seed_scores"],
+    }
+    if base in ATTENTION_METHODS:
+        files["base_attention"] = PATHS["attention"]
+    return {
+        name: path.format(method=base, fold=wildcards.fold)
+        for name, path in files.items()
+    }
+
+
 def models_from_dir(wildcards):
     source = models_source(wildcards.method)
     return (

@@ -21,6 +21,7 @@ rule text_features:
 # nothing; both run the method's read-out stages (neurolip.training.trainer).
 rule train:
     input:
+        unpack(readout_from_input),
         connectomes=lambda wc: fold_connectomes(wc.fold),
         cohort=rules.connectivity.output.cohort,
         folds=rules.folds.output.folds,

@@ -26,6 +26,13 @@ train_fold(
         folds=Path(snakemake.input.folds),
         cohort=Path(snakemake.input.cohort),
         models_from=Path(snakemake.params.models_from) if snakemake.params.get("models_from") else None,
+        # a group-threshold variant: its base's selection, seed scores and attention of the fold
+        readout_from={
+            name.removeprefix("base_"): Path(path)
+            for name, path in snakemake.input.items()
+            if name.startswith("base_")
+        }
+        or None,
     ),
     outputs=FoldOutputs(
         work_dir=Path(snakemake.params.work_dir),

@@ -6,6 +6,7 @@ Nothing here depends on which method it is, nor on whether the recipe is linear 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -31,6 +32,7 @@ from .leakage import LEAKAGE_COLUMNS, held_out_leakage_rows
 from .linear import LinearFitter, LinearNullFitter
 from .loop import LoopSettings
 from .network import NetworkFitter, pick_device  # noqa: F401 (pick_device: the trainer's public helper)
+from .readout_state import matching_state, write_state
 from .recipes import ModelSplit, Recipe
 from .stages import Stages
 
@@ -78,6 +80,8 @@ class FoldInputs:
     folds: Path
     cohort: Path
     models_from: Path | None = None  # work dir of the method whose trained models this one reads
+    # a group-threshold variant: its base's outputs of the fold ({"selection", "seed_scores", "attention"})
+    readout_from: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class FoldResult:
     seed_scores: list
     leakage: list[dict]
     attention: dict | None = None
+    members: np.ndarray | None = None  # cross-fitted models' calibrated test probabilities (K, n_test)
 
 
 def train_fold(
@@ -123,6 +128,10 @@ def train_fold(
     shuffled among them (seeded by the number), so nothing the texts or labels say is in the images.
     """
     settings = _settings(training)
+    if inputs.readout_from and permutation is None:
+        state = matching_state(inputs.readout_from["selection"], variant=method, settings=settings)
+        if state is not None:
+            return _thresholds_on_kept_readout(method, settings, state, inputs.readout_from, outputs)
     data = load_fold(inputs.connectomes, inputs.folds, inputs.cohort, fold)
     if permutation is not None:
         permute_connectomes(data, permutation)
@@ -222,7 +231,9 @@ def _train_and_write(method, settings, recipe, fitter, data, inputs, outputs, se
     work_dir.mkdir(parents=True, exist_ok=True)
     splits = recipe.splits(data, settings.seed, work_dir, inputs.models_from)
     models = fit_fold(fitter, splits)
-    return _read_out_and_write(method, settings, recipe, models, data, splits, outputs, sensitive_attributes)
+    return _read_out_and_write(
+        method, settings, recipe, models, data, splits, outputs, sensitive_attributes, keep_state=True
+    )
 
 
 def _observed_readout(selection: Path) -> str | None:
@@ -231,7 +242,16 @@ def _observed_readout(selection: Path) -> str | None:
 
 
 def _read_out_and_write(
-    method, settings, recipe, models, data, splits, outputs, sensitive_attributes, readout_choice=None
+    method,
+    settings,
+    recipe,
+    models,
+    data,
+    splits,
+    outputs,
+    sensitive_attributes,
+    readout_choice=None,
+    keep_state=False,
 ):
     # a group-threshold method decides with the attribute itself: it has no representation probe of its own
     # (its decision-level leakage is measured by the evaluation)
@@ -248,6 +268,16 @@ def _read_out_and_write(
         readout_choice,
     )
     (Path(outputs.work_dir) / "selection.json").write_text(json.dumps(result.info, indent=2))
+    if keep_state and not thresholded:
+        # what a group-threshold variant of this method needs, so that it does not read the models again
+        write_state(
+            outputs.work_dir,
+            method=method,
+            settings=settings,
+            frames=result.predictions,
+            members=result.members,
+            info=result.info,
+        )
     write_csv(result.predictions["test"], outputs.predictions)
     if outputs.validation is not None:
         write_csv(result.predictions["val"], outputs.validation)
@@ -321,7 +351,33 @@ def read_out(
         frames["test"] = stages.thresholds.fit(frames["val"]).transform(frames["test"], members=members)
         info["group_thresholds"] = stages.thresholds.describe()
     attention = stack_seeds([a for a in (m.attention() for m in models) if a is not None])
-    return FoldResult(frames, info, seed_scores, leakage, attention)
+    return FoldResult(frames, info, seed_scores, leakage, attention, members)
+
+
+def _thresholds_on_kept_readout(method, settings, state, base_files: dict, outputs: FoldOutputs):
+    """A group-threshold variant from its base's kept read-out (:mod:`.readout_state`): the thresholds fitted
+    on the base's validation predictions and applied to its test predictions (each cross-fitted member's,
+    as :func:`read_out` does); the rest of the outputs are the base's, as reading the models would give."""
+    thresholds = Stages.of(method, settings).thresholds
+    frames = state["frames"]
+    test = thresholds.fit(frames["val"]).transform(frames["test"], members=state["members"])
+    info = {**state["info"], "group_thresholds": thresholds.describe()}
+    work_dir = Path(outputs.work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    (work_dir / "selection.json").write_text(json.dumps(info, indent=2))
+    write_csv(test, outputs.predictions)
+    if outputs.validation is not None:
+        write_csv(frames["val"], outputs.validation)
+    if outputs.seed_scores is not None:
+        shutil.copyfile(base_files["seed_scores"], outputs.seed_scores)
+    if outputs.leakage is not None:
+        write_csv(pd.DataFrame([], columns=LEAKAGE_COLUMNS), outputs.leakage)
+    if outputs.attention is not None:
+        if not base_files.get("attention"):
+            raise ValueError(f"method {method.name}: its base wrote no attention maps to copy")
+        Path(outputs.attention).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(base_files["attention"], outputs.attention)
+    return test
 
 
 def seed_score_frame(fold: int, seed_scores) -> pd.DataFrame:
