@@ -63,3 +63,17 @@ def test_the_schema_reads_as_the_pure_python_loader_reads_it():
     from neurolip.config import SCHEMA_PATH, load_schema
 
     assert load_schema() == yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def test_startup_benchmark_prints_a_row_per_script():
+    process = subprocess.run(
+        [sys.executable, "benchmarks/startup.py", "--runs", "1", "--scripts", "concat_tables", "tables"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert process.returncode == 0, process.stderr[-3000:]
+    rows = {line[:20].strip(): line[20:].split() for line in process.stdout.splitlines()[3:]}
+    assert list(rows) == ["(bare python)", "(snakemake preamble)", "concat_tables", "tables"]
+    assert all(float(row[0]) >= 0 and float(row[1]) > 0 for row in rows.values())
+    assert rows["concat_tables"][3:] == ["pandas"]  # heavy modules loaded

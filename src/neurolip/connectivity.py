@@ -39,8 +39,8 @@ class ConnectomeBuilder(TransformerMixin, BaseEstimator):
         self.shrinkage = shrinkage
 
     def _measure(self):
-        # imported here: nilearn.connectome loads nibabel and sklearn's test utilities (pytest), ~0.3 s that
-        # every job importing upper_triangle or the data stage (training, maps) would pay for nothing
+        # imported here: nilearn.connectome loads nibabel and scikit-learn's test utilities (pytest), start-up
+        # that every job importing upper_triangle (training) would pay for nothing (benchmarks/startup.py)
         from nilearn.connectome import ConnectivityMeasure
         from sklearn.covariance import EmpiricalCovariance, LedoitWolf
 

@@ -20,8 +20,8 @@ from .subjects import check_subject_id, check_unique
 from .text import check_segments, class_prompts, render_texts
 from .timeseries import read_roi_timeseries, validate_timeseries, zero_variance_rois
 
-# .connectivity and .folds (scikit-learn, ~0.6 s of start-up) are imported by the steps that use them: most
-# jobs importing this module (fetch, phenotypes, texts, text features, maps) never do
+# .connectivity and .folds (scikit-learn, nilearn: seconds of start-up, benchmarks/startup.py) are imported by
+# the steps that use them: most jobs importing this module (fetch, phenotypes, texts, text features) never do
 
 log = logging.getLogger(__name__)
 
