@@ -3,9 +3,7 @@
 import warnings
 
 import numpy as np
-from nilearn.connectome import ConnectivityMeasure
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.covariance import EmpiricalCovariance, LedoitWolf
 
 from .timeseries import zero_variance_rois
 
@@ -41,6 +39,11 @@ class ConnectomeBuilder(TransformerMixin, BaseEstimator):
         self.shrinkage = shrinkage
 
     def _measure(self):
+        # imported here: nilearn.connectome loads nibabel and scikit-learn's test utilities (pytest), start-up
+        # that every job importing upper_triangle (training) would pay for nothing (benchmarks/startup.py)
+        from nilearn.connectome import ConnectivityMeasure
+        from sklearn.covariance import EmpiricalCovariance, LedoitWolf
+
         if self.kind not in KINDS:
             raise ValueError(f"unknown connectivity kind {self.kind!r}; choose one of {KINDS}")
         use_lw = self.shrinkage == "ledoit_wolf" or (self.shrinkage == "auto" and self.kind != "correlation")

@@ -11,16 +11,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .connectivity import DEFAULT_MAX_UNUSABLE_ROI_SHARE, GROUP_KINDS, ConnectomeBuilder, upper_triangle
 from .errors import NeuroLIPInputError
 from .exclusions import COLUMNS as EXCLUSION_COLUMNS
 from .exclusions import ExclusionLog, read_exclusions
-from .folds import check_group_thresholds_feasible, make_folds
 from .phenotypes import normalize_phenotypes, phenotype_qc, read_phenotypes
 from .progress import progress_bar
 from .subjects import check_subject_id, check_unique
 from .text import check_segments, class_prompts, render_texts
 from .timeseries import read_roi_timeseries, validate_timeseries, zero_variance_rois
+
+# .connectivity and .folds (scikit-learn, nilearn: seconds of start-up, benchmarks/startup.py) are imported by
+# the steps that use them: most jobs importing this module (fetch, phenotypes, texts, text features) never do
 
 log = logging.getLogger(__name__)
 
@@ -275,6 +276,8 @@ def build_connectomes(
     reference fitted on training subjects only, so its time series are written instead and
     :func:`load_connectomes` fits the reference per fold.
     """
+    from .connectivity import DEFAULT_MAX_UNUSABLE_ROI_SHARE, GROUP_KINDS, ConnectomeBuilder
+
     connectivity = dict(connectivity)
     max_unusable = connectivity.pop("max_unusable_roi_share", DEFAULT_MAX_UNUSABLE_ROI_SHARE)
     phenotypes = read_phenotypes(phenotypes_path)
@@ -369,6 +372,8 @@ def load_connectomes(path, folds_path=None, fold=None):
     part = folds[(folds["fold"] == int(fold)) & (folds["split"] == "train")]
     if part.empty:
         raise NeuroLIPInputError(f"fold {fold} has no training subjects", path=folds_path)
+    from .connectivity import ConnectomeBuilder
+
     position = {s: i for i, s in enumerate(subject_ids)}
     builder = ConnectomeBuilder(**settings).fit([subject_series[position[s]] for s in part["subject_id"]])
     return subject_ids, builder.transform(subject_series)
@@ -420,6 +425,7 @@ class FoldConnectomes:
 
     def edges_function(self, fold):
         """``subject_ids -> (n, E)`` vectorised upper triangles of ``fold``'s connectomes."""
+        from .connectivity import upper_triangle
 
         def edges_of(subject_ids):
             position, matrices = self.matrices(fold)
@@ -474,6 +480,8 @@ def write_folds(
     """Cross-validation folds; with ``group_thresholds_attribute``, first check that group thresholds can
     be fitted on it (two groups holding both diagnoses), so a misconfigured run stops before training; and
     the attributes methods train on and are evaluated on (:func:`check_attributes`)."""
+    from .folds import check_group_thresholds_feasible, make_folds
+
     cohort = read_phenotypes(cohort_path)
     check_attributes(cohort, sensitive_attributes, trained_attributes, path=cohort_path)
     if group_thresholds_attribute:
