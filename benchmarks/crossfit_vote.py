@@ -66,12 +66,12 @@ def main():
     parser.add_argument("--tolerance", type=float, default=0.05)
     args = parser.parse_args()
     table = pd.DataFrame([one_rep(r, args.fit, args.test, args.tolerance) for r in range(args.reps)])
-    summary = table.drop(columns="rep").agg(
-        ["mean", lambda v: v.quantile(0.05), lambda v: v.quantile(0.95)]
-    )
+    summary = table.drop(columns="rep").agg(["mean", lambda v: v.quantile(0.05), lambda v: v.quantile(0.95)])
     summary.index = ["mean", "p5", "p95"]
-    print(f"K = {K}, {args.fit} fit subjects, {args.test} test subjects, tolerance {args.tolerance}, "
-          f"{args.reps} repetitions")
+    print(
+        f"K = {K}, {args.fit} fit subjects, {args.test} test subjects, tolerance {args.tolerance}, "
+        f"{args.reps} repetitions"
+    )
     print(summary.T.to_string(float_format="%.3f"))
 
 

@@ -52,7 +52,6 @@ def fold(seed, sex_shift, overlap=1.0):
     return SimpleNamespace(seed=seed, data=data), {s: v[2] for s, v in split.items()}
 
 
-
 def decision_scores(split, erased):
     """The test subjects' P(disease) of the linear recipe, read through the workflow's erase stage."""
     model = FittedLinear(split)
