@@ -26,3 +26,12 @@ def test_fairness_instruments_benchmark_runs_and_its_controls_pass():
     assert (
         "held_out_probe_auc" in out and "randomised_share" in out and out.strip().endswith("controls passed")
     )
+
+
+def test_linear_erasure_and_crossfit_vote_benchmarks_run():
+    out = run_script("benchmarks/linear_erasure.py", "--seeds", "1", "--edges", "300", "--train", "100")
+    assert all(
+        name in out for name in ("unerased", "erase_then_scale", "scale_then_erase", "sex_auc_within_dx")
+    )
+    out = run_script("benchmarks/crossfit_vote.py", "--reps", "2", "--test", "500")
+    assert "majority_vote_deodds" in out and "one_member_balanced_accuracy" in out and "fit_violation" in out

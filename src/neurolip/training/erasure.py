@@ -1,8 +1,11 @@
 """Concept erasure at read-out [ours, docs/method.md]: LEACE (Belrose et al. 2023, the ``concept-erasure``
 package) fitted on the training subjects' representations removes every linear trace of a sensitive
-attribute from what the read-outs read (no linear classifier can then tell the groups apart better than a
-constant on the training distribution). It changes no parameter: the trained model is the same, only what
-its read-outs see is erased."""
+attribute from them: on the training subjects the groups' means coincide exactly, so no linear classifier
+tells the groups apart there better than a constant. On new subjects (validation, test) it holds only
+approximately: the eraser applies the training subjects' estimate of the attribute's direction, which is
+noisy when a representation has many dimensions for its training subjects (the linear recipe: 19 900
+edges; simulated in benchmarks/linear_erasure.py, docs/method.md "Recipes and stages"). It changes no
+parameter: the trained model is the same, only what its read-outs see is erased."""
 
 from __future__ import annotations
 
@@ -23,7 +26,10 @@ class RepresentationEraser:
     more dimensions than subjects (the vectorised connectome of the linear recipe: 19 900 edges, whose
     covariance LEACE would otherwise eigendecompose): the training data has no variance outside that span,
     so LEACE's pseudo-inverse whitening leaves every component outside it untouched, and erasing the
-    coordinates in the span is the same projection (Belrose et al. 2023, section 3). Fitted: ``erasers_``
+    coordinates in the span is the same projection (Belrose et al. 2023, section 3). On the training
+    subjects this is exact; a new subject's component outside their span passes through untouched, and its
+    component inside is erased with a whitening estimated from as many subjects as dimensions, so on new
+    subjects the erasure is approximate (benchmarks/linear_erasure.py). Fitted: ``erasers_``
     ({name: LeaceEraser}) and, with ``row_space``, ``bases_`` ({name: (mean (d,), basis (r, d))})."""
 
     def __init__(self, attribute: str = "sex", row_space: bool = False):
