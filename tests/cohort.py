@@ -106,10 +106,17 @@ def train(
     text_features=None,
     attention=True,
     validation=False,
+    seed_scores=False,
+    leakage=False,
     sensitive=("sex", "age", "site"),
+    models_from=None,
+    readout_from=None,
+    connectomes=None,
 ):
     """Train ``method`` (a shipped method name, or any name with ``entry``) on ``fold`` of a cohort built
-    by :func:`build_tiny_cohort`, with settings completed by the schema's defaults; outputs under ``out``."""
+    by :func:`build_tiny_cohort`, with settings completed by the schema's defaults; outputs under ``out``
+    (``pred.csv``; ``val.csv``, ``seed_scores.csv``, ``leakage.csv`` where asked). ``models_from``,
+    ``readout_from``: as in :class:`~neurolip.training.trainer.FoldInputs`; ``connectomes``: another file."""
     from neurolip.config import section_defaults
     from neurolip.methods import Method
     from neurolip.training.trainer import FoldInputs, FoldOutputs, train_fold
@@ -122,13 +129,20 @@ def train(
         model=section_defaults("model", model),
         text_encoder=section_defaults("text_encoder", text_encoder),
         inputs=FoldInputs(
-            data["connectomes"], Path(text_features or data["text_features"]), data["folds"], data["cohort"]
+            connectomes or data["connectomes"],
+            Path(text_features or data["text_features"]),
+            data["folds"],
+            data["cohort"],
+            models_from,
+            readout_from,
         ),
         outputs=FoldOutputs(
             work_dir=Path(out) / "work",
             predictions=Path(out) / "pred.csv",
             validation=Path(out) / "val.csv" if validation else None,
             attention=Path(out) / "attention.npz" if attention and method.writes_attention else None,
+            seed_scores=Path(out) / "seed_scores.csv" if seed_scores else None,
+            leakage=Path(out) / "leakage.csv" if leakage else None,
         ),
         sensitive_attributes=sensitive,
     )

@@ -6,12 +6,12 @@ import logging
 
 import numpy as np
 import pytest
-from cohort import TINY_MODEL, build_tiny_cohort, method_specs
+from cohort import TINY_MODEL, build_tiny_cohort, method_specs, train
 
 from neurolip.config import section_defaults
 from neurolip.methods import Method
 from neurolip.training.readout_state import STATE_NAME, matching_state
-from neurolip.training.trainer import FoldInputs, FoldOutputs, TrainingConfig, train_fold
+from neurolip.training.trainer import TrainingConfig
 
 TRAINING = {"max_epochs": 3, "min_epochs": 2, "patience": 2, "batch_size": 16, "lr": 0.002, "seed": 0}
 MODEL = {**TINY_MODEL, "local_tokens": "input", "ttca_keys": "region", "linear_path": True}
@@ -25,29 +25,20 @@ def cohort(tmp_path_factory):
 
 def run(cohort, name, spec, out, models_from=None, readout_from=None, connectomes=None):
     method = Method.from_entry(name, spec)
-    train_fold(
-        method=method,
-        fold=0,
-        training=section_defaults("training", TRAINING),
-        model=section_defaults("model", MODEL),
-        text_encoder=section_defaults("text_encoder", {}),
-        inputs=FoldInputs(
-            connectomes or cohort["connectomes"],
-            cohort["text_features"],
-            cohort["folds"],
-            cohort["cohort"],
-            models_from,
-            readout_from,
-        ),
-        outputs=FoldOutputs(
-            work_dir=out / "work",
-            predictions=out / "pred.csv",
-            validation=out / "val.csv",
-            seed_scores=out / "seed_scores.csv",
-            leakage=out / "leakage.csv",
-            attention=out / "attention.npz" if method.writes_attention else None,
-        ),
-        sensitive_attributes=("sex",),
+    train(
+        cohort,
+        name,
+        out,
+        entry=spec,
+        training=TRAINING,
+        model=MODEL,
+        validation=True,
+        seed_scores=True,
+        leakage=True,
+        sensitive=("sex",),
+        models_from=models_from,
+        readout_from=readout_from,
+        connectomes=connectomes,
     )
     return method
 

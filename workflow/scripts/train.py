@@ -28,8 +28,8 @@ train_fold(
         models_from=Path(snakemake.params.models_from) if snakemake.params.get("models_from") else None,
         # a group-threshold variant: its base's selection, seed scores and attention of the fold
         readout_from={
-            name.removeprefix("base_"): Path(path)
-            for name, path in snakemake.input.items()
+            name.removeprefix("base_"): Path(snakemake.input.get(name))
+            for name in snakemake.input.keys()
             if name.startswith("base_")
         }
         or None,
