@@ -35,3 +35,12 @@ def test_linear_erasure_and_crossfit_vote_benchmarks_run():
     )
     out = run_script("benchmarks/crossfit_vote.py", "--reps", "2", "--test", "500")
     assert "majority_vote_deodds" in out and "one_member_balanced_accuracy" in out and "fit_violation" in out
+
+
+def test_leakage_controls_benchmark_fires_with_a_planted_shift_only():
+    out = run_script("benchmarks/leakage_controls.py", "--cohorts", "20")
+    fired = {
+        line.split(":")[0]: float(line.rsplit("floor in ", 1)[1].split("%")[0])
+        for line in out.strip().splitlines()
+    }
+    assert fired["planted shift 0.4"] >= 80 and fired["planted shift 0.0"] <= 25
