@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from neurolip.evaluation.probes import HeldOutProbe, decision_leakage, held_out_probe
+from neurolip.evaluation.probes import HeldOutProbe, decision_leakage, held_out_probe, probe_auc_floor
 from neurolip.training.erasure import RepresentationEraser
 from neurolip.training.leakage import probe as training_split_probe
 from neurolip.training.linear import fit_logistic_on_val
@@ -74,3 +74,21 @@ def test_decision_leakage_finds_a_sex_shifted_score_within_diagnosis():
     assert (blind[blind.scope == "pooled"].leakage_auc < 0.58).all(), blind
     # AUC per diagnosis class, not of the diagnosis: a score that only separates diagnoses reads ~0.5
     assert blind[blind.scope == "pooled"].n.sum() == n
+
+
+def test_probe_floor_is_the_mann_whitney_null_and_separates_a_sex_carrying_representation():
+    """The held-out probe's floor at the test fold's group sizes: centred on 0.5 with the Mann-Whitney
+    spread; a representation that carries sex out of sample reads above its 95th percentile, a sex-free one
+    within it (positive and negative control)."""
+    codes = np.r_[np.zeros(170, dtype=int), np.ones(37, dtype=int), -np.ones(5, dtype=int)]
+    floor = probe_auc_floor(codes, n_draws=4000, seed=0)
+    sd = np.sqrt((170 + 37 + 1) / (12 * 170 * 37))  # Mann-Whitney null SD of the AUC
+    assert abs(floor["floor_median"] - 0.5) < 0.01
+    assert abs(floor["floor_p95"] - (0.5 + 1.645 * sd)) < 0.01, (floor, sd)
+    assert np.isnan(probe_auc_floor(np.zeros(50, dtype=int))["floor_p95"])
+    for strength, carries_sex in ((1.0, True), (0.0, False)):
+        erased, sex = representations(strength, seed=2)
+        auc = held_out_probe(erased["val"], sex["val"], erased["test"], sex["test"], seed=0)["probe_auc"]
+        p95 = probe_auc_floor(sex["test"], seed=0)["floor_p95"]
+        print(f"sex strength {strength}: probe {auc:.3f}, floor p95 {p95:.3f}")
+        assert (auc > p95) == carries_sex, (strength, auc, p95)

@@ -167,14 +167,25 @@ def test_end_to_end_outputs(tiny_run):
     stability = pd.read_csv(results / "metrics" / "map_stability.csv")
     assert set(shipped["training"]["methods"]) <= set(stability.method) and "random" in set(stability.method)
     assert {"pattern", "attention"} <= set(stability.estimator)
-    # beside every stability figure: whether its pairs share subjects, and the null models' agreement where
-    # the method has null maps on every fold (linear_fc), raw and standardised against the null
-    assert {"shares_subjects", "null_agreement", "null_agreement_p95", "p_vs_null"} <= set(stability.columns)
+    # beside every stability figure: whether its pairs share subjects, and the agreement of the method's null
+    # models' maps (linear_fc: its refits on every fold, mapped on the same subjects, raw and standardised
+    # against the null; neurolip: its trained null models), or a null_source that says why there is none
+    assert {"shares_subjects", "null_agreement", "null_agreement_p95", "p_vs_null", "null_source"} <= set(
+        stability.columns
+    )
     assert stability.loc[stability.pair == "same fold, other seed", "shares_subjects"].all()
-    linear_null = stability[(stability.method == "linear_fc") & stability.null_agreement.notna()]
-    assert len(linear_null) == 2 and linear_null.estimator.str.contains("standardised").any()
-    assert linear_null.null_agreement.between(-1, 1).all() and (linear_null.n_null == 19).all()
-    assert linear_null.p_vs_null.between(1 / 20, 1).all()
+    assert stability.null_source.fillna("").str.len().gt(0).all()
+    linear = stability[stability.method == "linear_fc"]
+    assert linear.null_agreement.notna().all() and set(linear.split) == {"train", "val", "test"}
+    assert linear.estimator.str.contains("standardised").any()
+    assert linear.null_agreement.between(-1, 1).all() and (linear.n_null == 19).all()
+    assert linear.p_vs_null.between(1 / 20, 1).all()
+    network = stability[stability.method == "neurolip"]
+    assert network.null_agreement.notna().all() and (network.n_null > 0).all()
+    assert network.null_source.str.contains("trained null models of fold 0").all()
+    unmapped = stability[~stability.method.isin(["linear_fc", "neurolip", "random"])]
+    assert unmapped.null_agreement.isna().all()
+    assert unmapped.null_source.str.startswith("none: not in evaluation.maps.null_methods").all()
     regions = pd.read_csv(results / "metrics" / "map_regions_neurolip.csv")
     assert (regions.n_null_models == 3).all() and regions.p_fwer.between(1 / 4, 1).all()
     assert set(regions.estimator) == {"pattern", "attention"} and np.isfinite(regions.z).all()

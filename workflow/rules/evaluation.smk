@@ -14,6 +14,8 @@ rule evaluate:
         ),
     log:
         f"{LOGS}/evaluate.log",
+    benchmark:
+        f"{BENCHMARKS}/evaluate.tsv"
     conda:
         "../../envs/evaluation.yaml"
     params:
@@ -78,6 +80,8 @@ rule figures:
         calibration_pdf=f"{BASE}/figures/calibration.pdf",
     log:
         f"{LOGS}/figures.log",
+    benchmark:
+        f"{BENCHMARKS}/figures.tsv"
     conda:
         "../../envs/evaluation.yaml"
     params:
@@ -128,6 +132,8 @@ rule brain_maps:
         stability_figure_pdf=f"{BASE}/figures/attention_stability_{{method}}.pdf",
     log:
         f"{LOGS}/brain_maps_{{method}}.log",
+    benchmark:
+        f"{BENCHMARKS}/brain_maps/{{method}}.tsv"
     conda:
         "../../envs/evaluation.yaml"
     params:
@@ -215,6 +221,8 @@ rule disease_maps:
         figure_pdf=f"{BASE}/figures/brain/{{method}}_disease_pattern.pdf",  # vector copy (issue 25)
     log:
         f"{LOGS}/disease_maps_{{method}}.log",
+    benchmark:
+        f"{BENCHMARKS}/disease_maps/{{method}}.tsv"
     wildcard_constraints:
         method=_methods_regex(METHODS),
     conda:
@@ -227,6 +235,7 @@ rule disease_maps:
         seed=config["training"]["seed"],
         alpha=MAPS["alpha"],
         linear_null=lambda wc: wc.method in LINEAR_NULL_METHODS,
+        null_methods=NULL_METHODS,
         linear_permutations=MAPS["linear_permutations"],
         registry=REGISTRY_CONFIG,
     script:
@@ -250,6 +259,8 @@ rule map_stability:
         figure_pdf=f"{BASE}/figures/map_stability.pdf",  # vector copy (issue 25)
     log:
         f"{LOGS}/map_stability.log",
+    benchmark:
+        f"{BENCHMARKS}/map_stability.tsv"
     conda:
         "../../envs/evaluation.yaml"
     params:

@@ -25,7 +25,15 @@ from neurolip.evaluation.brainmaps import (
     summarise_agreement,
 )
 from neurolip.evaluation.figures import region_significance_figure
-from neurolip.evaluation.map_null import LogisticPatternNull, max_statistic_test, stability_against_null
+from neurolip.evaluation.map_null import (
+    NULL_COLUMNS,
+    LogisticPatternNull,
+    fold_null_replicates,
+    max_statistic_test,
+    null_agreement,
+    same_fold_null_replicates,
+    stability_against_null,
+)
 from neurolip.methods import MethodRegistry
 from neurolip.phenotypes import read_phenotypes
 
@@ -76,7 +84,6 @@ columns = [
     "n_pairs",
 ]
 agreement = pd.concat(agreement, ignore_index=True)[columns] if agreement else pd.DataFrame(columns=columns)
-agreement.to_csv(snakemake.output.agreement, index=False)
 
 # each region against the null. A plain logistic regression: on every fold, the observed model refitted
 # at its own C (selection.json) beside linear_permutations within-site null refits, mapped on the fold's
@@ -134,9 +141,75 @@ def region_table(observed, null):
     return table
 
 
+def trained_null_maps():
+    """{(estimator, split): (P, R)} maps of the trained null models (the null fold, one seed each)."""
+    null = {}
+    if snakemake.input.null_scores:
+        for split in ("val", "test"):
+            null[("pattern", split)] = np.array(
+                [
+                    next(iter(fold_pattern_maps(read_scores([path]), split).values()))
+                    for path in snakemake.input.null_scores
+                ]
+            )
+    if snakemake.input.null_attention:
+        null[("attention", "test")] = np.array(
+            [
+                attention_model_maps(load_attention({0: path}))[(0, params.seed)]
+                for path in snakemake.input.null_attention
+            ]
+        )
+    return null
+
+
+def subjects_of(split):
+    """{fold: subject ids} of a split, as the trained models' maps were taken on them."""
+    part = scores[scores["split"] == split]
+    return {int(f): rows["subject_id"].drop_duplicates().tolist() for f, rows in part.groupby("fold")}
+
+
+def null_columns(row, fitted, trained_null):
+    """Each stability figure's chance level: the agreement of null models' maps of the same estimator
+    (map_null.null_agreement), or a row that says there is none."""
+    key = (row.estimator, row.split)
+    if row.estimator == "pattern" and fitted and row.pair == "other fold":
+        # linear null refits, mapped on the same subjects as the trained models' maps of each fold
+        null = {
+            f: fitted[f].maps_on(connectomes.edges_function(f)(ids), n_rois)[1]
+            for f, ids in subjects_of(row.split).items()
+        }
+        spearman, jaccard = fold_null_replicates(null, k=params.top_k)
+        return null_agreement(
+            row.spearman, spearman, jaccard, f"{len(spearman)} null refits per fold, same subjects"
+        )
+    if key in trained_null:
+        null = trained_null[key]
+        size = 2 if row.pair == "same fold, other seed" else len(params.folds)
+        if len(null) >= max(size, 3):
+            spearman, jaccard = same_fold_null_replicates(null, size, k=params.top_k, seed=params.null_fold)
+            source = f"{len(null)} trained null models of fold {params.null_fold}, {size} per draw"
+            if row.pair == "other fold":
+                # no null models on the other folds: same-fold null maps share their subjects and agree at
+                # least as much as null maps of different folds would, so this chance level is conservative
+                source += " (one fold: conservative for other-fold pairs)"
+            return null_agreement(row.spearman, spearman, jaccard, source)
+    reason = (
+        "none: not in evaluation.maps.null_methods"
+        if params.method not in params.null_methods
+        else ("none: too few null models")
+    )
+    return {"null_source": reason}
+
+
 tables, null_stability = [], []
 linear = bool(params.linear_null) and len(snakemake.input.selections) > 0
 fitted = linear_null_maps() if linear else {}
+trained_null = trained_null_maps()
+chance = pd.DataFrame(
+    [null_columns(row, fitted, trained_null) for row in agreement.itertuples()], index=agreement.index
+)
+agreement = pd.concat([agreement, chance.reindex(columns=NULL_COLUMNS)], axis=1)
+agreement.to_csv(snakemake.output.agreement, index=False)
 for estimator in ("pattern", "attention"):
     if (estimator, "test") not in maps:
         continue
@@ -154,19 +227,8 @@ for estimator in ("pattern", "attention"):
         )
     else:
         observed = model_maps.get(null_key)
-        null = []
-        if snakemake.input.null_scores and observed is not None:
-            if estimator == "pattern":
-                # one map per null model (each file: the null fold, one seed)
-                null = [
-                    next(iter(fold_pattern_maps(read_scores([path]), "test").values()))
-                    for path in snakemake.input.null_scores
-                ]
-            else:
-                null = [
-                    attention_model_maps(load_attention({0: path}))[(0, params.seed)]
-                    for path in snakemake.input.null_attention
-                ]
+        # one map per null model (each file: the null fold, one seed)
+        null = trained_null.get((estimator, "test"), []) if observed is not None else []
         runs = {
             params.null_fold: (
                 observed if observed is not None else pooled,

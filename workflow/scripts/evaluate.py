@@ -14,6 +14,7 @@ from neurolip.evaluation.metrics import (
     test_train_ratio,
 )
 from neurolip.phenotypes import read_phenotypes
+from neurolip.training.leakage import attribute_codes
 
 files = {
     (method, fold): path
@@ -25,8 +26,18 @@ pooled = {}  # filled by evaluate: every method's test predictions with the grou
 per_fold, summary = evaluate(
     files, cohort, folds, snakemake.params.attributes, snakemake.params.continuous, pooled=pooled
 )
+# the held-out probe's floor depends only on each test fold's group sizes (codes as the probe read them)
+test_codes = {
+    (fold, attribute): attribute_codes(
+        cohort.set_index("subject_id"), rows.loc[rows["split"] == "test", "subject_id"], attribute
+    )
+    for fold, rows in folds.groupby("fold")
+    for attribute in snakemake.params.attributes
+    if attribute in cohort.columns and attribute not in snakemake.params.continuous
+}
 leakage = leakage_per_fold(
-    dict(zip(map(tuple, snakemake.params.leakage_keys), snakemake.input.leakage, strict=True))
+    dict(zip(map(tuple, snakemake.params.leakage_keys), snakemake.input.leakage, strict=True)),
+    test_codes=test_codes,
 )
 per_fold = pd.concat([per_fold, leakage], ignore_index=True)
 summary = summarize(per_fold)

@@ -1,6 +1,7 @@
-"""Every method's map agreement in one table, with two chance levels: uniform random maps, and (where a
-method has null maps on every fold) the agreement of its null models' maps, raw and standardised against
-the null per region; and its figure."""
+"""Every method's map agreement in one table, each figure beside the agreement of its null models' maps
+(same estimator, same subjects; ``null_source`` says which, or why a method has none), the linear
+methods' refits raw and standardised against the null per region, and uniform random maps; and its
+figure."""
 
 from _logging import log_to_file
 
@@ -10,14 +11,15 @@ import pandas as pd
 
 from neurolip.evaluation.brainmaps import random_agreement
 from neurolip.evaluation.figures import map_stability_figure
+from neurolip.evaluation.map_null import NULL_COLUMNS
 from neurolip.methods import MethodRegistry
 
 tables = [pd.read_csv(path) for path in snakemake.input.agreement]
 table = pd.concat([t for t in tables if not t.empty], ignore_index=True)
 # same-fold, other-seed pairs share their training and test subjects: their agreement is not a replication
 table["shares_subjects"] = table["pair"] == "same fold, other seed"
-for column in ("null_agreement", "null_agreement_p95", "p_vs_null", "n_null"):
-    table[column] = float("nan")
+# disease_maps gave every figure its null columns (map_null.NULL_COLUMNS), or a null_source saying why none
+table = table.reindex(columns=[*table.columns.drop(NULL_COLUMNS, errors="ignore"), *NULL_COLUMNS])
 chance = random_agreement(snakemake.params.n_rois, k=snakemake.params.top_k)
 # the null agreement: same estimator, same folds, null model k of each fold against null model k of the
 # others (map_null.stability_against_null); raw maps and maps z-scored against their fold's null
@@ -35,6 +37,7 @@ for row in pd.concat([n for n in nulls if not n.empty] or [pd.DataFrame()], igno
         "null_agreement_p95": row.null_p95,
         "p_vs_null": row.p_value,
         "n_null": row.n_null,
+        "null_source": f"{row.n_null} null refits per fold, training subjects",
     }
 for split in ("val", "test"):
     table.loc[len(table)] = {
@@ -44,6 +47,7 @@ for split in ("val", "test"):
         "pair": "any",
         "shares_subjects": False,
         **chance,
+        "null_source": "these are the uniform-random chance rows",
     }
 table.to_csv(snakemake.output.table, index=False)
 map_stability_figure(table, snakemake.output.figure, MethodRegistry.from_config(snakemake.params.registry))

@@ -12,6 +12,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 from sklearn.metrics import roc_curve  # noqa: E402
 
 from .brainmaps import NEAREST_AAL, reading_weight  # noqa: E402
@@ -586,22 +588,60 @@ def region_significance_figure(regions, coordinates, title, path, stability=None
 
 
 def map_stability_figure(table, path, registry=None):
-    """Mean Spearman and top-k Jaccard of model maps, per method and estimator, same-fold seed pairs and
-    fold pairs side by side, with the chance level of random maps as a line."""
-    import seaborn as sns
-
-    shown = table[(table["split"] == "test") & (table["method"] != "random")].copy()
-    shown["map"] = [f"{_label(registry, m)} · {e}" for m, e in zip(shown["method"], shown["estimator"])]
+    """Agreement of model maps on the test subjects (Spearman, top-k Jaccard), one bar per method, estimator
+    and pair type, each beside its chance level: the agreement of the method's null models' maps (black
+    tick at the mean, grey line to the 95th percentile; bars hatched where the method has no null models),
+    with uniform random maps as a dashed line. Bars are solid only where they beat their null (p ≤ 0.05)."""
+    shown = table[(table["split"] == "test") & (table["method"] != "random")].reset_index(drop=True)
+    for column in ("null_agreement", "null_agreement_p95", "null_jaccard", "null_jaccard_p95", "p_vs_null"):
+        if column not in shown.columns:
+            shown[column] = np.nan
+    labels = [
+        f"{_label(registry, m)} · {e} · {p}"
+        for m, e, p in zip(shown["method"], shown["estimator"], shown["pair"])
+    ]
     chance = table[table["method"] == "random"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 0.5 * max(4, shown["map"].nunique()) + 1.5), sharey=True)
-    for ax, metric, name in zip(axes, ("spearman", "jaccard_top_k"), ("Spearman", "top-k Jaccard")):
-        sns.barplot(data=shown, y="map", x=metric, hue="pair", ax=ax, orient="h")
+    colours = {pair: f"C{i}" for i, pair in enumerate(sorted(shown["pair"].unique()))}
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.32 * max(6, len(shown)) + 1.6), sharey=True)
+    y = np.arange(len(shown))
+    for ax, metric, null, name in zip(
+        axes,
+        ("spearman", "jaccard_top_k"),
+        ("null_agreement", "null_jaccard"),
+        ("Spearman", "top-k Jaccard"),
+    ):
+        for i, row in shown.iterrows():
+            has_null = np.isfinite(row[null])
+            beats = has_null and row["p_vs_null"] <= 0.05
+            ax.barh(
+                y[i],
+                row[metric],
+                color=colours[row["pair"]] if beats else "white",
+                edgecolor=colours[row["pair"]],
+                hatch="" if has_null else "///",
+                height=0.7,
+            )
+            if has_null:
+                ax.plot([row[null], row[f"{null}_p95"]], [y[i], y[i]], c="grey", lw=2)
+                ax.plot([row[null]], [y[i]], marker="|", c="black", ms=12, mew=2)
         if not chance.empty:
-            ax.axvline(float(chance[metric].iloc[0]), ls="--", c="grey", lw=1, label="random maps")
+            ax.axvline(float(chance[metric].iloc[0]), ls="--", c="grey", lw=1)
         ax.set(xlabel=f"{name} between model maps", ylabel="")
-    fig.suptitle("Agreement of model maps on the test subjects, per method and estimator", fontsize=9)
+    axes[0].set_yticks(y, labels, fontsize=7)
+    axes[0].invert_yaxis()
+    handles = [Patch(facecolor=c, edgecolor=c, label=pair) for pair, c in colours.items()] + [
+        Patch(facecolor="white", edgecolor="black", label="not above its null (p > 0.05)"),
+        Patch(facecolor="white", edgecolor="black", hatch="///", label="no null models"),
+        Line2D([], [], c="grey", lw=2, marker="|", mec="black", ms=10, label="null models: mean to p95"),
+        Line2D([], [], c="grey", ls="--", lw=1, label="uniform random maps"),
+    ]
+    fig.suptitle(
+        "Agreement of model maps on the test subjects, each beside its null models' agreement", fontsize=9
+    )
     fig.tight_layout()
-    _legend_below(fig, axes[0])
+    fig.legend(
+        handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3, fontsize=7, frameon=False
+    )
     _save(fig, path, tight=False)
 
 

@@ -34,7 +34,7 @@ import time
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
+from scipy.stats import rankdata, spearmanr
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
@@ -111,7 +111,9 @@ class LogisticPatternNull:
     a map on the fold's ~190 training subjects finds all 10 planted regions; on its ~47 test subjects, 1.
 
     Fitted: ``observed_map_`` (n_rois,), ``null_maps_`` (n_permutations, n_rois), ``permutations_``,
-    ``observed_scores_`` (logits on ``map_edges``), ``seconds_per_null_`` (wall time of one null fit).
+    ``observed_scores_`` (logits on ``map_edges``), ``seconds_per_null_`` (wall time of one null fit),
+    ``scaler_`` and ``weights_`` (E, 1 + n_permutations: the observed model's and each null model's weights
+    on the standardised edges; ``maps_on`` maps them on other subjects).
     """
 
     def __init__(self, C: float = 0.01, n_permutations: int = 100, seed: int = 0, max_iter: int = 5000):
@@ -137,17 +139,28 @@ class LogisticPatternNull:
             C=self.C, solver="newton-cholesky", max_iter=self.max_iter, warm_start=True, tol=1e-8
         )
         model.fit(reduced, labels)
-        scores = [model.decision_function(map_reduced)]
+        scores, coefs = [model.decision_function(map_reduced)], [model.coef_.ravel().copy()]
         self.permutations_ = within_block_permutations(blocks, self.n_permutations, self.seed)
         started = time.perf_counter()
         for index in self.permutations_:
             model.fit(reduced, labels[index])
             scores.append(model.decision_function(map_reduced))
+            coefs.append(model.coef_.ravel().copy())
         self.seconds_per_null_ = (time.perf_counter() - started) / max(1, self.n_permutations)
         self.observed_scores_ = scores[0]
         maps = region_patterns(map_edges, np.column_stack(scores), n_rois)
         self.observed_map_, self.null_maps_ = maps[0], maps[1:]
+        # each model's weights on the standardised edges (E, 1 + P): maps on other subjects without a refit
+        self.scaler_ = scaler
+        self.weights_ = basis @ np.column_stack(coefs)
         return self
+
+    def maps_on(self, edges, n_rois: int):
+        """(observed map, null maps (P, R)) of the fitted models' scores on other subjects' ``edges``
+        (e.g. the fold's validation or test subjects, where the trained model's own maps are taken)."""
+        with threadpool_limits(1):
+            maps = region_patterns(edges, self.scaler_.transform(edges) @ self.weights_, n_rois)
+        return maps[0], maps[1:]
 
 
 def standardise_against_null(maps, null) -> np.ndarray:
@@ -209,6 +222,77 @@ def _mean_pairwise_spearman(maps) -> float:
     return float(np.mean([spearmanr(maps[a], maps[b]).statistic for a, b in pairs]))
 
 
+def _top_k_jaccard(a, b, k: int) -> float:
+    top_a, top_b = set(np.argsort(a)[::-1][:k]), set(np.argsort(b)[::-1][:k])
+    return len(top_a & top_b) / len(top_a | top_b)
+
+
+def _mean_pairwise_jaccard(maps, k: int) -> float:
+    return float(np.mean([_top_k_jaccard(a, b, k) for a, b in itertools.combinations(maps, 2)]))
+
+
+# the chance-level columns beside every map-agreement figure (metrics/map_agreement_*.csv, map_stability.csv)
+NULL_COLUMNS = [
+    "null_agreement",
+    "null_agreement_p95",
+    "null_jaccard",
+    "null_jaccard_p95",
+    "p_vs_null",
+    "n_null",
+    "null_source",
+]
+
+
+def null_agreement(observed: float, spearman_replicates, jaccard_replicates, source: str) -> dict:
+    """The columns a stability figure carries beside it: the mean and 95th percentile of the agreement of
+    null models' maps (Spearman; top-k Jaccard), ``p_vs_null`` = (1 + #replicates ≥ observed) /
+    (1 + #replicates) for the Spearman figure, the number of replicates and what the null maps are."""
+    spearman = np.asarray(spearman_replicates, dtype=float)
+    jaccard = np.asarray(jaccard_replicates, dtype=float)
+    return {
+        "null_agreement": float(spearman.mean()),
+        "null_agreement_p95": float(np.percentile(spearman, 95)),
+        "null_jaccard": float(jaccard.mean()),
+        "null_jaccard_p95": float(np.percentile(jaccard, 95)),
+        "p_vs_null": float((1 + np.sum(spearman >= observed - 1e-12)) / (1 + len(spearman))),
+        "n_null": len(spearman),
+        "null_source": source,
+    }
+
+
+def fold_null_replicates(null_maps: dict, k: int = 10):
+    """Replicates of the across-fold agreement under the null: for each permutation k, the mean pairwise
+    Spearman (and top-k Jaccard) of null map k of each fold. ``null_maps`` {fold: (P, R)}, ≥ 2 folds."""
+    folds = sorted(null_maps)
+    if len(folds) < 2:
+        raise ValueError("across-fold agreement needs null maps of at least two folds")
+    n_null = min(len(null_maps[f]) for f in folds)
+    spearman = np.array([_mean_pairwise_spearman([null_maps[f][i] for f in folds]) for i in range(n_null)])
+    jaccard = np.array([_mean_pairwise_jaccard([null_maps[f][i] for f in folds], k) for i in range(n_null)])
+    return spearman, jaccard
+
+
+def same_fold_null_replicates(null_maps, group_size: int, k: int = 10, n_draws: int = 1000, seed: int = 0):
+    """Replicates of the agreement of ``group_size`` models of one fold (e.g. its seeds) under the null: the
+    mean pairwise Spearman (and top-k Jaccard) of ``group_size`` null models' maps of that fold (drawn
+    without replacement, ``n_draws`` times) from ``null_maps`` (P, R), P ≥ group_size ≥ 2."""
+    null_maps = np.asarray(null_maps, dtype=float)
+    n_null = len(null_maps)
+    if group_size < 2 or n_null < group_size:
+        raise ValueError(f"{group_size} models per draw need at least as many null maps (have {n_null})")
+    spearman = np.corrcoef(np.apply_along_axis(rankdata, 1, null_maps))
+    jaccard = np.ones((n_null, n_null))
+    for a, b in itertools.combinations(range(n_null), 2):
+        jaccard[a, b] = jaccard[b, a] = _top_k_jaccard(null_maps[a], null_maps[b], k)
+    rng = np.random.default_rng(seed)
+    upper = np.triu_indices(group_size, 1)
+    draws = [rng.choice(n_null, group_size, replace=False) for _ in range(n_draws)]
+    return (
+        np.array([spearman[np.ix_(d, d)][upper].mean() for d in draws]),
+        np.array([jaccard[np.ix_(d, d)][upper].mean() for d in draws]),
+    )
+
+
 def stability_against_null(observed_maps: dict, null_maps: dict) -> pd.DataFrame:
     """Agreement across folds of the observed maps beside the agreement of null maps (the chance level).
 
@@ -229,7 +313,7 @@ def stability_against_null(observed_maps: dict, null_maps: dict) -> pd.DataFrame
         ("standardised", standard, null_standard),
     ):
         value = _mean_pairwise_spearman([observed[f] for f in folds])
-        replicates = np.array([_mean_pairwise_spearman([null[f][k] for f in folds]) for k in range(n_null)])
+        replicates = fold_null_replicates({f: null[f][:n_null] for f in folds})[0]
         rows.append(
             {
                 "maps": kind,

@@ -19,7 +19,7 @@ from sklearn.metrics import accuracy_score, recall_score
 
 from ..stats import safe_auc, stratified_bootstrap
 from .floors import gap_floor, paired_gap_difference
-from .probes import decision_leakage, decision_leakage_floor
+from .probes import decision_leakage, decision_leakage_floor, probe_auc_floor
 from .thresholds import expected_gaps, randomised, randomised_threshold_report
 
 log = logging.getLogger(__name__)
@@ -265,21 +265,43 @@ def evaluate(prediction_files, cohort, folds, attributes, continuous=CONTINUOUS,
     return per_fold, summarize(per_fold)
 
 
-def leakage_per_fold(leakage_files) -> pd.DataFrame:
+def leakage_per_fold(leakage_files, *, test_codes=None) -> pd.DataFrame:
     """Per-fold rows (metric ``probe_auc``) of the sensitive-attribute probe on each method's predicting
     representation, averaged over the fold's seeds. ``leakage_files``: {(method, fold): path}. A
     group-threshold row has no file of its own and gets no probe (its decisions use the attribute itself;
-    its decision leakage says what it carries)."""
+    its decision leakage says what it carries). ``test_codes`` ({(fold, attribute): codes of the fold's test
+    subjects}) adds the probe's floor at the fold's group sizes (``probe_auc_floor_median``, ``_p95``:
+    :func:`~neurolip.evaluation.probes.probe_auc_floor`)."""
     frames = []
     for (method, fold), path in leakage_files.items():
         frame = pd.read_csv(path)
         if frame.empty:
             continue
         means = frame.groupby("attribute", sort=False)["probe_auc"].mean()
-        frames += [
-            {"method": method, "fold": fold, "metric": "probe_auc", "attribute": a, "value": v}
-            for a, v in means.items()
-        ]
+        for attribute, value in means.items():
+            frames.append(
+                {
+                    "method": method,
+                    "fold": fold,
+                    "metric": "probe_auc",
+                    "attribute": attribute,
+                    "value": value,
+                }
+            )
+            codes = (test_codes or {}).get((fold, attribute))
+            if codes is None:
+                continue
+            floor = probe_auc_floor(codes, seed=int(fold))
+            frames += [
+                {
+                    "method": method,
+                    "fold": fold,
+                    "metric": f"probe_auc_{k}",
+                    "attribute": attribute,
+                    "value": v,
+                }
+                for k, v in floor.items()
+            ]
     # float even when empty (no two-group attribute): an object column would break every statistic after it
     return pd.DataFrame(frames, columns=["method", "fold", "metric", "attribute", "value"]).astype(
         {"value": float}

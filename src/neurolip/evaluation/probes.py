@@ -101,6 +101,24 @@ def held_out_probe(fit_representations, fit_codes, test_representations, test_co
     }
 
 
+def probe_auc_floor(test_codes, n_draws: int = 1000, seed: int = 0) -> dict:
+    """The floor of a held-out probe's test AUC (``probe_auc``) at a test fold's group sizes.
+
+    A probe of a representation blind to the attribute orders the test subjects independently of it, so its
+    AUC is one draw of the Mann-Whitney null of the fold's two group sizes (distribution-free for untied
+    scores): the codes permuted against fixed ranks, ``n_draws`` times. The AUC is directional (the probe was
+    fitted on other subjects, so below 0.5 is no leakage). A fold's figure is the mean of its models' AUCs on
+    the same test subjects; the floor is that of one probe, which is conservative (models that are partly
+    independent have a narrower null). Returns ``floor_median`` and ``floor_p95`` (NaN with one group)."""
+    codes = np.asarray(test_codes).astype(int)
+    second = codes[codes >= 0] == 1
+    if second.all() or not second.any():
+        return {"floor_median": np.nan, "floor_p95": np.nan}
+    permuted = np.random.default_rng(seed).permuted(np.tile(second, (n_draws, 1)), axis=1)
+    null = _stratified_auc(permuted, np.arange(1.0, len(second) + 1), np.zeros(len(second)))
+    return {"floor_median": float(np.median(null)), "floor_p95": float(np.percentile(null, 95))}
+
+
 def _within_stratum_ranks(scores, strata) -> np.ndarray:
     """Ranks of ``scores`` within each stratum (ties get mid-ranks, as ``roc_auc_score`` counts them)."""
     ranks = np.empty(len(scores))
