@@ -449,6 +449,24 @@ def test_null_models_of_one_job_are_the_permuted_models_of_separate_jobs(cohort,
     assert maps["diagnosis"].shape[0] == len(together[1])
 
 
+def test_null_models_trained_one_at_a_time_hold_one_permuted_copy(cohort, tmp_path):
+    """On the sequential path each null model is permuted, trained and written before the next is permuted
+    (memory holds one permuted copy of the fold, not one per null model), with the same files as before."""
+    from neurolip.training.fold_io import permute_connectomes
+
+    written_before = {}
+
+    def permute(data, permutation):
+        written_before[permutation] = sorted(
+            p.parent.name for p in (tmp_path / "null").glob("perm*/pred.csv")
+        )
+        permute_connectomes(data, permutation)
+
+    training = {**TRAINING, "max_epochs": 2, "n_seeds": 1}
+    null_models(cohort, "neurolip", tmp_path / "null", [0, 1, 2], permute=permute, training=training)
+    assert written_before == {0: [], 1: ["perm0"], 2: ["perm0", "perm1"]}
+
+
 def test_linear_null_models_reuse_the_observed_c(cohort, tmp_path):
     observed = run(cohort, "linear_fc", tmp_path / "observed")
     selection = tmp_path / "observed" / "work" / "selection.json"

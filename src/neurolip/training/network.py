@@ -99,13 +99,17 @@ class NetworkFitter:
                 fitted[i] = model
         return fitted
 
+    def trains_together(self) -> bool:
+        """Whether models of this method and fold can train as one stacked ensemble here."""
+        return (
+            should_batch(self.settings.ensemble, self.device)
+            and self.objective.batchable
+            and not self.finetune_text  # the text backbone's parameter group and size: sequential
+        )
+
     def _ensemble_groups(self, splits) -> list[list[int]]:
         """Indices of ``splits`` that train together; a model alone trains on the sequential path."""
-        if (
-            not should_batch(self.settings.ensemble, self.device)
-            or not self.objective.batchable
-            or self.finetune_text  # the text backbone's parameter group and size: sequential
-        ):
+        if not self.trains_together():
             return [[i] for i in range(len(splits))]
         by_size = {}
         for i, split in enumerate(splits):
