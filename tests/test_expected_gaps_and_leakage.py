@@ -235,7 +235,9 @@ def test_leakage_per_fold_copies_no_probe_onto_thresholded_rows(tmp_path):
     with pytest.raises(TypeError):
         leakage_per_fold({("m", 0): path}, {"m_fairthr_eo": "m"})
     # with the test fold's codes, each probe figure gets its floor at the fold's group sizes
-    floored = leakage_per_fold({("m", 0): path}, test_codes={(0, "sex"): np.r_[np.zeros(60), np.ones(40)]})
+    floored = leakage_per_fold(
+        {("m", 0): path}, test_groups={(0, "sex"): (np.r_[np.zeros(60), np.ones(40)], None)}
+    )
     by_metric = floored.set_index("metric")["value"]
     assert by_metric["probe_auc"] == pytest.approx(0.65)
     assert 0.45 < by_metric["probe_auc_floor_median"] < 0.55 < by_metric["probe_auc_floor_p95"] < 0.65

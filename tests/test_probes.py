@@ -92,3 +92,36 @@ def test_probe_floor_is_the_mann_whitney_null_and_separates_a_sex_carrying_repre
         p95 = probe_auc_floor(sex["test"], seed=0)["floor_p95"]
         print(f"sex strength {strength}: probe {auc:.3f}, floor p95 {p95:.3f}")
         assert (auc > p95) == carries_sex, (strength, auc, p95)
+
+
+def test_probe_floor_through_the_diagnosis_keeps_a_diagnosis_only_representation_within_it():
+    """Sex associated with the diagnosis (80 % males among patients, 50 % among controls, as in the demo
+    cohort): a representation that carries the diagnosis and nothing else about sex lets the probe read sex
+    above the plain Mann-Whitney floor, but within the floor through the diagnosis; one that also carries sex
+    reads above both."""
+    rng = np.random.default_rng(7)
+    dim = 32
+    sex_direction, dx_direction = (v / np.linalg.norm(v) for v in rng.normal(size=(2, dim)))
+    fired = {}
+    for strength in (0.0, 0.8):
+        data = {}
+        for split, n in (("val", 400), ("test", 400)):
+            y = rng.integers(0, 2, n)
+            sex = (rng.random(n) < np.where(y == 1, 0.8, 0.5)).astype(int)
+            x = rng.normal(size=(n, dim)) + 2.0 * np.outer(2 * y - 1, dx_direction)
+            data[split] = (x + strength * np.outer(2 * sex - 1, sex_direction), sex, y)
+        auc = held_out_probe(data["val"][0], data["val"][1], data["test"][0], data["test"][1], seed=0)[
+            "probe_auc"
+        ]
+        plain = probe_auc_floor(data["test"][1], seed=0)["floor_p95"]
+        through = probe_auc_floor(data["test"][1], data["test"][2], seed=0)
+        print(
+            f"sex strength {strength}: probe {auc:.3f}, plain floor p95 {plain:.3f}, through diagnosis "
+            f"median {through['floor_median']:.3f} p95 {through['floor_p95']:.3f}"
+        )
+        assert through["floor_median"] > 0.55  # the diagnosis alone tells sex here
+        fired[strength] = (auc > plain, auc > through["floor_p95"])
+    assert fired[0.0] == (True, False), fired
+    assert fired[0.8] == (True, True), fired
+    with pytest.raises(ValueError, match="two-group"):
+        probe_auc_floor(np.array([0, 1, 2]))

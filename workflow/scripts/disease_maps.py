@@ -28,6 +28,7 @@ from neurolip.evaluation.figures import region_significance_figure
 from neurolip.evaluation.map_null import (
     NULL_COLUMNS,
     LogisticPatternNull,
+    cohort_permutations,
     fold_null_replicates,
     max_statistic_test,
     null_agreement,
@@ -100,26 +101,41 @@ null_key = (params.null_fold, params.seed)
 
 
 def linear_null_maps():
-    """{fold: LogisticPatternNull} of every fold (the observed C of the first seed)."""
+    """{fold: LogisticPatternNull} of every fold (the observed C of the first seed). Null refit k of every
+    fold reads the same cohort-wide permutation k (within site × outer test fold,
+    map_null.cohort_permutations), restricted to the fold's training subjects: the folds' null models share
+    their labels as the observed models do."""
     folds = pd.read_csv(snakemake.input.folds, sep="\t", dtype={"subject_id": str})
     cohort = read_phenotypes(snakemake.input.cohort).set_index("subject_id")
+    null_labels = {}  # repeat -> (subject ids, (P, n) permuted diagnoses of the whole cohort)
+    for repeat, rows in folds[folds["split"] == "test"].groupby("repeat"):
+        ids = rows["subject_id"].tolist()
+        index = cohort_permutations(
+            cohort.loc[ids, "site"].astype(str).to_numpy(),
+            rows["fold"].to_numpy(),
+            params.linear_permutations,
+            seed=int(repeat),
+        )
+        null_labels[repeat] = (ids, cohort.loc[ids, "diagnosis"].astype(int).to_numpy()[index])
     fitted = {}
     for fold, selection in zip(params.folds, snakemake.input.selections, strict=True):
         seeds = json.loads(Path(selection).read_text())["seeds"]
         c = float(next((s for s in seeds if int(s["seed"]) == params.seed), seeds[0])["C"])
-        train = folds.loc[(folds["fold"] == fold) & (folds["split"] == "train"), "subject_id"].tolist()
+        rows = folds[(folds["fold"] == fold) & (folds["split"] == "train")]
+        train = rows["subject_id"].tolist()
+        ids, labels = null_labels[rows["repeat"].iloc[0]]
+        position = pd.Series(range(len(ids)), index=ids)
         edges = connectomes.edges_function(int(fold))(train)
-        fitted[fold] = LogisticPatternNull(
-            C=c, n_permutations=params.linear_permutations, seed=int(fold)
-        ).fit(
+        fitted[fold] = LogisticPatternNull(C=c, n_permutations=params.linear_permutations).fit(
             edges,
             cohort.loc[train, "diagnosis"].astype(int).to_numpy(),
             cohort.loc[train, "site"].astype(str).to_numpy(),
             edges,
             n_rois,
+            null_labels=labels[:, position.loc[train].to_numpy()],
         )
         logging.info(
-            "fold %s: %d within-site null refits at C=%g, %.3f s each",
+            "fold %s: %d null refits (cohort-wide within-site permutations) at C=%g, %.3f s each",
             fold,
             params.linear_permutations,
             c,
@@ -142,16 +158,17 @@ def region_table(observed, null):
 
 
 def trained_null_maps():
-    """{(estimator, split): (P, R)} maps of the trained null models (the null fold, one seed each)."""
+    """{(estimator, "test"): (P, R)} maps of the trained null models (the null fold, one seed each), on
+    the test subjects only: a null model's validation connectomes are permuted, so its validation scores
+    cannot be mapped on the subjects they are written under."""
     null = {}
     if snakemake.input.null_scores:
-        for split in ("val", "test"):
-            null[("pattern", split)] = np.array(
-                [
-                    next(iter(fold_pattern_maps(read_scores([path]), split).values()))
-                    for path in snakemake.input.null_scores
-                ]
-            )
+        null[("pattern", "test")] = np.array(
+            [
+                next(iter(fold_pattern_maps(read_scores([path]), "test").values()))
+                for path in snakemake.input.null_scores
+            ]
+        )
     if snakemake.input.null_attention:
         null[("attention", "test")] = np.array(
             [
@@ -170,8 +187,9 @@ def subjects_of(split):
 
 def null_columns(row, fitted, trained_null):
     """Each stability figure's chance level: the agreement of null models' maps of the same estimator
-    (map_null.null_agreement), or a row that says there is none."""
-    key = (row.estimator, row.split)
+    taken the same way (map_null.null_agreement), or a row that says why there is none."""
+    if row.pair == "same fold, other seed" and row.spearman > 1 - 1e-9:
+        return {"null_source": "none: the models' maps are identical (a deterministic fit)"}
     if row.estimator == "pattern" and fitted and row.pair == "other fold":
         # linear null refits, mapped on the same subjects as the trained models' maps of each fold
         null = {
@@ -180,25 +198,35 @@ def null_columns(row, fitted, trained_null):
         }
         spearman, jaccard = fold_null_replicates(null, k=params.top_k)
         return null_agreement(
-            row.spearman, spearman, jaccard, f"{len(spearman)} null refits per fold, same subjects"
+            row.spearman,
+            row.jaccard_top_k,
+            spearman,
+            jaccard,
+            f"{len(spearman)} null refits per fold (cohort-wide permutations), same subjects",
         )
-    if key in trained_null:
-        null = trained_null[key]
-        size = 2 if row.pair == "same fold, other seed" else len(params.folds)
-        if len(null) >= max(size, 3):
-            spearman, jaccard = same_fold_null_replicates(null, size, k=params.top_k, seed=params.null_fold)
-            source = f"{len(null)} trained null models of fold {params.null_fold}, {size} per draw"
-            if row.pair == "other fold":
-                # no null models on the other folds: same-fold null maps share their subjects and agree at
-                # least as much as null maps of different folds would, so this chance level is conservative
-                source += " (one fold: conservative for other-fold pairs)"
-            return null_agreement(row.spearman, spearman, jaccard, source)
-    reason = (
-        "none: not in evaluation.maps.null_methods"
-        if params.method not in params.null_methods
-        else ("none: too few null models")
+    if params.method not in params.null_methods:
+        return {"null_source": "none: not in evaluation.maps.null_methods"}
+    if row.pair == "same fold, other seed":
+        # the seeds of a fold fit the same labels (and their noise); null models each fit their own
+        return {"null_source": "none: the seeds share their labels, each null model has its own"}
+    null = trained_null.get((row.estimator, row.split))
+    if null is None:
+        return {"null_source": f"none: the null models are mapped on test subjects only ({row.split})"}
+    size = len(params.folds)
+    if len(null) < 2 * size:
+        return {"null_source": f"none: {len(null)} null models, fewer than two groups of {size}"}
+    spearman, jaccard = same_fold_null_replicates(null, size, k=params.top_k, seed=params.null_fold)
+    # groups of null models of one fold (no null models on the others): they share their test subjects,
+    # the observed folds' models share most training labels; neither bias is bounded, so it is approximate
+    return null_agreement(
+        row.spearman,
+        row.jaccard_top_k,
+        spearman,
+        jaccard,
+        f"approximate: {len(null)} trained null models of fold {params.null_fold}, groups of {size}",
+        n_null_models=len(null),
+        min_p=1 / (1 + len(null) // size),
     )
-    return {"null_source": reason}
 
 
 tables, null_stability = [], []

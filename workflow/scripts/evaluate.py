@@ -10,6 +10,7 @@ from neurolip.evaluation.metrics import (
     paired_comparison,
     paired_pooled,
     pooled_metrics,
+    pooled_probe_rows,
     summarize,
     test_train_ratio,
 )
@@ -26,18 +27,23 @@ pooled = {}  # filled by evaluate: every method's test predictions with the grou
 per_fold, summary = evaluate(
     files, cohort, folds, snakemake.params.attributes, snakemake.params.continuous, pooled=pooled
 )
-# the held-out probe's floor depends only on each test fold's group sizes (codes as the probe read them)
-test_codes = {
-    (fold, attribute): attribute_codes(
-        cohort.set_index("subject_id"), rows.loc[rows["split"] == "test", "subject_id"], attribute
+# the held-out probe's floor depends only on each test fold's group sizes by diagnosis (codes as the
+# probe read them)
+indexed = cohort.set_index("subject_id")
+test_groups = {
+    (fold, attribute): (
+        attribute_codes(indexed, ids, attribute),
+        indexed.loc[ids, "diagnosis"].astype(int).to_numpy(),
     )
     for fold, rows in folds.groupby("fold")
+    for ids in [rows.loc[rows["split"] == "test", "subject_id"].tolist()]
     for attribute in snakemake.params.attributes
-    if attribute in cohort.columns and attribute not in snakemake.params.continuous
+    # the probe reads two-group attributes only
+    if attribute in cohort.columns and cohort[attribute].dropna().astype(str).nunique() == 2
 }
 leakage = leakage_per_fold(
     dict(zip(map(tuple, snakemake.params.leakage_keys), snakemake.input.leakage, strict=True)),
-    test_codes=test_codes,
+    test_groups=test_groups,
 )
 per_fold = pd.concat([per_fold, leakage], ignore_index=True)
 summary = summarize(per_fold)
@@ -54,7 +60,10 @@ paired_comparison(
     metrics=comparisons,
     test_train_ratio=test_train_ratio(folds),
 ).to_csv(snakemake.output.paired, index=False)
-pooled_metrics(pooled, snakemake.params.attributes).to_csv(snakemake.output.pooled, index=False)
+pd.concat(
+    [pooled_metrics(pooled, snakemake.params.attributes), pooled_probe_rows(leakage, test_groups)],
+    ignore_index=True,
+).to_csv(snakemake.output.pooled, index=False)
 paired_pooled(
     pooled, snakemake.params.gap_pairs, snakemake.params.postprocessed, snakemake.params.attributes
 ).to_csv(snakemake.output.paired_pooled, index=False)

@@ -593,7 +593,14 @@ def map_stability_figure(table, path, registry=None):
     tick at the mean, grey line to the 95th percentile; bars hatched where the method has no null models),
     with uniform random maps as a dashed line. Bars are solid only where they beat their null (p ≤ 0.05)."""
     shown = table[(table["split"] == "test") & (table["method"] != "random")].reset_index(drop=True)
-    for column in ("null_agreement", "null_agreement_p95", "null_jaccard", "null_jaccard_p95", "p_vs_null"):
+    for column in (
+        "null_agreement",
+        "null_agreement_p95",
+        "null_jaccard",
+        "null_jaccard_p95",
+        "p_vs_null",
+        "p_vs_null_jaccard",
+    ):
         if column not in shown.columns:
             shown[column] = np.nan
     labels = [
@@ -604,15 +611,16 @@ def map_stability_figure(table, path, registry=None):
     colours = {pair: f"C{i}" for i, pair in enumerate(sorted(shown["pair"].unique()))}
     fig, axes = plt.subplots(1, 2, figsize=(11, 0.32 * max(6, len(shown)) + 1.6), sharey=True)
     y = np.arange(len(shown))
-    for ax, metric, null, name in zip(
+    for ax, metric, null, p_column, name in zip(
         axes,
         ("spearman", "jaccard_top_k"),
         ("null_agreement", "null_jaccard"),
+        ("p_vs_null", "p_vs_null_jaccard"),
         ("Spearman", "top-k Jaccard"),
     ):
         for i, row in shown.iterrows():
             has_null = np.isfinite(row[null])
-            beats = has_null and row["p_vs_null"] <= 0.05
+            beats = has_null and row[p_column] <= 0.05
             ax.barh(
                 y[i],
                 row[metric],

@@ -52,6 +52,16 @@ def within_block_permutations(blocks, n_permutations: int, seed: int = 0) -> np.
     return index
 
 
+def cohort_permutations(sites, test_folds, n_permutations: int, seed: int = 0) -> np.ndarray:
+    """(n_permutations, n) index arrays permuting the whole cohort within site × outer test fold: one null
+    label vector per permutation for every fold of a cross-validation. Models of different folds share most
+    of their training subjects and labels, so their maps agree even without any effect; null models of
+    different folds must share their (permuted) labels likewise, or the null agreement across folds is too
+    low. Blocking on the outer test fold keeps each fold's label composition, which stratified folds fix."""
+    blocks = np.char.add(np.char.add(np.asarray(sites).astype(str), "|"), np.asarray(test_folds).astype(str))
+    return within_block_permutations(blocks, n_permutations, seed)
+
+
 def region_incidence(n_rois: int) -> np.ndarray:
     """(n_rois, E) 0/1 matrix: which regions each upper-triangle edge (row-major, k=1) joins."""
     rows, cols = np.triu_indices(n_rois, k=1)
@@ -122,12 +132,17 @@ class LogisticPatternNull:
         self.seed = seed
         self.max_iter = max_iter
 
-    def fit(self, train_edges, train_labels, blocks, map_edges, n_rois: int) -> LogisticPatternNull:
+    def fit(
+        self, train_edges, train_labels, blocks, map_edges, n_rois: int, null_labels=None
+    ) -> LogisticPatternNull:
+        """``null_labels`` (n_permutations, n_train): the null models' label vectors (e.g. a cohort-wide
+        permutation restricted to these training subjects, :func:`cohort_permutations`); None: permute
+        ``train_labels`` within ``blocks``."""
         # hundreds of small fits: one BLAS thread each is several times faster than a contended pool
         with threadpool_limits(1):
-            return self._fit(train_edges, train_labels, blocks, map_edges, n_rois)
+            return self._fit(train_edges, train_labels, blocks, map_edges, n_rois, null_labels)
 
-    def _fit(self, train_edges, train_labels, blocks, map_edges, n_rois):
+    def _fit(self, train_edges, train_labels, blocks, map_edges, n_rois, null_labels):
         scaler = StandardScaler().fit(train_edges)
         x_train, x_map = scaler.transform(train_edges), scaler.transform(map_edges)
         u, s, vt = np.linalg.svd(x_train, full_matrices=False)
@@ -140,13 +155,16 @@ class LogisticPatternNull:
         )
         model.fit(reduced, labels)
         scores, coefs = [model.decision_function(map_reduced)], [model.coef_.ravel().copy()]
-        self.permutations_ = within_block_permutations(blocks, self.n_permutations, self.seed)
+        if null_labels is None:
+            self.permutations_ = within_block_permutations(blocks, self.n_permutations, self.seed)
+            null_labels = labels[self.permutations_]
+        null_labels = np.asarray(null_labels).astype(int)
         started = time.perf_counter()
-        for index in self.permutations_:
-            model.fit(reduced, labels[index])
+        for permuted in null_labels:
+            model.fit(reduced, permuted)
             scores.append(model.decision_function(map_reduced))
             coefs.append(model.coef_.ravel().copy())
-        self.seconds_per_null_ = (time.perf_counter() - started) / max(1, self.n_permutations)
+        self.seconds_per_null_ = (time.perf_counter() - started) / max(1, len(null_labels))
         self.observed_scores_ = scores[0]
         maps = region_patterns(map_edges, np.column_stack(scores), n_rois)
         self.observed_map_, self.null_maps_ = maps[0], maps[1:]
@@ -238,24 +256,41 @@ NULL_COLUMNS = [
     "null_jaccard",
     "null_jaccard_p95",
     "p_vs_null",
+    "p_vs_null_jaccard",
     "n_null",
     "null_source",
 ]
 
 
-def null_agreement(observed: float, spearman_replicates, jaccard_replicates, source: str) -> dict:
+def null_agreement(
+    observed_spearman: float,
+    observed_jaccard: float,
+    spearman_replicates,
+    jaccard_replicates,
+    source: str,
+    n_null_models: int | None = None,
+    min_p: float | None = None,
+) -> dict:
     """The columns a stability figure carries beside it: the mean and 95th percentile of the agreement of
-    null models' maps (Spearman; top-k Jaccard), ``p_vs_null`` = (1 + #replicates ≥ observed) /
-    (1 + #replicates) for the Spearman figure, the number of replicates and what the null maps are."""
+    null models' maps (Spearman; top-k Jaccard) and ``p_vs_null`` (``p_vs_null_jaccard``) = (1 + #replicates
+    ≥ observed) / (1 + #replicates), never below ``min_p`` (replicates drawn as overlapping groups of the
+    same null models are not independent: the honest resolution is that of disjoint groups); ``n_null``
+    the number of null models behind them and ``null_source`` what they are."""
     spearman = np.asarray(spearman_replicates, dtype=float)
     jaccard = np.asarray(jaccard_replicates, dtype=float)
+
+    def p_value(replicates, observed):
+        p = float((1 + np.sum(replicates >= observed - 1e-12)) / (1 + len(replicates)))
+        return max(p, min_p) if min_p is not None else p
+
     return {
         "null_agreement": float(spearman.mean()),
         "null_agreement_p95": float(np.percentile(spearman, 95)),
         "null_jaccard": float(jaccard.mean()),
         "null_jaccard_p95": float(np.percentile(jaccard, 95)),
-        "p_vs_null": float((1 + np.sum(spearman >= observed - 1e-12)) / (1 + len(spearman))),
-        "n_null": len(spearman),
+        "p_vs_null": p_value(spearman, observed_spearman),
+        "p_vs_null_jaccard": p_value(jaccard, observed_jaccard),
+        "n_null": int(n_null_models if n_null_models is not None else len(spearman)),
         "null_source": source,
     }
 
@@ -273,9 +308,12 @@ def fold_null_replicates(null_maps: dict, k: int = 10):
 
 
 def same_fold_null_replicates(null_maps, group_size: int, k: int = 10, n_draws: int = 1000, seed: int = 0):
-    """Replicates of the agreement of ``group_size`` models of one fold (e.g. its seeds) under the null: the
-    mean pairwise Spearman (and top-k Jaccard) of ``group_size`` null models' maps of that fold (drawn
-    without replacement, ``n_draws`` times) from ``null_maps`` (P, R), P ≥ group_size ≥ 2."""
+    """Replicates of the agreement of ``group_size`` maps under the null: the mean pairwise Spearman (and
+    top-k Jaccard) of ``group_size`` null models' maps of one fold, drawn without replacement ``n_draws``
+    times from ``null_maps`` (P, R), P ≥ group_size ≥ 2. The draws overlap: they estimate the null's mean
+    and spread, but a p-value from them resolves no better than 1 / (1 + P // group_size) (pass that as
+    ``null_agreement``'s ``min_p``). Null models each have their own labels: this is no null for models
+    that share their labels (seeds of one fold)."""
     null_maps = np.asarray(null_maps, dtype=float)
     n_null = len(null_maps)
     if group_size < 2 or n_null < group_size:

@@ -265,13 +265,13 @@ def evaluate(prediction_files, cohort, folds, attributes, continuous=CONTINUOUS,
     return per_fold, summarize(per_fold)
 
 
-def leakage_per_fold(leakage_files, *, test_codes=None) -> pd.DataFrame:
+def leakage_per_fold(leakage_files, *, test_groups=None) -> pd.DataFrame:
     """Per-fold rows (metric ``probe_auc``) of the sensitive-attribute probe on each method's predicting
     representation, averaged over the fold's seeds. ``leakage_files``: {(method, fold): path}. A
     group-threshold row has no file of its own and gets no probe (its decisions use the attribute itself;
-    its decision leakage says what it carries). ``test_codes`` ({(fold, attribute): codes of the fold's test
-    subjects}) adds the probe's floor at the fold's group sizes (``probe_auc_floor_median``, ``_p95``:
-    :func:`~neurolip.evaluation.probes.probe_auc_floor`)."""
+    its decision leakage says what it carries). ``test_groups`` ({(fold, attribute): (codes, diagnoses) of
+    the fold's test subjects}) adds the probe's floor at the fold's group sizes, through the diagnosis
+    (``probe_auc_floor_median``, ``_p95``: :func:`~neurolip.evaluation.probes.probe_auc_floor`)."""
     frames = []
     for (method, fold), path in leakage_files.items():
         frame = pd.read_csv(path)
@@ -288,24 +288,60 @@ def leakage_per_fold(leakage_files, *, test_codes=None) -> pd.DataFrame:
                     "value": value,
                 }
             )
-            codes = (test_codes or {}).get((fold, attribute))
-            if codes is None:
+            groups = (test_groups or {}).get((fold, attribute))
+            if groups is None:
                 continue
-            floor = probe_auc_floor(codes, seed=int(fold))
+            floor = probe_auc_floor(*groups, seed=int(fold))
             frames += [
                 {
                     "method": method,
                     "fold": fold,
                     "metric": f"probe_auc_{k}",
                     "attribute": attribute,
-                    "value": v,
+                    "value": floor[k],
                 }
-                for k, v in floor.items()
+                for k in ("floor_median", "floor_p95")
             ]
     # float even when empty (no two-group attribute): an object column would break every statistic after it
     return pd.DataFrame(frames, columns=["method", "fold", "metric", "attribute", "value"]).astype(
         {"value": float}
     )
+
+
+def pooled_probe_rows(per_fold: pd.DataFrame, test_groups, n_draws: int = 1000) -> pd.DataFrame:
+    """``metrics/pooled.csv`` rows of the held-out probe: its mean over folds beside the floor of that mean
+    (each fold's draws of :func:`~neurolip.evaluation.probes.probe_auc_floor`, averaged over the folds),
+    ``p_floor`` and ``above_floor`` (above the floor's 95th percentile)."""
+    rows = []
+    probes = per_fold[per_fold["metric"] == "probe_auc"]
+    for (method, attribute), part in probes.groupby(["method", "attribute"], sort=False):
+        folds = [f for f in part["fold"] if (f, attribute) in test_groups]
+        if not folds:
+            continue
+        value = float(part.set_index("fold").loc[folds, "value"].mean())
+        draws = np.mean(
+            [
+                probe_auc_floor(*test_groups[(f, attribute)], n_draws=n_draws, seed=int(f))["draws"]
+                for f in folds
+            ],
+            axis=0,
+        )
+        if np.isnan(draws).all():
+            continue
+        p95 = float(np.nanpercentile(draws, 95))
+        rows.append(
+            {
+                "method": method,
+                "metric": "probe_auc",
+                "attribute": attribute,
+                "value": value,
+                "floor_median": float(np.nanmedian(draws)),
+                "floor_p95": p95,
+                "p_floor": float((1 + np.sum(draws >= value - 1e-12)) / (1 + n_draws)),
+                "above_floor": float(value > p95),
+            }
+        )
+    return pd.DataFrame(rows).reindex(columns=POOLED_COLUMNS)
 
 
 def summarize(per_fold):
