@@ -28,7 +28,12 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from neurolip.datasets.simulated import simulate_cohort, simulated_connectomes
-from neurolip.evaluation.map_null import LogisticPatternNull, max_statistic_test, stability_against_null
+from neurolip.evaluation.map_null import (
+    LogisticPatternNull,
+    cohort_permutations,
+    max_statistic_test,
+    stability_against_null,
+)
 
 
 def power(permutations):
@@ -36,14 +41,26 @@ def power(permutations):
         truth = simulate_cohort(folder, seed=0)
         edges, y, site, sex, _ = simulated_connectomes(folder)
     planted = truth["disease_regions"]
-    folds = StratifiedKFold(5, shuffle=True, random_state=0).split(edges, np.char.add(y.astype(str), site))
+    folds = list(
+        StratifiedKFold(5, shuffle=True, random_state=0).split(edges, np.char.add(y.astype(str), site))
+    )
+    # as disease_maps fits them: null refit k of every fold reads one cohort-wide permutation k
+    test_fold = np.zeros(len(y), dtype=int)
+    for fold, (_, test) in enumerate(folds):
+        test_fold[test] = fold
+    null_labels = y[cohort_permutations(site, test_fold, permutations, seed=0)]
     observed, null, found = {}, {}, []
     print(f"power: demo cohort {edges.shape[0]} subjects, {truth['n_rois']} ROIs, {permutations} null models")
     print("fold  planted_found  sex_regions  other_regions  min_p_fwer  ms_per_null_fit  seconds")
     for fold, (train, _) in enumerate(folds):
         started = time.perf_counter()
-        fitted = LogisticPatternNull(C=0.01, n_permutations=permutations, seed=fold).fit(
-            edges[train], y[train], site[train], edges[train], truth["n_rois"]
+        fitted = LogisticPatternNull(C=0.01, n_permutations=permutations).fit(
+            edges[train],
+            y[train],
+            site[train],
+            edges[train],
+            truth["n_rois"],
+            null_labels=null_labels[:, train],
         )
         regions = max_statistic_test(fitted.observed_map_, fitted.null_maps_)
         hits = int(regions.loc[planted, "beats_null"].sum())
