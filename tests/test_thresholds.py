@@ -157,3 +157,14 @@ def test_deterministic_rate_parity_constrains_its_own_rate(constraint, rate):
     violation = gap(decided[cell], decided[cell], sensitive_features=validation.sex[cell])
     assert model.constraint_met_ and violation <= 0.03 + 1e-12
     assert violation == pytest.approx(model.violation_)
+
+
+def test_expected_maximum_equals_the_outer_product_formula():
+    """E[max(A, B)] of independent discrete variables in linear memory: the same as summing over every pair."""
+    from neurolip.evaluation.thresholds import expected_maximum
+
+    rng = np.random.default_rng(3)
+    a, b = rng.random(40).round(2), rng.random(55).round(2)  # rounded: supports share values (ties)
+    pa, pb = rng.dirichlet(np.ones(40)), rng.dirichlet(np.ones(55))
+    by_pairs = pa @ np.maximum(a[:, None], b[None, :]) @ pb
+    assert expected_maximum(a, pa, b, pb) == pytest.approx(by_pairs, rel=1e-12)

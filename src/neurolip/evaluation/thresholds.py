@@ -82,6 +82,21 @@ def _rate_difference_distribution(p_second, p_first):
     return values.ravel(), np.outer(pmf_second, pmf_first).ravel()
 
 
+def expected_maximum(values_a, probabilities_a, values_b, probabilities_b) -> float:
+    """E[max(A, B)] of two independent discrete variables from their supports and probabilities, through
+    P(max ≤ v) = P(A ≤ v) P(B ≤ v) on the union of the supports: linear memory (the outer product of two
+    ABIDE-sized supports, about 3·10⁴ values each, takes 8.6 GB)."""
+    values = np.unique(np.concatenate([values_a, values_b]))
+
+    def cdf(support, probabilities):
+        order = np.argsort(support)
+        cumulative = np.concatenate([[0.0], np.cumsum(np.asarray(probabilities, dtype=float)[order])])
+        return cumulative[np.searchsorted(np.asarray(support)[order], values, side="right")]
+
+    at_most = cdf(values_a, probabilities_a) * cdf(values_b, probabilities_b)
+    return float(values @ np.diff(at_most, prepend=0.0))
+
+
 def expected_gaps(probabilities, y_true, groups) -> dict[str, float]:
     """Exact expected gaps over randomisation draws: E|rate difference| for DPD, E[signed gap] for the
     TPR/FPR gaps, and E[max(|TPR gap|, |FPR gap|)] for DEOdds (TPR and FPR rest on different subjects, so
@@ -92,10 +107,9 @@ def expected_gaps(probabilities, y_true, groups) -> dict[str, float]:
     selection = _rate_difference_distribution(p[second], p[~second])
     tpr = _rate_difference_distribution(p[second & (y == 1)], p[~second & (y == 1)])
     fpr = _rate_difference_distribution(p[second & (y == 0)], p[~second & (y == 0)])
-    worst = np.maximum(np.abs(tpr[0])[:, None], np.abs(fpr[0])[None, :])
     return {
         "dpd": float(np.abs(selection[0]) @ selection[1]),
-        "deodds": float(tpr[1] @ worst @ fpr[1]),
+        "deodds": expected_maximum(np.abs(tpr[0]), tpr[1], np.abs(fpr[0]), fpr[1]),
         "tpr_gap": float(tpr[0] @ tpr[1]),
         "fpr_gap": float(fpr[0] @ fpr[1]),
     }
