@@ -17,6 +17,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from sklearn.metrics import roc_curve  # noqa: E402
 
 from .brainmaps import NEAREST_AAL, reading_weight  # noqa: E402
+from .map_null import NULL_COLUMNS  # noqa: E402
 
 DPI = 300
 VECTOR_SUFFIX = ".pdf"
@@ -593,14 +594,7 @@ def map_stability_figure(table, path, registry=None):
     tick at the mean, grey line to the 95th percentile; bars hatched where the method has no null models),
     with uniform random maps as a dashed line. Bars are solid only where they beat their null (p ≤ 0.05)."""
     shown = table[(table["split"] == "test") & (table["method"] != "random")].reset_index(drop=True)
-    for column in (
-        "null_agreement",
-        "null_agreement_p95",
-        "null_jaccard",
-        "null_jaccard_p95",
-        "p_vs_null",
-        "p_vs_null_jaccard",
-    ):
+    for column in NULL_COLUMNS:
         if column not in shown.columns:
             shown[column] = np.nan
     labels = [
