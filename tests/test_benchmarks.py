@@ -56,3 +56,32 @@ def test_ensemble_benchmark_prints_a_row_per_ensemble_size():
 def test_linear_nulls_benchmark_prints_both_paths():
     out = run_script("benchmarks/linear_nulls.py", "--size", "demo", "--permutations", "2")
     assert "separate (C re-chosen)" in out and "shared C + warm start" in out
+
+
+def test_job_costs_sums_benchmark_files_per_rule_and_names_the_largest_job(tmp_path):
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    for path, s, rss, cpu in (
+        ("train/a/fold0.tsv", 10.0, 500.0, 8.0),
+        ("train/a/fold1.tsv", 12.0, 900.0, 9.0),
+        ("evaluate.tsv", 30.0, 9000.0, 25.0),
+    ):
+        target = tmp_path / "benchmarks" / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(header + f"{s}\t0:00:{int(s)}\t{rss}\t0\t0\t0\t0\t0\t90\t{cpu}\n")
+    out = run_script("benchmarks/job_costs.py", str(tmp_path), "--top", "1")
+    per_rule = out.split("\nall ")[0]  # the table before the top-jobs lists
+    rows = {
+        line.split()[0]: line.split()
+        for line in per_rule.splitlines()
+        if line.startswith(("train ", "evaluate "))
+    }
+    assert rows["train"][1:5] == ["2", "22.0", "17.0", "900.0"] and rows["train"][5] == "train/a/fold1"
+    assert rows["evaluate"][1:5] == ["1", "30.0", "25.0", "9000.0"]
+    assert "all 3 jobs: 52 s of job wall time, 42 s CPU" in out
+    missing = subprocess.run(
+        [sys.executable, "benchmarks/job_costs.py", str(tmp_path / "nothing")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode != 0 and "no benchmarks folder" in missing.stderr
