@@ -13,6 +13,7 @@ a :class:`MethodRegistry`; no method name is written anywhere else in the code.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -170,6 +171,32 @@ class Method:
         return tuple(stages)
 
     @property
+    def fingerprint(self) -> dict[str, Any]:
+        """What shapes this method's outputs on a fold, without its display (a relabelled method retrains
+        nothing): the completed recipe and stage keys, ``models_from``, and the base of a variant."""
+        return {"spec": copy.deepcopy(dict(self.spec)), "base": self.base}
+
+    @property
+    def refits_linear_null(self) -> bool:
+        """A plain logistic regression (linear recipe, no cross-fitting, no erasure): its permutation-null
+        maps are warm-started refits in the map job itself, not trained null models."""
+        spec = self.spec
+        return spec["objective"] == "linear" and not spec.get("cross_fit") and not spec["erase_attribute"]
+
+    @property
+    def protected_attributes(self) -> tuple[str, ...]:
+        """Attributes this method's training protects (FairCLIP's and the adversary's)."""
+        spec = self.spec
+        return tuple(
+            spec[attribute]
+            for weight, attribute in (
+                ("fairclip_weight", "fairclip_attribute"),
+                ("adversary_weight", "adversary_attribute"),
+            )
+            if spec.get(weight) and spec.get(attribute)
+        )
+
+    @property
     def writes_attention(self) -> bool:
         """Methods with TTCA (``calt: true``) export attention maps of their test subjects (group-threshold
         variants would only repeat their base's)."""
@@ -264,6 +291,15 @@ class MethodRegistry:
         """The trained method the paired comparison measures every other against, if one is marked."""
         return next((m for m in self.trained if self._methods[m].reference), None)
 
+    def protected_attributes(self) -> list[str]:
+        """Attributes the trained methods protect during training: the folds step checks that the cohort
+        has two groups of each."""
+        return sorted({a for m in self.trained for a in self._methods[m].protected_attributes})
+
+    def linear_null_methods(self, names) -> list[str]:
+        """Those of ``names`` whose null maps are linear refits (:attr:`Method.refits_linear_null`)."""
+        return [m for m in names if self._methods[m].refits_linear_null]
+
     def label(self, name: str) -> str:
         return self._methods[name].label if name in self._methods else name
 
@@ -351,3 +387,27 @@ def threshold_constraints(thresholds: Mapping[str, Any]) -> list[str]:
             f"{sorted(CONSTRAINT_SHORT)}"
         )
     return constraints
+
+
+def job_registry(job) -> MethodRegistry:
+    """The registry inside a Snakemake job (``job``: its ``snakemake`` object), resolved as the workflow
+    resolved it: from the rule's ``params.registry`` (:func:`registry_config`, tracked so that a changed label
+    or published number reruns the job) where the rule passes it, otherwise from the run's validated config
+    (training jobs: a relabelled or added method retrains nothing). The one way a job gets its methods."""
+    params = job.params
+    source = params.get("registry") if "registry" in params.keys() else None
+    return MethodRegistry.from_config(source if source is not None else job.config)
+
+
+def job_method(job) -> Method:
+    """The registry's own :class:`Method` of a training job (``params.method``), checked against the recipe
+    and stages the workflow scheduled (``params.method_fingerprint``): a job never runs a method rebuilt
+    differently from the one its rule was made for."""
+    method = job_registry(job)[job.params.method]
+    scheduled = job.params.get("method_fingerprint")
+    if scheduled is not None and method.fingerprint != scheduled:
+        raise ValueError(
+            f"method {method.name}: the job's config resolves to {method.fingerprint}, the workflow scheduled "
+            f"{scheduled}; rerun the workflow with the same config"
+        )
+    return method

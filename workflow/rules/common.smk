@@ -85,13 +85,7 @@ PERMUTATIONS = list(range(MAPS["permutations"]))
 # a plain logistic regression (objective linear, no cross-fitting, no erasure) gets its null maps in the
 # disease_maps job itself: evaluation.maps.linear_permutations warm-started refits on every fold
 # (neurolip.evaluation.map_null.LogisticPatternNull, the same model as the observed one, at its C)
-LINEAR_NULL_METHODS = [
-    m
-    for m in NULL_METHODS
-    if REGISTRY[m].spec.get("objective") == "linear"
-    and not REGISTRY[m].spec.get("cross_fit")
-    and not REGISTRY[m].spec.get("erase_attribute")
-]
+LINEAR_NULL_METHODS = REGISTRY.linear_null_methods(NULL_METHODS)
 # the others (network methods) train evaluation.maps.permutations null models on the null fold
 TRAINED_NULL_METHODS = [m for m in NULL_METHODS if m not in LINEAR_NULL_METHODS]
 # sources of 4-D images: their time series are extracted in one job per subject
@@ -151,16 +145,7 @@ def manifest_subjects():
 def trained_attributes():
     """Attributes the trained methods protect during training (FairCLIP, adversary): the folds step checks
     that the cohort has two groups of each."""
-    protected = set()
-    for method in METHODS:
-        spec = REGISTRY[method].spec
-        for weight, attribute in (
-            ("fairclip_weight", "fairclip_attribute"),
-            ("adversary_weight", "adversary_attribute"),
-        ):
-            if spec.get(weight) and spec.get(attribute):
-                protected.add(spec[attribute])
-    return sorted(protected)
+    return REGISTRY.protected_attributes()
 
 
 # a group-level connectivity (neurolip.connectivity.GROUP_KINDS: tangent) has a reference fitted per fold on the

@@ -48,7 +48,8 @@ rule train:
     params:
         method=lambda wc: wc.method,
         fold=lambda wc: int(wc.fold),
-        method_spec=lambda wc: dict(REGISTRY[wc.method].spec),  # not its label: relabelling retrains nothing
+        # what shapes the method's outputs, not its label: relabelling retrains nothing
+        method_fingerprint=lambda wc: REGISTRY[wc.method].fingerprint,
         training=TRAINER_SETTINGS,
         model=config["model"],
         text_encoder=config["text_encoder"],
@@ -106,7 +107,7 @@ if PERMUTATIONS:
             method=lambda wc: wc.method,
             fold=MAPS["null_fold"],
             permutations=PERMUTATIONS,
-            method_spec=lambda wc: dict(REGISTRY[wc.method].spec),
+            method_fingerprint=lambda wc: REGISTRY[wc.method].fingerprint,
             training={**TRAINER_SETTINGS, "n_seeds": 1},
             model=config["model"],
             text_encoder=config["text_encoder"],

@@ -9,7 +9,7 @@ import pandas as pd
 
 from neurolip.evaluation.brainmaps import disease_field, field_overlap, load_attention
 from neurolip.evaluation.figures import overlap_figure
-from neurolip.methods import MethodRegistry
+from neurolip.methods import job_registry
 
 paths = {}
 for (method, fold), path in zip(snakemake.params.method_folds, snakemake.input.attention, strict=True):
@@ -25,4 +25,4 @@ for method, fold_paths in paths.items():
             )
 table = pd.concat(tables, ignore_index=True)
 table.to_csv(snakemake.output.table, index=False)
-overlap_figure(table, snakemake.output.figure, MethodRegistry.from_config(snakemake.params.registry))
+overlap_figure(table, snakemake.output.figure, job_registry(snakemake))

@@ -17,7 +17,7 @@ from neurolip.evaluation.brainmaps import (
     recovery,
 )
 from neurolip.evaluation.figures import recovery_figure
-from neurolip.methods import MethodRegistry
+from neurolip.methods import job_registry
 
 truth = json.load(open(snakemake.input.truth))
 if not truth.get("disease_regions"):
@@ -53,5 +53,5 @@ tables.append(
 )
 table = pd.concat(tables, ignore_index=True).assign(method=snakemake.params.method)
 table.to_csv(snakemake.output.table, index=False)
-label = MethodRegistry.from_config(snakemake.params.registry).label(snakemake.params.method)
+label = job_registry(snakemake).label(snakemake.params.method)
 recovery_figure(table, snakemake.output.figure, title=f"{label}: planted-region recovery")

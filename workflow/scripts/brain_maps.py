@@ -15,7 +15,7 @@ from neurolip.evaluation.brainmaps import (
     top_regions,
 )
 from neurolip.evaluation.figures import RATIO_LABEL, brain_map_figure, region_index_figure, stability_figure
-from neurolip.methods import MethodRegistry
+from neurolip.methods import job_registry
 
 paths = dict(zip(snakemake.params.folds, snakemake.input.attention, strict=True))
 attention = load_attention(paths)
@@ -30,7 +30,7 @@ if len(coordinates) != n_rois:
     logging.warning(note)
     coordinates = None
 method = snakemake.params.method
-label = MethodRegistry.from_config(snakemake.params.registry).label(method)
+label = job_registry(snakemake).label(method)
 names = region_names(coordinates, n_rois)
 class_fold_maps = {cls: fold_maps(attention, cls=cls) for cls in (0, 1)}
 for cls, path in ((0, snakemake.output.control), (1, snakemake.output.patient)):

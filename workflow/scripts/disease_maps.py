@@ -35,7 +35,7 @@ from neurolip.evaluation.map_null import (
     same_fold_null_replicates,
     stability_against_null,
 )
-from neurolip.methods import MethodRegistry
+from neurolip.methods import job_registry
 from neurolip.phenotypes import read_phenotypes
 
 params = snakemake.params
@@ -96,7 +96,7 @@ if len(coordinates) != n_rois:
     coordinates = None
 region_ids = coordinates["roi"].to_numpy() if coordinates is not None else np.arange(1, n_rois + 1)
 names = region_names(coordinates, n_rois)
-label = MethodRegistry.from_config(params.registry).label(params.method)
+label = job_registry(snakemake).label(params.method)
 null_key = (params.null_fold, params.seed)
 
 

@@ -11,9 +11,9 @@ from neurolip.evaluation.figures import (
     group_bars_figure,
     roc_figure,
 )
-from neurolip.methods import MethodRegistry
+from neurolip.methods import job_registry
 
-registry = MethodRegistry.from_config(snakemake.params.registry)
+registry = job_registry(snakemake)
 by_method = {}
 for (method, _fold), path in zip(snakemake.params.method_folds, snakemake.input.predictions, strict=True):
     by_method.setdefault(method, []).append(pd.read_csv(path, dtype={"subject_id": str}))

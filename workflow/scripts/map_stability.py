@@ -12,7 +12,7 @@ import pandas as pd
 from neurolip.evaluation.brainmaps import random_agreement
 from neurolip.evaluation.figures import map_stability_figure
 from neurolip.evaluation.map_null import NULL_COLUMNS
-from neurolip.methods import MethodRegistry
+from neurolip.methods import job_registry
 
 tables = [pd.read_csv(path) for path in snakemake.input.agreement]
 table = pd.concat([t for t in tables if not t.empty], ignore_index=True)
@@ -50,4 +50,4 @@ for split in ("val", "test"):
         "null_source": "these are the uniform-random chance rows",
     }
 table.to_csv(snakemake.output.table, index=False)
-map_stability_figure(table, snakemake.output.figure, MethodRegistry.from_config(snakemake.params.registry))
+map_stability_figure(table, snakemake.output.figure, job_registry(snakemake))

@@ -5,10 +5,10 @@ log_to_file(snakemake)
 import pandas as pd
 
 from neurolip.evaluation.tables import build_table, proxy_notes, write_table
-from neurolip.methods import MethodRegistry
+from neurolip.methods import job_registry
 from neurolip.phenotypes import read_phenotypes
 
-registry = MethodRegistry.from_config(snakemake.params.registry)
+registry = job_registry(snakemake)
 summary = pd.read_csv(snakemake.input.summary, keep_default_na=False, na_values=[""])
 summary["attribute"] = summary["attribute"].fillna("")
 pooled = pd.read_csv(snakemake.input.pooled, keep_default_na=False, na_values=[""])

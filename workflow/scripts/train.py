@@ -5,7 +5,7 @@ log_to_file(snakemake)
 import logging
 from pathlib import Path
 
-from neurolip.methods import Method
+from neurolip.methods import job_method
 from neurolip.training.checkpoint import remove_resume_tensors
 from neurolip.training.trainer import FoldInputs, FoldOutputs, train_fold
 
@@ -15,7 +15,7 @@ def optional_output(name):
 
 
 train_fold(
-    method=Method.from_entry(snakemake.params.method, snakemake.params.method_spec),
+    method=job_method(snakemake),
     fold=snakemake.params.fold,
     training={**snakemake.params.training, "threads": snakemake.threads},
     model=snakemake.params.model,

@@ -9,7 +9,7 @@ log_to_file(snakemake)
 import logging
 from pathlib import Path
 
-from neurolip.methods import Method
+from neurolip.methods import job_method
 from neurolip.training.checkpoint import remove_resume_tensors
 from neurolip.training.fold_io import permute_connectomes_within_site
 from neurolip.training.trainer import FoldInputs, FoldOutputs, train_null_models
@@ -34,7 +34,7 @@ outputs = {
     )
 }
 train_null_models(
-    method=Method.from_entry(params.method, params.method_spec),
+    method=job_method(snakemake),
     fold=params.fold,
     training={**params.training, "threads": snakemake.threads},
     model=params.model,
