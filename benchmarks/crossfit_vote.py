@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from neurolip.evaluation.floors import two_group_gaps
-from neurolip.evaluation.thresholds import DeterministicGroupThresholds
+from neurolip.training.stages.deterministic_thresholds import DeterministicGroupThresholds
 
 K = 5
 

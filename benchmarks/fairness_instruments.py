@@ -26,14 +26,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from test_probes import representations  # noqa: E402  (the controls' own generator)
 
 from neurolip.evaluation.floors import gap_floor, two_group_gaps  # noqa: E402
-from neurolip.evaluation.postprocessing import fit_group_thresholds  # noqa: E402
-from neurolip.evaluation.probes import held_out_probe  # noqa: E402
 from neurolip.evaluation.thresholds import (  # noqa: E402
-    DeterministicGroupThresholds,
-    decision_probabilities,
     randomised_threshold_report,
 )
 from neurolip.training.leakage import probe as training_split_probe  # noqa: E402
+from neurolip.training.stages.group_thresholds import (  # noqa: E402
+    DeterministicGroupThresholds,
+    decision_probabilities,
+    fit_group_thresholds,  # noqa: E402
+)
+from neurolip.training.stages.probe import held_out_probe  # noqa: E402
 
 
 def abide_like(n, seed, sex_shift=0.0, n_female=None):

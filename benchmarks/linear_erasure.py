@@ -37,8 +37,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
-from neurolip.training.erasure import RepresentationEraser
 from neurolip.training.linear import C_GRID, fit_logistic_on_val
+from neurolip.training.stages.erase import RepresentationEraser
 
 
 def planted(n_edges, sex_pattern, sex_shift, rng, n_factors=10, overlap=0.7):

@@ -74,8 +74,8 @@ def paths(cohort):
 def run(out, cohort_dir):
     from cohort import build_tiny_cohort
 
-    import neurolip.evaluation.postprocessing as post
     import neurolip.methods as registry_module
+    import neurolip.training.stages.group_thresholds as post
     from neurolip.config import section_defaults
     from neurolip.methods import Method, MethodRegistry
     from neurolip.training.trainer import FoldInputs, FoldOutputs, train_fold

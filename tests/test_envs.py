@@ -306,6 +306,13 @@ def test_each_environment_runs_its_steps(tmp_path):
             "paper": {},
         },
     }
+    # the jobs resolve their methods from the run's config, as the workflow does (neurolip.methods.job_method)
+    registry_config = {
+        "methods": {m: specs[m] for m in trained},
+        "training": {"methods": trained},
+        "evaluation": {"fair_thresholds": {"methods": ["neurolip"], "attribute": "sex"}},
+    }
+    registry = MethodRegistry.from_config(registry_config)
     for method in trained:
         for fold in range(3):
             out = tmp_path / "results"
@@ -324,6 +331,7 @@ def test_each_environment_runs_its_steps(tmp_path):
                 tmp_path,
                 "train",
                 threads=1,
+                config=registry_config,
                 output=output,
                 input={
                     "connectomes": str(data / "connectomes.npz"),
@@ -334,7 +342,7 @@ def test_each_environment_runs_its_steps(tmp_path):
                 params={
                     "method": method,
                     "fold": fold,
-                    "method_spec": specs[method],
+                    "method_fingerprint": registry[method].fingerprint,
                     "training": training,
                     "model": model,
                     "text_encoder": text_encoder,
@@ -344,12 +352,7 @@ def test_each_environment_runs_its_steps(tmp_path):
             )
 
     # group thresholds: a read-out-only method of neurolip (the train step, reading neurolip's models)
-    registry_config = {
-        "methods": {m: specs[m] for m in trained},
-        "training": {"methods": trained},
-        "evaluation": {"fair_thresholds": {"methods": ["neurolip"], "attribute": "sex"}},
-    }
-    variant = MethodRegistry.from_config(registry_config)["neurolip_fairthr_dp"]
+    variant = registry["neurolip_fairthr_dp"]
     for fold in range(3):
         out = tmp_path / "results"
         work = out / "training" / variant.name / f"fold{fold}"
@@ -358,6 +361,7 @@ def test_each_environment_runs_its_steps(tmp_path):
             tmp_path,
             "train",
             threads=1,
+            config=registry_config,
             output={
                 "predictions": str(out / "predictions" / variant.name / f"fold{fold}.csv"),
                 "selection": str(work / "selection.json"),
@@ -374,7 +378,7 @@ def test_each_environment_runs_its_steps(tmp_path):
             params={
                 "method": variant.name,
                 "fold": fold,
-                "method_spec": dict(variant.spec),
+                "method_fingerprint": variant.fingerprint,
                 "training": training,
                 "model": model,
                 "text_encoder": text_encoder,

@@ -206,7 +206,7 @@ def test_schema_rejects_an_adversary_on_an_attribute_the_dataset_lacks():
 
 
 def test_erasure_leaves_no_linear_trace_of_the_attribute():
-    from neurolip.training.erasure import RepresentationEraser
+    from neurolip.training.stages.erase import RepresentationEraser
 
     rng = np.random.default_rng(0)
     codes = rng.integers(0, 2, 400)
@@ -229,7 +229,7 @@ def test_erasure_leaves_no_linear_trace_of_the_attribute():
 
 def test_row_space_erasure_of_more_dimensions_than_subjects():
     """The linear recipe's erase stage: LEACE in the span of the training edges (d > n)."""
-    from neurolip.training.erasure import RepresentationEraser
+    from neurolip.training.stages.erase import RepresentationEraser
 
     rng = np.random.default_rng(1)
     n, d = 120, 500
@@ -303,8 +303,8 @@ def test_workflow_leakage_probe_is_fitted_on_held_out_subjects():
 
     import pandas as pd
 
-    from neurolip.training.erasure import RepresentationEraser
-    from neurolip.training.leakage import held_out_leakage_rows
+    from neurolip.training.stages.erase import RepresentationEraser
+    from neurolip.training.stages.probe import held_out_leakage_rows
 
     rng = np.random.default_rng(3)
     n = {"train": 300, "val": 300, "test": 400}

@@ -1,6 +1,6 @@
 """The linear baseline with erasure (``linear_fc_erase_crossfit``: LEACE in the span of the training edges,
 then StandardScaler + logistic regression) on new subjects, through the workflow's erase stage
-(``Stages.eraser_for``) and ``FittedLinear``. The planted cohort is benchmarks/linear_erasure.py's
+(``Pipeline.eraser_for``) and ``FittedLinear``. The planted cohort is benchmarks/linear_erasure.py's
 ``edges`` pattern, smaller (780 edges, 200 training subjects) with every disease edge shifted by sex too."""
 
 import sys
@@ -18,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from linear_erasure import cohort, planted, within_diagnosis_sex_auc  # noqa: E402
 
 from neurolip.connectivity import upper_triangle  # noqa: E402
-from neurolip.training.erasure import RepresentationEraser  # noqa: E402
 from neurolip.training.linear import FittedLinear  # noqa: E402
-from neurolip.training.stages import Stages  # noqa: E402
+from neurolip.training.stages import Pipeline  # noqa: E402
+from neurolip.training.stages.erase import RepresentationEraser  # noqa: E402
 
 N_ROIS = 40  # 780 edges
 SIZES = {"train": 200, "val": 100, "test": 600}
@@ -55,7 +55,7 @@ def fold(seed, sex_shift, overlap=1.0):
 def decision_scores(split, erased):
     """The test subjects' P(disease) of the linear recipe, read through the workflow's erase stage."""
     model = FittedLinear(split)
-    stages = Stages(RepresentationEraser("sex") if erased else None, None, None, None)
+    stages = Pipeline({"erase": RepresentationEraser("sex")} if erased else {})
     candidates, _ = model.candidates(stages.eraser_for(model))
     return candidates["logistic_regression"]["test"]
 

@@ -6,8 +6,13 @@ import pytest
 from fairlearn.metrics import demographic_parity_difference
 from scipy import special
 
-from neurolip.evaluation.postprocessing import GroupThresholds, apply_group_thresholds, fit_group_thresholds
-from neurolip.evaluation.thresholds import DeterministicGroupThresholds, decision_probabilities
+from neurolip.training.stages.group_thresholds import (
+    DeterministicGroupThresholds,
+    GroupThresholds,
+    apply_group_thresholds,
+    decision_probabilities,
+    fit_group_thresholds,
+)
 
 
 def biased_predictions(n, seed):

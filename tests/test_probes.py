@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from neurolip.evaluation.probes import HeldOutProbe, decision_leakage, held_out_probe, probe_auc_floor
-from neurolip.training.erasure import RepresentationEraser
+from neurolip.evaluation.probes import decision_leakage, probe_auc_floor
 from neurolip.training.leakage import probe as training_split_probe
 from neurolip.training.linear import fit_logistic_on_val
+from neurolip.training.stages.erase import RepresentationEraser
+from neurolip.training.stages.probe import HeldOutProbe, held_out_probe
 
 
 def representations(sex_strength, seed, dim=128, sizes=(100, 300, 300)):

@@ -6,16 +6,18 @@ import pandas as pd
 import pytest
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
 
-from neurolip.evaluation.postprocessing import fit_group_thresholds
 from neurolip.evaluation.thresholds import (
-    DeterministicGroupThresholds,
-    decision_probabilities,
     draw_decisions,
     expected_gaps,
     expected_rate_gaps,
     gap_draws,
     randomised,
     randomised_threshold_report,
+)
+from neurolip.training.stages.group_thresholds import (
+    DeterministicGroupThresholds,
+    decision_probabilities,
+    fit_group_thresholds,
 )
 
 

@@ -263,7 +263,7 @@ def test_ensemble_readout_is_the_mean_of_its_members_standardised_logits(cohort,
 
 
 def test_calibration_moves_the_threshold_but_keeps_the_ranking():
-    from neurolip.training.linear import PlattCalibration
+    from neurolip.training.stages.calibrate import PlattCalibration
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 400)
@@ -321,7 +321,7 @@ def test_seed_ensemble_averages_the_seeds(cohort, tmp_path):
 
 def test_auto_readout_keeps_the_ensemble_unless_beaten_by_more_than_a_standard_error():
     from neurolip.stats import auc_standard_error
-    from neurolip.training.readout import one_standard_error_choice as choose
+    from neurolip.training.stages.choose_readout import one_standard_error_choice as choose
 
     y = np.array([0] * 60 + [1] * 60)
     se = auc_standard_error(0.75, 60, 60)
@@ -392,7 +392,8 @@ def null_models(
 
     from neurolip.config import section_defaults
     from neurolip.methods import Method
-    from neurolip.training.trainer import FoldInputs, FoldOutputs, train_null_models
+    from neurolip.training.null_models import train_null_models
+    from neurolip.training.trainer import FoldInputs, FoldOutputs
 
     method = Method.from_entry(method, method_specs()[method])
     extra = {"permute": permute} if permute is not None else {}

@@ -59,6 +59,26 @@ def section_defaults(section: str, values: dict[str, Any] | None = None) -> dict
     return instance
 
 
+def subsection_defaults(path: tuple[str, ...], values: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``values`` for the nested config section at ``path`` (e.g. ``("evaluation", "fair_thresholds")``)
+    with the schema's defaults of its missing keys (one level; not validated: the workflow validated the
+    config, and the caller's own checks word its errors): the one place its defaults come from."""
+    subschema = load_schema()
+    for key in path:
+        subschema = subschema["properties"][key]
+    instance = copy.deepcopy(values or {})
+    for key, spec in subschema.get("properties", {}).items():
+        if "default" in spec:
+            instance.setdefault(key, copy.deepcopy(spec["default"]))
+    return instance
+
+
+def method_entry_defaults() -> dict[str, Any]:
+    """The schema's default of every ``methods.<name>`` key (None where it has none)."""
+    entry = load_schema()["properties"]["methods"]["additionalProperties"]["properties"]
+    return {key: spec.get("default") for key, spec in entry.items()}
+
+
 def method_defaults(values: dict[str, Any] | None = None) -> dict[str, Any]:
     """One ``methods.<name>`` entry completed by the schema's defaults."""
     schema = load_schema()

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import load_schema, method_defaults
+from .config import method_defaults, method_entry_defaults, subsection_defaults
 
 # group-threshold variants of evaluation.fair_thresholds are named "<method><suffix>_<short constraint>"
 # (deterministic mode) or "<method><suffix>_<short constraint>_rand" (randomised), whatever else is listed
@@ -32,9 +32,32 @@ CONSTRAINT_SHORT = {
     "false_positive_rate_parity": "fpr",
 }
 DISPLAY_KEYS = ("label", "tables", "reference", "paper")
+
+
+@dataclass(frozen=True)
+class StageKind:
+    """One kind of read-out stage: ``kind``; ``key``: the method entry key that switches it on (None: every
+    method has it); ``param``: the estimator parameter a scalar value of ``key`` is passed as (a mapping
+    value is passed whole); ``estimator``: ``"<module>:<class>"`` under ``neurolip.training.stages``, named
+    here as data (the registry sits below the training package and never imports it)."""
+
+    kind: str
+    key: str | None
+    param: str | None
+    estimator: str
+
+
+# The read-out stages in the order they act, one line each. Adding a stage is its schema key, its module
+# under neurolip/training/stages/ and one line here (docs/method.md, "Adding a stage").
+STAGE_KINDS = (
+    StageKind("erase", "erase_attribute", "attribute", "erase:RepresentationEraser"),
+    StageKind("choose_readout", None, None, "choose_readout:ChooseReadout"),
+    StageKind("calibrate", None, None, "calibrate:PlattCalibration"),
+    StageKind("group_thresholds", "group_thresholds", None, "group_thresholds:GroupThresholds"),
+)
 # keys of read-out stages: they change how trained models are read, not how they are trained, so they stay
 # out of checkpoint fingerprints and a read-out-only entry may add them to another method's recipe
-STAGE_KEYS = ("erase_attribute", "group_thresholds")
+STAGE_KEYS = tuple(s.key for s in STAGE_KINDS if s.key)
 READOUT_ONLY_KEYS = (*STAGE_KEYS, "models_from")
 # the keys each objective reads; a contrastive key in brackets only counts when its switch is on
 RECIPE_KEYS = {
@@ -73,15 +96,10 @@ STAGES_OF = {
 }
 
 
-def _schema_defaults() -> dict[str, Any]:
-    entry = load_schema()["properties"]["methods"]["additionalProperties"]["properties"]
-    return {key: spec.get("default") for key, spec in entry.items()}
-
-
 def ignored_keys(name: str, spec: Mapping[str, Any]) -> list[str]:
     """Keys of a completed entry that do nothing for its recipe or stages (a key at its schema default asks
     for nothing and passes): one line per key, naming the key and the method."""
-    defaults = _schema_defaults()
+    defaults = method_entry_defaults()
     objective = spec["objective"]
     problems = []
     for key, value in spec.items():
@@ -103,10 +121,12 @@ def ignored_keys(name: str, spec: Mapping[str, Any]) -> list[str]:
 
 @dataclass(frozen=True)
 class Stage:
-    """One read-out stage of a method: its kind and parameters (built into an estimator by the trainer)."""
+    """One read-out stage of a method: its kind, its estimator's parameters and where the estimator lives
+    (built by :func:`neurolip.training.stages.pipeline`)."""
 
     kind: str  # erase | choose_readout | calibrate | group_thresholds
     params: Mapping[str, Any] = field(default_factory=dict)
+    estimator: str = ""
 
 
 @dataclass(frozen=True)
@@ -161,13 +181,15 @@ class Method:
 
     @property
     def stages(self) -> tuple[Stage, ...]:
-        """The read-out stages in order: erase, choose the read-out, calibrate, group thresholds."""
+        """The read-out stages in the order they act (:data:`STAGE_KINDS`): those every method has, and those
+        its entry switches on."""
         stages = []
-        if self.spec.get("erase_attribute"):
-            stages.append(Stage("erase", {"attribute": self.spec["erase_attribute"]}))
-        stages += [Stage("choose_readout"), Stage("calibrate")]
-        if self.spec.get("group_thresholds"):
-            stages.append(Stage("group_thresholds", dict(self.spec["group_thresholds"])))
+        for kind in STAGE_KINDS:
+            value = self.spec.get(kind.key) if kind.key else {}
+            if kind.key and not value:
+                continue
+            params = dict(value) if isinstance(value, Mapping) else {kind.param: value}
+            stages.append(Stage(kind.kind, params, kind.estimator))
         return tuple(stages)
 
     @property
@@ -206,7 +228,7 @@ class Method:
 def read_out_variant(name: str, variant: Method, source: Method) -> Method:
     """``variant`` (a ``models_from`` entry) with ``source``'s recipe: recipe keys it gives must agree with
     the source's (a key at its default is not given)."""
-    defaults = _schema_defaults()
+    defaults = method_entry_defaults()
     recipe, own = source.training_spec, variant.training_spec
     differ = sorted(
         k
@@ -259,7 +281,9 @@ class MethodRegistry:
             raise ValueError(
                 f"methods {references} all set reference: true; at most one method is the reference"
             )
-        thresholds = config.get("evaluation", {}).get("fair_thresholds", {})
+        thresholds = subsection_defaults(
+            ("evaluation", "fair_thresholds"), config.get("evaluation", {}).get("fair_thresholds", {})
+        )
         postprocessed = {}
         for variant in group_threshold_variants(methods, trained, thresholds):
             if variant.name in methods:
@@ -312,7 +336,7 @@ class MethodRegistry:
 def group_threshold_variants(methods: Mapping[str, Method], trained, thresholds) -> list[Method]:
     """``evaluation.fair_thresholds`` as read-out-only entries: for each listed method and constraint,
     ``<method>_fairthr_<short>``, which reads the method's models and adds a group-thresholds stage."""
-    untrained = [m for m in thresholds.get("methods", []) if m not in trained]
+    untrained = [m for m in thresholds["methods"] if m not in trained]
     if untrained:
         raise ValueError(
             f"evaluation.fair_thresholds.methods names {untrained}, which training.methods does not train: "
@@ -321,7 +345,7 @@ def group_threshold_variants(methods: Mapping[str, Method], trained, thresholds)
     constraints = threshold_constraints(thresholds)
     modes = threshold_modes(thresholds)
     variants = []
-    for base in thresholds.get("methods", []):
+    for base in thresholds["methods"]:
         source = methods[base]
         if source.spec.get("group_thresholds"):
             raise ValueError(f"evaluation.fair_thresholds.methods: {base} already has group thresholds")
@@ -331,11 +355,11 @@ def group_threshold_variants(methods: Mapping[str, Method], trained, thresholds)
             said += [mode] if len(modes) > 1 else []
             words = f" ({', '.join(said)})" if said else ""
             stage = {
-                "attribute": thresholds.get("attribute", "sex"),
+                "attribute": thresholds["attribute"],
                 "constraint": constraint,
-                "objective": thresholds.get("objective", "balanced_accuracy_score"),
+                "objective": thresholds["objective"],
                 "mode": mode,
-                "tolerance": thresholds.get("tolerance", 0.05),
+                "tolerance": thresholds["tolerance"],
             }
             variants.append(
                 Method(
@@ -346,7 +370,7 @@ def group_threshold_variants(methods: Mapping[str, Method], trained, thresholds)
                         "group_thresholds": stage,
                     },
                     label=f"{source.label} + group thresholds{words}",
-                    tables=tuple(thresholds.get("tables", ["table1"])),
+                    tables=tuple(thresholds["tables"]),
                     base=base,
                 )
             )
@@ -356,7 +380,7 @@ def group_threshold_variants(methods: Mapping[str, Method], trained, thresholds)
 def threshold_modes(thresholds: Mapping[str, Any]) -> list[str]:
     """``evaluation.fair_thresholds.mode`` as a list (default deterministic: a diagnosis should not be a coin
     flip; docs/method.md)."""
-    mode = thresholds.get("mode", "deterministic")
+    mode = thresholds["mode"]
     modes = [mode] if isinstance(mode, str) else list(mode)
     if not modes or any(m not in THRESHOLD_MODES for m in modes) or len(set(modes)) < len(modes):
         raise ValueError(
@@ -378,7 +402,7 @@ def registry_config(config: Mapping[str, Any]) -> dict[str, Any]:
 def threshold_constraints(thresholds: Mapping[str, Any]) -> list[str]:
     """``evaluation.fair_thresholds.constraint`` as a list: one fairlearn constraint, or several (each then
     evaluated as a method of its own, e.g. demographic parity beside equalized odds)."""
-    constraint = thresholds.get("constraint", "demographic_parity")
+    constraint = thresholds["constraint"]
     constraints = [constraint] if isinstance(constraint, str) else list(constraint)
     unknown = [c for c in constraints if c not in CONSTRAINT_SHORT]
     if unknown or not constraints or len(set(constraints)) < len(constraints):

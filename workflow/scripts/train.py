@@ -1,12 +1,14 @@
+"""One method on one fold: the registry's method, trained (or read from its source's models), read out
+through its stages and written (neurolip.training.trainer)."""
+
 from _logging import log_to_file
 
 log_to_file(snakemake)
 
-import logging
 from pathlib import Path
 
 from neurolip.methods import job_method
-from neurolip.training.checkpoint import remove_resume_tensors
+from neurolip.training.checkpoint import clean_finished
 from neurolip.training.trainer import FoldInputs, FoldOutputs, train_fold
 
 
@@ -45,11 +47,4 @@ train_fold(
     sensitive_attributes=snakemake.params.sensitive,
     permutation=snakemake.params.get("permutation"),
 )
-
-# disk: a finished fold keeps what a rerun and models_from readers need (best weights, final state), not the
-# last epoch's model and optimizer tensors, unless the config's keep_checkpoints says so
-if not snakemake.config.get("keep_checkpoints", False):
-    freed = remove_resume_tensors(snakemake.params.work_dir)
-    logging.getLogger(remove_resume_tensors.__module__).info(
-        "removed resume checkpoints: %.1f MB freed", freed / 1e6
-    )
+clean_finished([snakemake.params.work_dir], snakemake.config.get("keep_checkpoints", False))

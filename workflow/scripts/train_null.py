@@ -6,13 +6,13 @@ from _logging import log_to_file
 
 log_to_file(snakemake)
 
-import logging
 from pathlib import Path
 
 from neurolip.methods import job_method
-from neurolip.training.checkpoint import remove_resume_tensors
+from neurolip.training.checkpoint import clean_finished
 from neurolip.training.fold_io import permute_connectomes_within_site
-from neurolip.training.trainer import FoldInputs, FoldOutputs, train_null_models
+from neurolip.training.null_models import train_null_models
+from neurolip.training.trainer import FoldInputs, FoldOutputs
 
 params = snakemake.params
 permutations = list(params.permutations)
@@ -51,8 +51,4 @@ train_null_models(
     permute=permute_connectomes_within_site,
 )
 
-if not snakemake.config.get("keep_checkpoints", False):
-    freed = sum(remove_resume_tensors(d) for d in params.work_dirs)
-    logging.getLogger(remove_resume_tensors.__module__).info(
-        "removed resume checkpoints: %.1f MB freed", freed / 1e6
-    )
+clean_finished(params.work_dirs, snakemake.config.get("keep_checkpoints", False))

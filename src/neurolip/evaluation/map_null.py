@@ -39,17 +39,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-
-def within_block_permutations(blocks, n_permutations: int, seed: int = 0) -> np.ndarray:
-    """(n_permutations, n) index arrays, each permuting subjects only within their block (e.g. site):
-    ``labels[index]`` is a permuted label vector."""
-    blocks = np.asarray(blocks)
-    rng = np.random.default_rng(seed)
-    index = np.broadcast_to(np.arange(len(blocks)), (n_permutations, len(blocks))).copy()
-    for block in np.unique(blocks):
-        where = np.flatnonzero(blocks == block)
-        index[:, where] = rng.permuted(index[:, where], axis=1)
-    return index
+from ..permutations import within_block_permutations
 
 
 def cohort_permutations(sites, test_folds, n_permutations: int, seed: int = 0) -> np.ndarray:

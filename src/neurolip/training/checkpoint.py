@@ -172,3 +172,14 @@ def remove_resume_tensors(work_dir) -> int:
         freed += tensors.stat().st_size
         tensors.unlink()
     return freed
+
+
+def clean_finished(work_dirs, keep_checkpoints: bool = False) -> int:
+    """After a finished job: unless the config's ``keep_checkpoints`` says so, a finished fold keeps what a
+    rerun and ``models_from`` readers need (best weights, final state), not the last epoch's model and
+    optimizer tensors. Logs and returns the bytes freed."""
+    if keep_checkpoints:
+        return 0
+    freed = sum(remove_resume_tensors(d) for d in work_dirs)
+    log.info("removed resume checkpoints: %.1f MB freed", freed / 1e6)
+    return freed

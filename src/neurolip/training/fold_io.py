@@ -66,7 +66,7 @@ def permute_connectomes_within_site(data: FoldData, permutation: int) -> None:
     """As :func:`permute_connectomes`, but each connectome moves only among subjects of the same site
     (exchangeability blocks): a null model keeps what site explains and loses only the link of brain and
     label (docs/method.md, Brain maps)."""
-    from ..evaluation.map_null import within_block_permutations
+    from ..permutations import within_block_permutations
 
     for offset, split in enumerate(("train", "val")):
         sites = data.cohort.loc[data.subject_ids[split], "site"].astype(str).to_numpy()

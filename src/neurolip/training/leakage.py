@@ -17,22 +17,10 @@ import logging
 import numpy as np
 import pandas as pd
 
-from ..evaluation.probes import HeldOutProbe
 from ..stats import safe_auc
 from .linear import fit_logistic_on_val
 
 log = logging.getLogger(__name__)
-# the columns of a fold's leakage file (one row per model and attribute)
-LEAKAGE_COLUMNS = [
-    "fold",
-    "seed",
-    "attribute",
-    "representation",
-    "probe_auc",
-    "probe_cv_auc",
-    "probe_C",
-    "n_fit",
-]
 
 
 def attribute_codes(cohort: pd.DataFrame, subject_ids, attribute: str) -> np.ndarray:
@@ -81,41 +69,6 @@ def leakage_rows(data, features, attributes, representation: str, seed: int, fol
                 "attribute": attribute,
                 "representation": representation,
                 **probe(features, codes, seed=seed),
-            }
-        )
-    return rows
-
-
-def held_out_leakage_rows(
-    data, features, attributes, representation: str, seed: int, fold: int
-) -> list[dict]:
-    """One row per two-valued attribute: a :class:`HeldOutProbe` fitted on ``features["val"]`` (subjects the
-    model and its eraser were not fitted on), scored on ``features["test"]``. An attribute whose validation
-    subjects hold fewer than two of a group, or whose test subjects one group only, is logged and skipped."""
-    rows = []
-    for attribute in attributes:
-        if attribute not in data.cohort.columns:
-            continue
-        codes = {s: attribute_codes(data.cohort, data.subject_ids[s], attribute) for s in ("val", "test")}
-        counts = {s: np.bincount(c[c >= 0], minlength=2) for s, c in codes.items()}
-        if any(len(c) != 2 for c in counts.values()) or counts["val"].min() < 2 or counts["test"].min() < 1:
-            log.info(
-                "no held-out leakage probe for %s: group counts %s (two groups needed, two per group to fit)",
-                attribute,
-                {s: c.tolist() for s, c in counts.items()},
-            )
-            continue
-        fitted = HeldOutProbe(seed=seed).fit(features["val"], codes["val"])
-        rows.append(
-            {
-                "fold": fold,
-                "seed": seed,
-                "attribute": attribute,
-                "representation": representation,
-                "probe_auc": fitted.score(features["test"], codes["test"]),
-                "probe_cv_auc": fitted.cv_auc_,
-                "probe_C": fitted.C_,
-                "n_fit": fitted.n_fit_,
             }
         )
     return rows

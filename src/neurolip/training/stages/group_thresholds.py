@@ -2,13 +2,15 @@
 
 The thresholds are fitted on a method's *validation* predictions and applied to its test predictions, so the
 test fold chooses nothing. Two modes (``mode``): ``deterministic`` (the default: one threshold per group, no
-coin flips; :class:`~neurolip.evaluation.thresholds.DeterministicGroupThresholds`) and ``randomised``
+coin flips; :class:`DeterministicGroupThresholds`) and ``randomised``
 (fairlearn's, which gives part of a group a coin flip). Either way each test subject's decision probability
 is kept (``p_decision``: 0 or 1, or in between for a coin flip), so the evaluation reports a randomised rule
 by its expected gaps and their spread over draws, not by one draw. The score (``p_disease``) is left as it is: AUC does not change, only the
 decisions ``y_pred`` and therefore accuracy, sensitivity, specificity and the fairness metrics. The subject's
 attribute (e.g. sex) is an input at prediction time; the diagnosis never is.
 """
+
+from __future__ import annotations
 
 import logging
 
@@ -17,13 +19,17 @@ import pandas as pd
 from fairlearn.postprocessing import ThresholdOptimizer
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from ..methods import CONSTRAINT_SHORT
-from .thresholds import DeterministicGroupThresholds, decision_probabilities
+from .deterministic_thresholds import CONSTRAINTS, DeterministicGroupThresholds
 
 log = logging.getLogger(__name__)
 
-# fairlearn's constraint names, one list for the registry (their short names) and the fit
-CONSTRAINTS = tuple(CONSTRAINT_SHORT)
+
+def decision_probabilities(optimizer, scores, groups) -> np.ndarray:
+    """P(decision = 1) of each subject under a fitted fairlearn ``ThresholdOptimizer`` (its ``_pmf_predict``;
+    1 or 0 for a subject on one side of a single threshold, in between for a randomised one). ``scores`` is
+    what the optimiser was fitted on (one column, e.g. P(disease))."""
+    x = np.asarray(scores, dtype=float).reshape(-1, 1)
+    return optimizer._pmf_predict(x, sensitive_features=np.asarray(groups).astype(str))[:, 1]
 
 
 class _FixedProbabilities(ClassifierMixin, BaseEstimator):
@@ -160,7 +166,13 @@ class GroupThresholds:
         self.tolerance = tolerance
         self.seed = seed
 
-    def fit(self, validation: pd.DataFrame, source="validation predictions") -> "GroupThresholds":
+    @classmethod
+    def from_stage(cls, params, method, settings) -> GroupThresholds:
+        """The stage's entry (attribute, constraint, objective, mode, tolerance); ``training.seed`` fixes a
+        randomised rule's draw."""
+        return cls(**params, seed=settings.seed)
+
+    def fit(self, validation: pd.DataFrame, source="validation predictions") -> GroupThresholds:
         if self.mode not in ("deterministic", "randomised"):
             raise ValueError(f"group thresholds mode must be deterministic or randomised, not {self.mode!r}")
         self.optimizer_, self.reason_ = None, None

@@ -36,6 +36,10 @@ class RepresentationEraser:
         self.attribute = attribute
         self.row_space = row_space
 
+    @classmethod
+    def from_stage(cls, params, method, settings) -> RepresentationEraser:
+        return cls(**params)
+
     def fit(self, representations: dict[str, torch.Tensor], codes: np.ndarray) -> RepresentationEraser:
         """``representations``: {name: (n, ...)} of the training subjects; ``codes``: their 0/1 attribute codes
         (-1 unknown, left out of the fit)."""
