@@ -41,7 +41,7 @@ def bids_label(value: str) -> str:
 def atlas_label(dataset: dict) -> str:
     """The ``atlas-`` label: the release's atlas (ABIDE ``rois_<name>``, Athena ``atlas``), the nilearn
     fetcher's name, the atlas image's file name, or the source's name (simulated)."""
-    from .data_stage import release_atlas
+    from .atlas_regions import release_atlas
 
     options = dataset.get(dataset["source"], {}) or {}
     atlas = release_atlas(dataset)
@@ -76,7 +76,7 @@ def write_bids_derivatives(
 ) -> Path:
     """Write the derivative dataset of every subject in ``connectomes_path`` into ``out_dir``."""
     from . import __version__
-    from .data_stage import load_connectomes
+    from .connectome_store import load_connectomes
 
     out_dir = Path(out_dir)
     subject_ids, matrices = load_connectomes(connectomes_path)

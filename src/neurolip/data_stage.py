@@ -11,6 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# re-exported: the data stage's steps, one import for its scripts and tests
+from .atlas_regions import atlas_centroids, release_atlas, write_roi_coordinates  # noqa: F401, E402
+from .connectome_store import FoldConnectomes, load_connectomes, write_fold_connectomes  # noqa: F401, E402
 from .errors import NeuroLIPInputError
 from .exclusions import COLUMNS as EXCLUSION_COLUMNS
 from .exclusions import ExclusionLog, read_exclusions
@@ -52,66 +55,6 @@ def load_source(dataset, raw_dir):
 
         return load_fmriprep(**{k: v for k, v in options.items() if k != "atlas"})
     raise NeuroLIPInputError(f"unknown data source {source!r}")
-
-
-def atlas_centroids(image):
-    """Centre of mass (world mm) of every non-zero label of a labels image, in label order (the masker's)."""
-    import nibabel as nib
-    from scipy import ndimage
-
-    img = image if hasattr(image, "affine") else nib.load(image)
-    labels = np.asarray(img.dataobj).astype(int)
-    values = np.unique(labels[labels != 0])
-    voxels = np.array(ndimage.center_of_mass(np.ones_like(labels), labels, values))
-    world = nib.affines.apply_affine(img.affine, voxels)
-    return pd.DataFrame({"roi": values, "x_mni": world[:, 0], "y_mni": world[:, 1], "z_mni": world[:, 2]})
-
-
-def release_atlas(dataset):
-    """The atlas name a release's ROI files are named by (ABIDE ``rois_<name>``, Athena ``atlas``), or None."""
-    options = dataset.get(dataset["source"], {}) or {}
-    if dataset["source"] == "abide":
-        return options.get("derivative", "rois_cc200").removeprefix("rois_")
-    if dataset["source"] == "adhd_athena":
-        return options.get("atlas")
-    return None
-
-
-def write_roi_coordinates(dataset, raw_dir, out_path):
-    """ROI centroids for brain maps, first found of: a configured CSV, the simulated cohort's, a table shipped
-    for the release's atlas (CC200, AAL-116), the centroids of the configured atlas image (or of the nilearn
-    atlas fetcher's image). Otherwise an empty table: brain maps then fall back to region-index tables."""
-    from .datasets.base import SHIPPED_CENTROIDS, roi_coordinates
-    from .extraction import load_atlas
-
-    configured = dataset.get("roi_coordinates")
-    source = dataset["source"]
-    options = dataset.get(source, {}) or {}
-    atlas = release_atlas(dataset)
-    if configured:
-        table = pd.read_csv(configured, comment="#")
-        missing = {"roi", "x_mni", "y_mni", "z_mni"} - set(table.columns)
-        if missing:
-            raise NeuroLIPInputError(f"ROI coordinate table lacks columns {sorted(missing)}", path=configured)
-    elif source == "simulated":
-        table = pd.read_csv(Path(raw_dir) / "roi_coordinates.csv")
-    elif atlas in SHIPPED_CENTROIDS:
-        table = roi_coordinates(atlas=atlas)
-    elif isinstance(options.get("atlas"), dict):
-        from .extraction import atlas_region_names
-
-        table = atlas_centroids(load_atlas(options["atlas"]))
-        names = atlas_region_names(options["atlas"], table["roi"])
-        if names:  # brain maps and region tables name regions by the atlas's own labels
-            table["name"] = table["roi"].map(names).fillna("")
-    else:
-        log.warning(
-            "no ROI coordinates for atlas %r: brain maps will be region-index tables; set dataset.roi_coordinates "
-            "to a CSV roi,x_mni,y_mni,z_mni to draw them on a brain",
-            atlas,
-        )
-        table = pd.DataFrame(columns=["roi", "x_mni", "y_mni", "z_mni"])
-    table.to_csv(out_path, index=False)
 
 
 def fetch(
@@ -345,93 +288,6 @@ def build_connectomes(
         len(merged),
         int((n_zero_variance > 0).sum()),
     )
-
-
-def load_connectomes(path, folds_path=None, fold=None):
-    """Subject IDs and their (n, N, N) connectomes.
-
-    Subject-level kinds are read as written. A group-level kind (tangent) is computed here, per fold: its
-    reference is fitted on the ``train`` subjects of ``fold`` in ``folds_path`` and applied to every
-    subject, so a test subject's matrix depends on its own scan and the training subjects only. Reading such
-    a file without a fold is an error rather than a silent transductive fit.
-    """
-    with np.load(path) as data:
-        subject_ids = data["subject_ids"].astype(str)
-        if "connectomes" in data.files:
-            return subject_ids, data["connectomes"]
-        if folds_path is None or fold is None:
-            raise NeuroLIPInputError(
-                "these connectomes have a group-level reference (connectivity.kind: tangent), fitted per fold "
-                "on its training subjects: read them with a fold (load_connectomes(path, folds_path, fold))",
-                path=path,
-            )
-        settings = json.loads(str(data["settings"]))
-        bounds = np.cumsum(data["n_volumes"])[:-1]
-        subject_series = np.split(data["series"].astype(np.float64), bounds)
-    folds = pd.read_csv(folds_path, sep="\t", dtype={"subject_id": str})
-    part = folds[(folds["fold"] == int(fold)) & (folds["split"] == "train")]
-    if part.empty:
-        raise NeuroLIPInputError(f"fold {fold} has no training subjects", path=folds_path)
-    from .connectivity import ConnectomeBuilder
-
-    position = {s: i for i, s in enumerate(subject_ids)}
-    builder = ConnectomeBuilder(**settings).fit([subject_series[position[s]] for s in part["subject_id"]])
-    return subject_ids, builder.transform(subject_series)
-
-
-def write_fold_connectomes(connectomes_path, folds_path, fold, out_path):
-    """One fold's connectomes (a group-level kind's reference fitted on the fold's training subjects), written
-    as subject-level connectomes: what the fold's models and evaluation read."""
-    subject_ids, matrices = load_connectomes(connectomes_path, folds_path, fold)
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out_path, subject_ids=subject_ids, connectomes=matrices)
-    log.info(
-        "fold %s: connectomes of %d subjects, reference fitted on its training subjects",
-        fold,
-        len(subject_ids),
-    )
-
-
-class FoldConnectomes:
-    """The connectomes each fold's models read ({fold: path}: the data stage's file for every fold, or each
-    fold's own for a group-level kind), each file read once: what evaluation scripts use to vectorise the
-    subjects a fold's model scored."""
-
-    def __init__(self, paths_by_fold):
-        self.paths_by_fold = {int(fold): str(path) for fold, path in paths_by_fold.items()}
-        self._by_path = {}
-
-    @classmethod
-    def of_folds(cls, folds, paths):
-        """From the workflow's list: one path per fold, or one path (a list of one, or the path itself) for
-        every fold (subject-level kinds)."""
-        paths = [paths] if isinstance(paths, str | Path) else list(paths)
-        if len(paths) == 1:
-            paths = paths * len(folds)
-        if len(paths) != len(folds):
-            raise ValueError(f"{len(paths)} connectome files for {len(folds)} folds")
-        return cls(dict(zip(folds, paths)))
-
-    @property
-    def n_rois(self):
-        return self.matrices(next(iter(self.paths_by_fold)))[1].shape[-1]
-
-    def matrices(self, fold):
-        path = self.paths_by_fold[int(fold)]
-        if path not in self._by_path:
-            ids, matrices = load_connectomes(path)
-            self._by_path[path] = ({s: i for i, s in enumerate(ids)}, matrices)
-        return self._by_path[path]
-
-    def edges_function(self, fold):
-        """``subject_ids -> (n, E)`` vectorised upper triangles of ``fold``'s connectomes."""
-        from .connectivity import upper_triangle
-
-        def edges_of(subject_ids):
-            position, matrices = self.matrices(fold)
-            return upper_triangle(matrices[[position[s] for s in subject_ids]])
-
-        return edges_of
 
 
 def write_texts(text_spec, cohort_path, out_path, prompts_path):

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..data_stage import load_connectomes
+from ..connectome_store import load_connectomes
 from ..phenotypes import read_phenotypes
 
 SPLITS = ("train", "val", "test")
