@@ -97,7 +97,7 @@ def probabilities(model, x, kind, prompts, device, batch_size=256, erase=None) -
 def candidate_probabilities(model, data, prompts, readouts, device, seed, erase=None):
     """P(disease) of every read-out candidate on the validation and test splits; ``linear_probe`` is a
     logistic regression on the embeddings whose C is chosen on validation. ``erase``: a transform of the
-    representations every read-out reads (:class:`~neurolip.training.erasure.RepresentationEraser`).
+    representations every read-out reads (:class:`~neurolip.training.stages.erase.RepresentationEraser`).
     Returns ({kind: {split: probabilities}}, probe C)."""
     scores = {}
     for kind in readouts:
