@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score
 
 from ..stats import safe_auc, stratified_bootstrap
-from .frame import decision_values
+from .frame import decision_values, group_codes
 from .gaps import pooled_deodds, pooled_dpd, rate_gap
 
 
@@ -32,11 +32,9 @@ def bootstrap_rows(frame, attributes, rng, n_boot):
         if column not in frame.columns:
             continue
         groups = frame[column].to_numpy(dtype=object)
-        known = np.array([g is not None and g == g for g in groups])
-        if len({g for g, k in zip(groups, known) if k}) < 2:
-            continue
-        codes = np.full(len(groups), -1)
-        codes[known] = np.unique(groups[known].astype(str), return_inverse=True)[1]
+        codes = group_codes(groups)
+        if codes.max(initial=-1) < 1:
+            continue  # fewer than two groups: no gap
         rows.append({"metric": "dpd", "attribute": attribute, "value": pooled_dpd(decision, groups)})
         rows.append(
             {

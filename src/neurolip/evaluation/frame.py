@@ -33,17 +33,20 @@ def attribute_groups(attribute, test_values, train_values, continuous=CONTINUOUS
     return test_values.astype(object).where(test_values.notna(), None)
 
 
-def two_group_codes(groups):
-    """0/1 codes of a two-group attribute (sorted labels; -1 unknown), or None for any other number of
-    groups."""
+def group_codes(groups) -> np.ndarray:
+    """Integer codes of the groups a set of subjects holds (sorted labels map to 0, 1, ...; -1 unknown): the
+    coding every gap, floor and bootstrap statistic reads."""
     groups = pd.Series(groups, dtype=object).reset_index(drop=True)
     known = groups.notna().to_numpy()
-    labels = np.unique(groups[known].astype(str))
-    if len(labels) != 2:
-        return None
     codes = np.full(len(groups), -1)
-    codes[known] = np.searchsorted(labels, groups[known].astype(str).to_numpy())
+    codes[known] = np.unique(groups[known].astype(str).to_numpy(), return_inverse=True)[1]
     return codes
+
+
+def two_group_codes(groups):
+    """0/1 codes of a two-group attribute (:func:`group_codes`), or None for any other number of groups."""
+    codes = group_codes(groups)
+    return codes if codes.max(initial=-1) == 1 else None
 
 
 def decision_values(predictions) -> np.ndarray:

@@ -16,7 +16,9 @@ def roc_figure(predictions, path, registry):
     from sklearn.metrics import roc_auc_score
 
     for method, frame in predictions.items():
-        score = frame["score"] if "score" in frame.columns else frame["p_disease"]  # see per_fold.grouped_fold_metrics
+        score = (
+            frame["score"] if "score" in frame.columns else frame["p_disease"]
+        )  # see per_fold.grouped_fold_metrics
         fpr, tpr, _ = roc_curve(frame["y_true"], score)
         auc = roc_auc_score(frame["y_true"], score)
         ax.plot(
