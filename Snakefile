@@ -24,6 +24,7 @@ localrules:
     tables,
     figures,
     attention_recovery_summary,
+    learning_curves,
 
 
 rule all:

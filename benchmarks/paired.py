@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from neurolip.evaluation.metrics import paired_comparison, test_train_ratio
+from neurolip.evaluation.paired import paired_comparison, test_train_ratio
 
 
 def main():

@@ -165,6 +165,7 @@ def test_a_read_out_only_variant_added_by_config_trains_nothing_and_reaches_the_
     """An existing recipe + erasure + group thresholds, written as one config entry: it reads the source's
     models (no epoch is trained), its stages act (erased read-outs, group-threshold decisions) and the
     registry lists it in the table its entry names."""
+    from neurolip.evaluation.frame import GroupFrame
     from neurolip.evaluation.metrics import evaluate
     from neurolip.evaluation.tables import build_table
     from neurolip.methods import MethodRegistry
@@ -195,7 +196,7 @@ def test_a_read_out_only_variant_added_by_config_trains_nothing_and_reaches_the_
     assert not np.allclose(out["pred"].score, source["pred"].score)  # the erasure changed the read-out
     files = {(name, 0): tmp_path / name / "pred.csv" for name in ("clip", "clip_fair")}
     folds = pd.read_csv(cohort["folds"], sep="\t", dtype={"subject_id": str})
-    _, summary = evaluate(files, read_phenotypes(cohort["cohort"]), folds, ["sex"], [])
+    summary = evaluate(files, GroupFrame(read_phenotypes(cohort["cohort"]), folds, ["sex"], [])).summary
     table = build_table(summary, registry.table("table1"), ["sex"])
     assert "CLIP, sex erased + group thresholds" in set(table["Method"])
 

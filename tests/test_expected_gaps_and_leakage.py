@@ -10,13 +10,9 @@ import pytest
 from scipy import special
 
 from neurolip.evaluation.floors import gap_floor, group_indicator, two_group_gaps
-from neurolip.evaluation.metrics import (
-    decision_leakage_value,
-    fold_metrics,
-    leakage_per_fold,
-    paired_pooled,
-    pooled_metrics,
-)
+from neurolip.evaluation.paired import paired_pooled
+from neurolip.evaluation.per_fold import decision_leakage_value, fold_metrics, leakage_per_fold
+from neurolip.evaluation.pooled import pooled_metrics
 from neurolip.evaluation.probes import decision_leakage, decision_leakage_floor
 from neurolip.stats import safe_auc
 

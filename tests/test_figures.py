@@ -106,7 +106,7 @@ def test_every_figure_is_a_300_dpi_png_and_a_pdf(tmp_path, rng):
 
 
 def test_error_bars_stay_in_the_metric_range():
-    interval = figures._clipped_sd()
+    interval = figures._style._clipped_sd()
     low, high = interval(pd.Series([0.3, 0.01, 0.01]))
     assert low == 0.0 and 0.01 < high < 1
     assert interval(pd.Series([1.0, 0.8, 1.0]))[1] == 1.0
@@ -140,7 +140,7 @@ def test_significance_figure_shows_the_largest_regions_when_none_beats_the_null(
     def record(fig, rect, values, coords, cmap, vmin, vmax, sizes, title, label):
         shown.update(values=values, title=title, label=label)
 
-    monkeypatch.setattr(figures, "_brain_markers", record)
+    monkeypatch.setattr(figures.brain, "_brain_markers", record)
     n = 30
     rng = np.random.default_rng(2)
     regions = pd.DataFrame(

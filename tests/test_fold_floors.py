@@ -4,7 +4,7 @@ holds one class only."""
 import numpy as np
 import pandas as pd
 
-from neurolip.evaluation.metrics import fairness_metrics, fold_floor_rows
+from neurolip.evaluation.per_fold import fairness_metrics, fold_floor_rows
 from neurolip.evaluation.probes import decision_leakage_floor
 from neurolip.evaluation.tables import _cell
 

@@ -42,6 +42,13 @@ def test_each_model_is_read_and_its_kept_epoch_marked(tmp_path):
     kept = epochs[epochs["best"]].set_index(["fold", "model"])["epoch"].to_dict()
     assert kept == {(0, "seed0"): 3, (0, "seed1"): 4, (1, "inner0/seed0"): 2, (1, "inner1/seed1"): 7}
     assert loss_terms(epochs) == ["loss", "global"]
+    # an objective's only term is its total: one panel, not two
+    only = (
+        epochs.assign(global_=epochs["loss"])
+        .drop(columns=["global"])
+        .rename(columns={"global_": "cross_entropy"})
+    )
+    assert loss_terms(only) == ["loss"]
 
 
 def test_the_figure_draws_a_line_and_a_kept_marker_per_model_in_every_panel(tmp_path, monkeypatch):

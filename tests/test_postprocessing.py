@@ -125,7 +125,7 @@ def test_randomised_stage_keeps_the_decision_probabilities_of_its_members():
 
 
 def test_corrected_t_test_is_wider_than_the_plain_one():
-    from neurolip.evaluation.metrics import paired_comparison
+    from neurolip.evaluation.paired import paired_comparison
 
     rows = [
         {"method": m, "fold": f, "metric": "auc", "attribute": "", "value": v}
@@ -152,7 +152,7 @@ def test_corrected_t_test_is_wider_than_the_plain_one():
 
 
 def test_pooled_metrics_give_bootstrap_intervals_and_a_dpd_floor():
-    from neurolip.evaluation.metrics import pooled_metrics
+    from neurolip.evaluation.pooled import pooled_metrics
 
     rng = np.random.default_rng(0)
     n = 400
@@ -226,7 +226,9 @@ def _previous_rate_gap(decisions, codes):
 def test_pooled_gaps_through_fairlearn_equal_the_previous_hand_written_ones():
     from fairlearn.metrics import equalized_odds_difference
 
-    from neurolip.evaluation.metrics import _deodds, _dpd, pooled_deodds, pooled_dpd
+    from neurolip.evaluation.bootstrap import resampled_deodds as _deodds
+    from neurolip.evaluation.bootstrap import resampled_dpd as _dpd
+    from neurolip.evaluation.gaps import pooled_deodds, pooled_dpd
 
     rng = np.random.default_rng(7)
     for _ in range(30):
@@ -323,7 +325,7 @@ def _pooled_frame(seed, n=600, shift=0.0, randomised_share=0.0):
 
 
 def test_pooled_gaps_have_floors_and_leakage_separates_unfair_from_sex_blind():
-    from neurolip.evaluation.metrics import pooled_metrics
+    from neurolip.evaluation.pooled import pooled_metrics
 
     unfair, blind = _pooled_frame(1, shift=1.5), _pooled_frame(1)
     table = pooled_metrics({"unfair": unfair, "blind": blind}, ["sex"], n_boot=50, floor_draws=400)
@@ -346,7 +348,7 @@ def test_pooled_gaps_have_floors_and_leakage_separates_unfair_from_sex_blind():
 
 
 def test_randomised_decisions_are_reported_by_expectation_spread_and_share():
-    from neurolip.evaluation.metrics import pooled_metrics
+    from neurolip.evaluation.pooled import pooled_metrics
 
     frame = _pooled_frame(2, randomised_share=0.3)
     table = pooled_metrics({"m": frame}, ["sex"], n_boot=20, floor_draws=100, n_draws=300)
@@ -357,7 +359,7 @@ def test_randomised_decisions_are_reported_by_expectation_spread_and_share():
     shares = [table.loc[(f"randomised_share[{g}]", "sex"), "value"] for g in ("female", "male")]
     assert all(0.2 < s < 0.4 for s in shares)
     # per fold too: the exact expectation, which differs from the one draw in y_pred
-    from neurolip.evaluation.metrics import fold_metrics
+    from neurolip.evaluation.per_fold import fold_metrics
     from neurolip.evaluation.thresholds import expected_gaps
 
     rows = fold_metrics(frame.rename(columns={"group[sex]": "sex"}), {}, ["sex"])
@@ -368,7 +370,7 @@ def test_randomised_decisions_are_reported_by_expectation_spread_and_share():
 
 
 def test_decision_leakage_in_the_per_fold_metrics_reads_the_decision_probability():
-    from neurolip.evaluation.metrics import fold_metrics
+    from neurolip.evaluation.per_fold import fold_metrics
 
     frame = _pooled_frame(3).rename(columns={"group[sex]": "sex"})
     plain = {r["metric"]: r["value"] for r in fold_metrics(frame, {}, ["sex"]) if r["attribute"] == "sex"}
@@ -380,7 +382,7 @@ def test_decision_leakage_in_the_per_fold_metrics_reads_the_decision_probability
 
 
 def test_paired_pooled_compares_each_variant_with_the_baseline_of_the_same_post_processing():
-    from neurolip.evaluation.metrics import paired_pooled
+    from neurolip.evaluation.paired import paired_pooled
 
     blind, unfair = _pooled_frame(4), _pooled_frame(4, shift=1.5)
     pooled = {"a": unfair, "b": blind, "a_fairthr_eo": blind, "b_fairthr_eo": blind}
@@ -394,7 +396,7 @@ def test_paired_pooled_compares_each_variant_with_the_baseline_of_the_same_post_
 
 
 def test_table1_prints_each_pooled_gap_beside_its_floor():
-    from neurolip.evaluation.metrics import pooled_metrics
+    from neurolip.evaluation.pooled import pooled_metrics
     from neurolip.evaluation.tables import build_table
     from neurolip.methods import Method
 

@@ -334,7 +334,7 @@ def test_numeric_command_line_overrides_are_accepted(tmp_path):
 
 def test_users_declare_their_own_sensitive_attributes(tmp_path):
     """Any phenotype column can be a sensitive attribute: categorical as it is, continuous median-split."""
-    from neurolip.evaluation.metrics import fold_metrics
+    from neurolip.evaluation.per_fold import fold_metrics
 
     spec = {**SPEC, "columns": {**SPEC["columns"], "hand": "Handedness", "iq": "FIQ"}}
     raw = pd.DataFrame(
@@ -721,13 +721,11 @@ def evaluation_inputs(tmp_path, rng, cohort):
 
 @pytest.mark.parametrize("attributes", [["sex"], ["age", "site"]])
 def test_evaluation_works_when_no_attribute_has_two_groups(tmp_path, rng, attributes, caplog):
-    from neurolip.evaluation.metrics import (
-        evaluate,
-        leakage_per_fold,
-        paired_comparison,
-        pooled_metrics,
-        test_train_ratio,
-    )
+    from neurolip.evaluation.frame import GroupFrame
+    from neurolip.evaluation.metrics import evaluate
+    from neurolip.evaluation.paired import paired_comparison, test_train_ratio
+    from neurolip.evaluation.per_fold import leakage_per_fold
+    from neurolip.evaluation.pooled import pooled_metrics
 
     n = 30
     cohort = pd.DataFrame(
@@ -741,10 +739,9 @@ def test_evaluation_works_when_no_attribute_has_two_groups(tmp_path, rng, attrib
     )
     folds, predictions, leakage = evaluation_inputs(tmp_path, rng, cohort)
     # the same sequence as workflow/scripts/evaluate.py
-    pooled = {}
-    per_fold, _ = evaluate(predictions, cohort, folds, attributes, continuous=("age",), pooled=pooled)
-    assert not pooled_metrics(pooled, attributes, n_boot=20, floor_draws=20).empty
-    per_fold = pd.concat([per_fold, leakage_per_fold(leakage)], ignore_index=True)
+    evaluation = evaluate(predictions, GroupFrame(cohort, folds, attributes, continuous=("age",)))
+    assert not pooled_metrics(evaluation.pooled, attributes, n_boot=20, floor_draws=20).empty
+    per_fold = pd.concat([evaluation.per_fold, leakage_per_fold(leakage)], ignore_index=True)
     comparisons = [("auc", ""), ("accuracy", "")] + [
         (m, a) for a in attributes for m in ("dpd", "deodds", "probe_auc")
     ]

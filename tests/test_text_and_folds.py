@@ -71,7 +71,7 @@ def test_folds_are_stratified_disjoint_and_reproducible(rng):
 
 
 def test_fairness_metrics_with_fairlearn_and_single_class_groups(caplog):
-    from neurolip.evaluation.metrics import fold_metrics
+    from neurolip.evaluation.per_fold import fold_metrics
 
     predictions = pd.DataFrame(
         {

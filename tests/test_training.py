@@ -370,7 +370,7 @@ def test_neurolip_disease_attention_recovers_the_planted_regions(tmp_path):
 def test_auc_is_taken_from_the_uncalibrated_score():
     """Calibration can saturate distinct scores into ties at 1.0 (validation separated perfectly, large
     slope): the evaluation ranks the score instead."""
-    from neurolip.evaluation.metrics import fold_metrics
+    from neurolip.evaluation.per_fold import fold_metrics
 
     frame = pd.DataFrame(
         {

@@ -285,6 +285,10 @@ def evaluation_targets():
     ]
     targets += expand(PATHS["brain_patient"], method=ATTENTION_METHODS)
     targets += [f"{BASE}/metrics/map_stability.csv"]
+    targets += expand(
+        f"{BASE}/figures/learning_curves/{{method}}.png",
+        method=[m for m in METHODS if REGISTRY[m].trains_network],
+    )
     targets += expand(PATHS["map_regions"], method=METHODS)
     if ATTENTION_METHODS:
         targets.append(f"{BASE}/metrics/attention_overlap.csv")

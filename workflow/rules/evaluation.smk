@@ -294,3 +294,29 @@ rule attention_overlap:
         registry=REGISTRY_CONFIG,
     script:
         "../scripts/attention_overlap.py"
+
+
+# Learning curves of every method that trains networks: its models' epochs.csv (in the training folders,
+# read once the fold's selection.json is written), the epoch each fold kept marked.
+rule learning_curves:
+    input:
+        selections=lambda wc: expand(PATHS["selection"], method=wc.method, fold=FOLDS),
+    output:
+        figure=report_file(
+            f"{BASE}/figures/learning_curves/{{method}}.png",
+            "learning_curves",
+            "Training",
+        ),
+        figure_pdf=f"{BASE}/figures/learning_curves/{{method}}.pdf",
+    log:
+        f"{LOGS}/learning_curves/{{method}}.log",
+    conda:
+        "../../envs/evaluation.yaml"
+    params:
+        label=lambda wc: REGISTRY.label(wc.method),
+        work_dirs=lambda wc: {
+            fold: PATHS["work_dir"].format(method=wc.method, fold=fold)
+            for fold in FOLDS
+        },
+    script:
+        "../scripts/learning_curves.py"

@@ -48,16 +48,19 @@ def read_epoch_logs(work_dirs: dict[int, Path]) -> pd.DataFrame:
 
 
 def loss_terms(epochs: pd.DataFrame) -> list[str]:
-    """The loss columns of ``epochs`` (total ``loss`` first), without terms that are zero in every epoch."""
+    """The loss columns of ``epochs`` (total ``loss`` first), without terms that are zero in every epoch or
+    equal to the total (the only term of an objective)."""
     terms = [c for c in epochs.columns if c not in (*NOT_TERMS, "fold", "model", "seed", "best")]
     terms = [t for t in terms if epochs[t].notna().any() and not np.allclose(epochs[t].fillna(0), 0)]
-    return sorted(terms, key=lambda t: (t != "loss", t))
+    # a single term equal to the total would draw the same panel twice
+    same = [t for t in terms if t != "loss" and "loss" in terms and np.allclose(epochs[t], epochs["loss"])]
+    return sorted((t for t in terms if t not in same), key=lambda t: (t != "loss", t))
 
 
 def learning_curve_figure(epochs: pd.DataFrame, path, label: str):
     """One panel per loss term and one for the validation AUC; a line per model, coloured by fold; the kept
     epoch of each model marked (filled circle), its last epoch (where it stopped) as the line's end."""
-    from .figures import _save, plt
+    from .figures._style import _save, plt
 
     if epochs.empty:
         raise ValueError(f"{label}: no epochs.csv under its training folders: nothing to draw")
