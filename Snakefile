@@ -25,9 +25,15 @@ localrules:
     figures,
     attention_recovery_summary,
     learning_curves,
+    glance,
 
 
 rule all:
     default_target: True
     input:
         all_targets(),
+
+
+onsuccess:
+    # results at a glance on the console (the same table as results/<dataset>/summary.md)
+    print_glance(f"{BASE}/summary.md")

@@ -277,6 +277,7 @@ def data_targets():
 
 def evaluation_targets():
     targets = [
+        f"{BASE}/summary.md",
         f"{BASE}/metrics/summary.csv",
         f"{BASE}/metrics/paired_comparison.csv",
         f"{BASE}/tables/table1.csv",
@@ -303,3 +304,9 @@ def all_targets():
         + per_method_fold(PATHS["predictions"], METHODS)
         + evaluation_targets()
     )
+
+
+def print_glance(path):
+    """The run's compact results table on the console, when the run has one."""
+    if Path(path).is_file():
+        print(f"\n{Path(path).read_text()}\n(written to {path})")

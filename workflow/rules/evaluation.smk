@@ -320,3 +320,22 @@ rule learning_curves:
         },
     script:
         "../scripts/learning_curves.py"
+
+
+# Results at a glance: the compact table printed at the end of the run (Snakefile, onsuccess)
+rule glance:
+    input:
+        pooled=rules.evaluate.output.pooled,
+    output:
+        summary=report_file(f"{BASE}/summary.md", "glance", "At a glance"),
+    log:
+        f"{LOGS}/glance.log",
+    conda:
+        "../../envs/evaluation.yaml"
+    params:
+        dataset=DATASET,
+        methods=EVALUATED_METHODS,
+        labels={m: REGISTRY.label(m) for m in EVALUATED_METHODS},
+        attribute=config["evaluation"]["primary_attribute"],
+    script:
+        "../scripts/glance.py"

@@ -1,0 +1,35 @@
+"""Results at a glance: every cell comes from pooled.csv, each gap says whether it is above its floor."""
+
+import pandas as pd
+
+from neurolip.evaluation.glance import glance_markdown, glance_table
+
+
+def _pooled():
+    rows = [
+        ("a", "auc", None, 0.81, 0.75, 0.86, None, None),
+        ("a", "dpd", "sex", 0.30, None, None, 0.20, 1.0),
+        ("a", "deodds", "sex", 0.05, None, None, 0.12, 0.0),
+        ("a", "probe_auc", "sex", 0.55, None, None, 0.60, 0.0),
+        ("b", "auc", None, 0.70, 0.60, 0.79, None, None),
+        ("b", "dpd", "sex", 0.10, None, None, None, None),  # no floor: the value alone
+        ("b", "dpd", "age", 0.99, None, None, 0.10, 1.0),  # another attribute: not shown
+    ]
+    columns = ["method", "metric", "attribute", "value", "ci_low", "ci_high", "floor_p95", "above_floor"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def test_each_gap_is_shown_beside_its_floor_and_verdict():
+    table = glance_table(_pooled(), ["b", "a", "missing"], {"a": "Method A"}, "sex").set_index("Method")
+    assert list(table.index) == ["b", "Method A"]  # config order, methods without rows left out
+    assert table.loc["Method A", "AUC [95% CI]"] == "0.810 [0.750, 0.860]"
+    assert table.loc["Method A", "DPD"] == "0.300 (floor 0.200: ABOVE)"
+    assert table.loc["Method A", "DEOdds"] == "0.050 (floor 0.120: within)"
+    assert table.loc["Method A", "Probe AUC"] == "0.550 (floor 0.600: within)"
+    assert table.loc["b", "DPD"] == "0.100" and table.loc["b", "DEOdds"] == "–"
+
+
+def test_the_markdown_names_the_attribute_and_has_one_line_per_method():
+    text = glance_markdown(glance_table(_pooled(), ["a", "b"], {}, "sex"), "demo", "sex")
+    assert "results at a glance: demo" in text and "**sex**" in text
+    assert sum(line.startswith("| a |") or line.startswith("| b |") for line in text.splitlines()) == 2

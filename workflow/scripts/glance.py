@@ -1,0 +1,16 @@
+"""Results at a glance: the run's compact table (neurolip.evaluation.glance), printed by the workflow's
+onsuccess handler and shown first in the report."""
+
+from _logging import log_to_file
+
+log_to_file(snakemake)
+
+from pathlib import Path
+
+import pandas as pd
+
+from neurolip.evaluation.glance import glance_markdown, glance_table
+
+params = snakemake.params
+table = glance_table(pd.read_csv(snakemake.input.pooled), params.methods, params.labels, params.attribute)
+Path(snakemake.output.summary).write_text(glance_markdown(table, params.dataset, params.attribute))
