@@ -135,6 +135,7 @@ rule bids_derivatives:
         timeseries=rules.timeseries.output.timeseries,
         connectomes=rules.connectivity.output.connectomes,
         coordinates=rules.fetch.output.coordinates,
+        cohort=rules.connectivity.output.cohort,
     output:
         directory(f"{DATA_DIR}/bids"),
     log:

@@ -11,4 +11,5 @@ write_bids_derivatives(
     dataset=snakemake.params.dataset,
     connectivity=snakemake.params.connectivity,
     coordinates_path=snakemake.input.coordinates,
+    cohort_path=snakemake.input.cohort,
 )
