@@ -806,3 +806,28 @@ def test_every_file_a_source_reads_is_an_input_of_fetch(tmp_path, rng, monkeypat
     read = {loaded.phenotype_path, *loaded.manifest["path"], *loaded.manifest["confounds"]} - {""}
     found = source_files(dataset)
     assert read <= set(found) and len(found) == len(set(found))
+
+
+# issue 35 ------------------------------------------------------------------ constant scans, duplicates, reruns
+@pytest.mark.parametrize("level", [0.1, 3.3, 1234.567])
+def test_a_scan_with_most_rois_constant_but_not_zero_is_excluded(tmp_path, rng, level):
+    scans = {sid: rng.standard_normal((80, 20)) * 50 + 1000 for sid in "abcd"}
+    scans["d"][:, :17] = (
+        level  # 17 of 20 ROIs constant (not zero): stored as float32 like the time-series step
+    )
+    _, out = connectome_inputs(tmp_path, scans, {"kind": "correlation"})
+    cohort = pd.read_csv(out["cohort"], sep="\t", dtype={"subject_id": str})
+    assert cohort.subject_id.tolist() == ["a", "b", "c"]
+    row = pd.read_csv(out["exclusions"], sep="\t", dtype=str).set_index("subject_id").loc["d"]
+    assert row.reason == "unusable scan" and "17 of 20 ROIs have zero variance" in row.detail
+
+
+def test_the_constant_roi_test_is_relative_to_the_columns_magnitude():
+    from neurolip.timeseries import zero_variance_rois
+
+    values = np.random.default_rng(0).standard_normal((100, 4))
+    values[:, 1] = 1234.567  # constant, float32 rounding leaves a spread of ~1e-3
+    values[:, 2] = 1e-9 * values[:, 0]  # tiny but varying: a signal, not a constant
+    values[:, 3] = 0.0
+    for dtype in (np.float64, np.float32):
+        assert zero_variance_rois(values.astype(dtype)).tolist() == [1, 3], dtype
