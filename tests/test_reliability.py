@@ -831,3 +831,35 @@ def test_the_constant_roi_test_is_relative_to_the_columns_magnitude():
     values[:, 3] = 0.0
     for dtype in (np.float64, np.float32):
         assert zero_variance_rois(values.astype(dtype)).tolist() == [1, 3], dtype
+
+
+@pytest.mark.parametrize("copy", ["NYU/10001", "Peking/0010001"])
+def test_a_subjects_time_series_found_twice_is_an_error_naming_both_files(tmp_path, rng, copy):
+    from neurolip.datasets.adhd import load_adhd_athena
+
+    write_athena(tmp_path, rng)
+    original = tmp_path / "NYU" / "0010001" / "sfnwmrda0010001_session_1_rest_1_cc200_TCs.1D"
+    duplicate = tmp_path / copy / original.name.replace("0010001", copy.split("/")[1])
+    duplicate.parent.mkdir(parents=True)
+    duplicate.write_text(original.read_text())
+    with pytest.raises(NeuroLIPInputError, match="subject 10001") as error:
+        load_adhd_athena(tmp_path)
+    assert str(original) in str(error.value) and str(duplicate) in str(error.value)
+
+
+def test_an_abide_subject_listed_twice_names_both_files(tmp_path, rng, monkeypatch):
+    from neurolip.datasets.abide import load_abide
+
+    write_abide_cache(tmp_path / "nilearn_data", rng)
+    monkeypatch.setenv("NILEARN_DATA", str(tmp_path / "nilearn_data"))
+    base = tmp_path / "nilearn_data" / "ABIDE_pcp"
+    table = pd.read_csv(base / "Phenotypic_V1_0b_preprocessed1.csv", index_col=0, dtype=str)
+    copy = table.iloc[[1]].assign(SUB_ID="0050001", FILE_ID="SITEZ_0050001")
+    pd.concat([table, copy], ignore_index=True).to_csv(base / "Phenotypic_V1_0b_preprocessed1.csv")
+    folder = base / "cpac" / "filt_global"
+    (folder / "SITEZ_0050001_rois_cc200.1D").write_text((folder / "SITEX_0050001_rois_cc200.1D").read_text())
+    with pytest.raises(NeuroLIPInputError, match="subject 50001") as error:
+        load_abide()
+    assert "SITEX_0050001_rois_cc200.1D" in str(error.value) and "SITEZ_0050001_rois_cc200.1D" in str(
+        error.value
+    )
