@@ -863,3 +863,42 @@ def test_an_abide_subject_listed_twice_names_both_files(tmp_path, rng, monkeypat
     assert "SITEX_0050001_rois_cc200.1D" in str(error.value) and "SITEZ_0050001_rois_cc200.1D" in str(
         error.value
     )
+
+
+def test_a_changed_setting_reruns_through_any_spelling_of_the_results_folder(tmp_path):
+    # the data stage of a tiny simulated cohort (a few seconds), then dry runs of the default target only
+    from test_workflow import tiny_config
+
+    config = tiny_config(tmp_path)
+    settings = yaml.safe_load(config.read_text())
+    settings["dataset"]["simulated"].update(
+        n_subjects=40, n_rois=8, n_disease_regions=2, n_sensitive_regions=2
+    )
+    settings["dataset"]["n_rois"] = 8
+    config.write_text(yaml.safe_dump(settings))
+    folds = tmp_path / "results" / "simulated" / "data" / "folds.tsv"
+    run_snakemake(["--cores", "1", "--nolock", "--configfile", str(config), "--", str(folds)])
+    (tmp_path / "link").symlink_to(tmp_path / "results")
+    for spelling in (tmp_path / "link", tmp_path / "sub" / ".." / "results"):
+        for seed, reruns in ((0, False), (7, True)):
+            settings.update(results_dir=f"{spelling}/", cv={**settings["cv"], "seed": seed})
+            config.write_text(yaml.safe_dump(settings))
+            dry = run_snakemake(["-n", "--nolock", "--configfile", str(config)]).stdout
+            jobs = set(re.findall(r"^(?:rule|checkpoint) (\w+):", dry, flags=re.M))
+            assert ("folds" in jobs) == reruns and "fetch" not in jobs, (spelling, seed, dry[-3000:])
+            # every spelling names the same files: the resolved folder
+            assert f"{tmp_path}/results/simulated/" in dry and f"{spelling}/simulated" not in dry
+
+
+def test_every_spelling_of_a_results_folder_is_one_path(tmp_path):
+    from neurolip.config import canonical_results_dir
+
+    (tmp_path / "work").mkdir()
+    (tmp_path / "scratch").mkdir()
+    (tmp_path / "work" / "linked").symlink_to(tmp_path / "scratch")
+    (tmp_path / "work" / "inside").symlink_to(tmp_path / "work" / "results")
+    cwd = tmp_path / "work"
+    for spelling in ("results", "./results/", f"{cwd}/results", "inside", "x/../results"):
+        assert canonical_results_dir(spelling, cwd) == "results", spelling
+    assert canonical_results_dir("linked", cwd) == str(tmp_path / "scratch")
+    assert canonical_results_dir("r; touch PWNED", cwd) == "r; touch PWNED"

@@ -91,6 +91,34 @@ def method_defaults(values: dict[str, Any] | None = None) -> dict[str, Any]:
     return instance
 
 
+def canonical_results_dir(results_dir: str, cwd: str | Path | None = None) -> str:
+    """The one spelling of the results folder ``results_dir`` names: symlinks, ``..``, ``./`` and a
+    trailing ``/`` resolved; relative to the working directory when the folder lies inside it (so that
+    targets such as ``results/simulated/data/cohort.tsv`` keep matching), absolute otherwise.
+
+    Snakemake keys what it knows of an output (the parameters, code and inputs that made it) by the path
+    as written: the same folder reached through another spelling has no record, so a changed setting
+    would rerun nothing and old results would be served as new. Every spelling of one folder gives the
+    same string here, hence the same output paths and the same records.
+
+    Parameters
+    ----------
+    results_dir : str
+        ``config["results_dir"]`` as the user wrote it (it need not exist yet).
+    cwd : str or Path, optional
+        The working directory (default: the process's).
+
+    Returns
+    -------
+    str
+    """
+    cwd = Path(cwd or Path.cwd()).resolve()
+    resolved = (cwd / Path(results_dir).expanduser()).resolve()
+    if resolved == cwd:
+        return "."
+    return str(resolved.relative_to(cwd)) if resolved.is_relative_to(cwd) else str(resolved)
+
+
 def check_consistency(config: dict[str, Any]) -> None:
     """Cross-key checks the schema cannot express, run when the workflow is parsed (before any job):
     the attributes that evaluation and methods name must be among the dataset's sensitive attributes."""

@@ -9,7 +9,11 @@ sys.path.insert(0, str(WORKFLOW_ROOT / "src"))
 import yaml
 from snakemake.utils import validate
 
-from neurolip.config import check_consistency, coerce_command_line_types
+from neurolip.config import (
+    canonical_results_dir,
+    check_consistency,
+    coerce_command_line_types,
+)
 from neurolip.devices import check_device
 from neurolip.methods import MethodRegistry, registry_config
 from neurolip.source_files import source_files
@@ -35,7 +39,15 @@ if workflow.local_exec or not workflow.is_main_process:
     check_device(config["training"]["device"])
 
 DATASET = config["dataset"]["name"]
-RESULTS = config["results_dir"]
+# one spelling per folder (symlinks, "..", "./" resolved): Snakemake keys an output's provenance (params,
+# code, inputs) by its path as written, so another spelling of the same folder would rerun nothing after a
+# changed setting (neurolip.config.canonical_results_dir)
+RESULTS = canonical_results_dir(config["results_dir"])
+if RESULTS != config["results_dir"].rstrip("/"):
+    logger.info(
+        f"results_dir {config['results_dir']!r} is the folder {RESULTS}: outputs are named by that path "
+        "(name target files by it too)"
+    )
 BASE = f"{RESULTS}/{DATASET}"
 DATA_DIR = f"{BASE}/data"
 LOGS = f"{BASE}/logs"
