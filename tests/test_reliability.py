@@ -902,3 +902,33 @@ def test_every_spelling_of_a_results_folder_is_one_path(tmp_path):
         assert canonical_results_dir(spelling, cwd) == "results", spelling
     assert canonical_results_dir("linked", cwd) == str(tmp_path / "scratch")
     assert canonical_results_dir("r; touch PWNED", cwd) == "r; touch PWNED"
+
+
+def test_an_edited_phenotype_table_with_its_old_modification_time_reruns_fetch(tmp_path, rng):
+    import os
+
+    root, config, cohort = athena_workflow_config(tmp_path, rng)
+    run_snakemake(["--cores", "1", "--nolock", "--configfile", str(config), "--", str(cohort)])
+    table_path = root / "adhd200_preprocessed_phenotypics.tsv"
+    before = table_path.stat()
+    table = pd.read_csv(table_path, sep="\t", dtype=str, keep_default_na=False)
+    table.loc[table["ScanDir ID"] == "1018959", "Age"] = "10.5"
+    table.to_csv(table_path, sep="\t", index=False)
+    os.utime(table_path, ns=(before.st_atime_ns, before.st_mtime_ns))  # what cp -p or rsync -a do
+    jobs, output = planned_jobs(config, cohort)
+    assert "fetch" in jobs and "Params have changed" in output
+    run_snakemake(["--cores", "1", "--nolock", "--configfile", str(config), "--", str(cohort)])
+    ages = pd.read_csv(cohort, sep="\t", dtype={"subject_id": str}).set_index("subject_id")["age"]
+    assert ages["1018959"] == 10.5
+    assert planned_jobs(config, cohort)[0] == []
+
+
+def test_only_the_small_tables_of_a_source_are_hashed(tmp_path, rng):
+    from neurolip.source_files import source_files, source_table_digests
+
+    write_athena(tmp_path, rng)
+    dataset = {"source": "adhd_athena", "adhd_athena": {"root": str(tmp_path)}}
+    table = str(tmp_path / "adhd200_preprocessed_phenotypics.tsv")
+    digests = source_table_digests(dataset)
+    assert list(digests) == [table] and len(digests[table]) == 64
+    assert source_files(dataset)[0] == table and len(source_files(dataset)) == 7

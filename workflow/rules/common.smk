@@ -16,7 +16,7 @@ from neurolip.config import (
 )
 from neurolip.devices import check_device
 from neurolip.methods import MethodRegistry, registry_config
-from neurolip.source_files import source_files
+from neurolip.source_files import source_files, source_table_digests
 
 if "dataset" not in config:
     # one dataset per run: its section comes whole from one file, never merged key by key with another's
@@ -105,6 +105,9 @@ NIFTI_SOURCE = config["dataset"]["source"] in ("fmriprep", "adhd_nilearn")
 # the files the source reads (phenotype table, time series, cache index): inputs of fetch, so a changed file
 # reruns what depends on it; found by directory listing only (neurolip.source_files)
 SOURCE_FILES = source_files(config["dataset"])
+# and the small tables among them (phenotype table, cache index) by their content too: a params entry of
+# fetch, so an edit that kept the old modification time (cp -p, rsync -a, tar) reruns it
+SOURCE_TABLES = source_table_digests(config["dataset"])
 # what a training job needs of config 'training' (not the method list: adding a method retrains nothing)
 TRAINER_SETTINGS = {
     k: v for k, v in config["training"].items() if k not in ("methods", "gpu")
