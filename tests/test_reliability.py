@@ -932,3 +932,22 @@ def test_only_the_small_tables_of_a_source_are_hashed(tmp_path, rng):
     digests = source_table_digests(dataset)
     assert list(digests) == [table] and len(digests[table]) == 64
     assert source_files(dataset)[0] == table and len(source_files(dataset)) == 7
+
+
+def test_folds_whose_validation_split_holds_no_patient_stop_the_folds_step(tmp_path):
+    # 6 patients of 60, two sites: the stratified validation split of fold 0 (4 subjects) draws no patient
+    cohort = pd.DataFrame(
+        {
+            "subject_id": [f"{i:03d}" for i in range(60)],
+            "diagnosis": [1] * 6 + [0] * 54,
+            "site": [f"s{i % 2}" for i in range(60)],
+        }
+    )
+    cohort.to_csv(tmp_path / "cohort.tsv", sep="\t", index=False)
+    cv = {"n_folds": 3, "val_fraction": 0.1, "seed": 0}
+    with pytest.raises(
+        NeuroLIPInputError,
+        match=r"cohort.tsv.*fold 0: the val split holds 4 subjects, 4 controls \(diagnosis 0\) and 0 patients",
+    ):
+        data_stage.write_folds(cv, tmp_path / "cohort.tsv", tmp_path / "folds.tsv")
+    assert not (tmp_path / "folds.tsv").exists()
