@@ -951,3 +951,27 @@ def test_folds_whose_validation_split_holds_no_patient_stop_the_folds_step(tmp_p
     ):
         data_stage.write_folds(cv, tmp_path / "cohort.tsv", tmp_path / "folds.tsv")
     assert not (tmp_path / "folds.tsv").exists()
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ({"objective": "linear", "erase_attribute": "handedness"}, "methods.m.erase_attribute 'handedness'"),
+        (
+            {"objective": "linear", "group_thresholds": {"attribute": "handedness"}},
+            "methods.m.group_thresholds.attribute 'handedness'",
+        ),
+        ({"fairclip_weight": 0.1, "fairclip_attribute": "handedness"}, "methods.m protects 'handedness'"),
+    ],
+)
+def test_every_attribute_a_method_names_is_checked_when_the_workflow_is_parsed(tmp_path, entry, message):
+    config = small_config(
+        tmp_path,
+        methods={"m": entry},
+        training={"methods": ["m"]},
+        evaluation={"fair_thresholds": {"methods": []}},
+    )
+    process = run_snakemake(["-n", "--configfile", str(config)], check=False)
+    output = process.stdout + process.stderr
+    assert process.returncode != 0 and message in output, output[-2000:]
+    assert "not among dataset.sensitive_attributes" in output and "rule fetch" not in output

@@ -120,8 +120,23 @@ def canonical_results_dir(results_dir: str, cwd: str | Path | None = None) -> st
 
 
 def check_consistency(config: dict[str, Any]) -> None:
-    """Cross-key checks the schema cannot express, run when the workflow is parsed (before any job):
-    the attributes that evaluation and methods name must be among the dataset's sensitive attributes."""
+    """Cross-key checks the schema cannot express, run when the workflow is parsed (before any job): the
+    attributes that evaluation and methods name (``primary_attribute``, ``fair_thresholds.attribute``, a
+    method's protected attribute, ``erase_attribute``, ``group_thresholds.attribute``) must be among the
+    dataset's sensitive attributes (the phenotypes step checks each has data), the permutation null's fold
+    must exist.
+
+    Parameters
+    ----------
+    config : dict
+        The workflow config, validated (defaults set) or a partial one: every method of
+        ``training.methods`` must be defined under ``methods``.
+
+    Raises
+    ------
+    ValueError
+        Naming every key at fault.
+    """
     sensitive = config["dataset"].get("sensitive_attributes", ["sex"])
     evaluation = config.get("evaluation", {})
     problems = []
@@ -136,16 +151,25 @@ def check_consistency(config: dict[str, Any]) -> None:
         raise ValueError(
             f"evaluation.maps.null_fold {maps['null_fold']} is not a fold: cv.n_folds x cv.n_repeats gives folds 0 to {n_folds - 1}"
         )
-    for name in config.get("training", {}).get("methods", []):
-        entry = config.get("methods", {}).get(name, {})
-        # the terms that protect a named attribute: (weight key, attribute key)
-        protecting = [("fairclip_weight", "fairclip_attribute"), ("adversary_weight", "adversary_attribute")]
-        protected = [entry.get(a, "sex") for w, a in protecting if entry.get(w, 0) > 0]
+    # every attribute a trained method names, read as the workflow reads methods (the registry: completed
+    # entries, read-out-only methods with their source's recipe): what its training protects and what its
+    # read-out stages act on (erase_attribute, group_thresholds.attribute)
+    from .methods import STAGE_KINDS, MethodRegistry
+
+    registry = MethodRegistry.from_config(config)
+    stage_key = {kind.kind: kind.key for kind in STAGE_KINDS}
+    for name in registry.trained:
+        method = registry[name]
+        protected = method.protected_attributes
         problems += [f"methods.{name} protects {a!r}" for a in protected if a not in sensitive]
-        # the group-thresholds stage decides by a column of the predictions: a sensitive attribute
-        stage = entry.get("group_thresholds") or {}
-        if stage and stage.get("attribute", "sex") not in sensitive:
-            problems.append(f"methods.{name}.group_thresholds.attribute {stage.get('attribute', 'sex')!r}")
+        for stage in method.stages:
+            attribute = stage.params.get("attribute")
+            if attribute is None or attribute in sensitive:
+                continue
+            key = stage_key[stage.kind] + (
+                ".attribute" if isinstance(method.spec.get(stage_key[stage.kind]), dict) else ""
+            )
+            problems.append(f"methods.{name}.{key} {attribute!r}")
         if len(set(protected)) > 1:
             raise ValueError(
                 f"methods.{name}: fairclip_attribute and adversary_attribute differ ({protected}); "
