@@ -975,3 +975,29 @@ def test_every_attribute_a_method_names_is_checked_when_the_workflow_is_parsed(t
     output = process.stdout + process.stderr
     assert process.returncode != 0 and message in output, output[-2000:]
     assert "not among dataset.sensitive_attributes" in output and "rule fetch" not in output
+
+
+def test_a_text_map_missing_a_code_is_an_error_naming_code_field_and_file(tmp_path):
+    from neurolip.config import check_consistency
+    from neurolip.text import class_prompts
+
+    diagnosis = {"field": "diagnosis", "role": "disease", "template": "Dx: {value}.", "values": {1: "ASD"}}
+    dataset, paths = phenotype_files(tmp_path, [diagnosis])
+    with pytest.raises(
+        NeuroLIPInputError, match=r"raw\.tsv.*text segment 'diagnosis'.*does not cover.*\['0'\]"
+    ):
+        data_stage.prepare_phenotypes(dataset, *paths)
+    with pytest.raises(ValueError, match="'diagnosis'.*class 0"):
+        class_prompts([diagnosis])
+    config = {
+        "dataset": {"sensitive_attributes": ["sex"], "text": {"segments": [diagnosis]}},
+        "training": {"methods": []},
+        "methods": {},
+    }
+    with pytest.raises(ValueError, match=r"dataset.text.segments: 'diagnosis'.*does not cover.*0"):
+        check_consistency(config)
+    # an optional field's map missing a code is an error too
+    sex = {"field": "sex", "role": "sensitive", "template": "Sex: {value}.", "values": {"male": "boy"}}
+    dataset, paths = phenotype_files(tmp_path, [{**diagnosis, "values": {0: "TD", 1: "ASD"}}, sex])
+    with pytest.raises(NeuroLIPInputError, match=r"text segment 'sex'.*\['female'\] \(2 subjects\)"):
+        data_stage.prepare_phenotypes(dataset, *paths)

@@ -145,6 +145,18 @@ def check_consistency(config: dict[str, Any]) -> None:
     thresholds = evaluation.get("fair_thresholds", {})
     if thresholds.get("methods") and thresholds.get("attribute", "sex") not in sensitive:
         problems.append(f"evaluation.fair_thresholds.attribute {thresholds.get('attribute', 'sex')!r}")
+    # a disease segment's words for each class: a map without one would render its texts and class prompt
+    # as the missing word
+    from .text import uncovered_codes
+
+    for spec in config["dataset"].get("text", {}).get("segments", []):
+        uncovered = uncovered_codes(spec, (0, 1)) if spec.get("role") == "disease" else {}
+        if uncovered:
+            raise ValueError(
+                f"dataset.text.segments: {spec['field']!r} values map {dict(spec['values'])} does not cover "
+                f"diagnosis {', '.join(uncovered)} (0: control, 1: patient after dataset.phenotypes."
+                "diagnosis_codes): its texts and class prompt would say 'unknown'"
+            )
     maps = evaluation.get("maps", {})
     n_folds = config.get("cv", {}).get("n_folds", 5) * config.get("cv", {}).get("n_repeats", 1)
     if maps.get("permutations", 0) > 0 and maps.get("null_fold", 0) >= n_folds:

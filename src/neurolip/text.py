@@ -6,6 +6,9 @@ roles come from these segments, never from searching the rendered string afterwa
 Missing-field rule (documented in config/README.md): a segment whose field is missing is rendered with
 the template's ``missing`` word (default ``"unknown"``), so every subject has every segment and the
 segment's role span is always defined; the diagnosis can never be missing (such subjects are excluded).
+A *known* value that a segment's ``values`` map does not cover is never rendered as the missing word: it is
+an error naming the code, the field and the file (:func:`check_segments`), and a disease map must cover
+every class (:func:`class_prompts`, and ``neurolip.config.check_consistency`` when the workflow is parsed).
 """
 
 import math
@@ -52,6 +55,21 @@ def _is_missing(value):
     return (
         value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT
     )
+
+
+def uncovered_codes(segment_spec, values):
+    """The codes among ``values`` (missing ones skipped) that the segment's ``values`` map does not cover,
+    as {code: count}, in order of first appearance; {} for a segment without a map."""
+    if "values" not in segment_spec:
+        return {}
+    from .phenotypes import code_key
+
+    covered = {code_key(k) for k in segment_spec["values"]}
+    uncovered = {}
+    for value in values:
+        if not _is_missing(value) and code_key(value) not in covered:
+            uncovered[code_key(value)] = uncovered.get(code_key(value), 0) + 1
+    return uncovered
 
 
 def render_value(segment_spec, value):
@@ -115,6 +133,15 @@ def check_segments(segment_specs, phenotypes, *, path=None):
                 "column to it under dataset.phenotypes.columns)",
                 path=path,
             )
+        uncovered = uncovered_codes(spec, phenotypes[spec["field"]])
+        if uncovered:
+            raise NeuroLIPInputError(
+                f"text segment {spec['field']!r}: its values map {dict(spec['values'])} does not cover the "
+                f"code(s) {list(uncovered)} ({sum(uncovered.values())} subjects): their texts would say "
+                f"{spec.get('missing', 'unknown')!r}; add the code(s) to the map under dataset.text.segments "
+                "(or to dataset.phenotypes.missing_values if they mean missing)",
+                path=path,
+            )
         if phenotypes[spec["field"]].isna().all():
             raise NeuroLIPInputError(
                 f"text segment field {spec['field']!r} is missing for all {len(phenotypes)} subjects: every text "
@@ -133,6 +160,13 @@ def class_prompts(segment_specs, classes=(0, 1)):
     disease_specs = [s for s in segment_specs if s["role"] == "disease"]
     if not disease_specs:
         raise ValueError("the text template has no segment with role 'disease'; class prompts need one")
+    for spec in disease_specs:
+        uncovered = uncovered_codes(spec, classes)
+        if uncovered:
+            raise ValueError(
+                f"text segment {spec['field']!r}: its values map {dict(spec['values'])} does not cover class "
+                f"{', '.join(uncovered)}: the class prompt would say {spec.get('missing', 'unknown')!r}"
+            )
     prompts = []
     for cls in classes:
         row = {s["field"]: cls for s in disease_specs}
