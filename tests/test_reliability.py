@@ -1001,3 +1001,89 @@ def test_a_text_map_missing_a_code_is_an_error_naming_code_field_and_file(tmp_pa
     dataset, paths = phenotype_files(tmp_path, [{**diagnosis, "values": {0: "TD", 1: "ASD"}}, sex])
     with pytest.raises(NeuroLIPInputError, match=r"text segment 'sex'.*\['female'\] \(2 subjects\)"):
         data_stage.prepare_phenotypes(dataset, *paths)
+
+
+# issue 35, low ------------------------------------------------------------------ config and table holes
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"evaluation": {"fair_thresholds": {"methdos": []}}}, "methdos"),
+        ({"fmriprep_run": {"enabeld": True}}, "enabeld"),
+        ({"training": {"methods": ["linear_fc", "linear_fc"]}}, "non-unique|has non-unique elements"),
+        (
+            {"training": {"min_epochs": 9, "max_epochs": 3}},
+            "training.min_epochs 9 exceeds training.max_epochs 3",
+        ),
+    ],
+)
+def test_nested_typos_duplicate_methods_and_epoch_bounds_are_refused_at_parse_time(
+    tmp_path, override, message
+):
+    config = small_config(tmp_path, **override)
+    process = run_snakemake(["-n", "--configfile", str(config)], check=False)
+    output = process.stdout + process.stderr
+    assert process.returncode != 0 and re.search(message, output), output[-2000:]
+
+
+def test_a_text_key_typo_is_refused_by_the_schema(tmp_path):
+    dataset = yaml.safe_load((REPO / "config" / "simulated.yaml").read_text())["dataset"]
+    dataset["text"]["segmnets"] = []
+    config = small_config(tmp_path, dataset=dataset)
+    process = run_snakemake(["-n", "--configfile", str(config)], check=False)
+    assert process.returncode != 0 and "segmnets" in process.stdout + process.stderr
+
+
+def test_bins_and_labels_of_different_lengths_are_a_clear_error(tmp_path):
+    from neurolip.config import check_consistency
+
+    srs = {
+        "field": "age",
+        "role": "other",
+        "template": "Age: {value}.",
+        "bins": [10, 20],
+        "labels": ["a", "b"],
+    }
+    config = {
+        "dataset": {"sensitive_attributes": ["sex"], "text": {"segments": [srs]}},
+        "training": {"methods": []},
+        "methods": {},
+    }
+    with pytest.raises(ValueError, match=r"2 bins \[10, 20\] cut 3 intervals, but 2 labels"):
+        check_consistency(config)
+    raw = pd.DataFrame(
+        {"ID": list("ab"), "Site": "s", "DX": ["0", "1"], "Gender": ["0", "1"], "Age": ["8", "30"]}
+    )
+    table, _ = normalize_phenotypes(raw, {**SPEC, "columns": {**SPEC["columns"], "age": "Age"}})
+    with pytest.raises(NeuroLIPInputError, match="cut 3 intervals"):
+        data_stage.render_texts(table, [{**srs, "role": "disease"}], path="cohort.tsv")
+
+
+@pytest.mark.parametrize("age", ["-5", "250"])
+def test_an_impossible_age_names_the_subject_and_file(age):
+    raw = pd.DataFrame(
+        {"ID": list("ab"), "Site": "s", "DX": ["0", "1"], "Gender": ["0", "1"], "Age": ["9", age]}
+    )
+    spec = {**SPEC, "columns": {**SPEC["columns"], "age": "Age"}}
+    with pytest.raises(NeuroLIPInputError, match=rf"pheno.tsv.*age \(column 'Age'\) outside .* b \({age}\)"):
+        normalize_phenotypes(raw, spec, path="pheno.tsv")
+    table, _ = normalize_phenotypes(raw, {**spec, "age_range": [-10, 300]})
+    assert table.age.tolist() == [9.0, float(age)]
+
+
+def test_a_site_code_the_site_map_lacks_is_an_error():
+    raw = pd.DataFrame({"ID": list("abc"), "Site": ["1", "2", "9"], "DX": ["0", "1", "0"], "Gender": "0"})
+    with pytest.raises(NeuroLIPInputError, match=r"site_codes .* lacks the code\(s\) '9' \(1 subjects\)"):
+        normalize_phenotypes(raw, {**SPEC, "site_codes": {1: "KKI", 2: "NYU"}}, path="pheno.tsv")
+    table, _ = normalize_phenotypes(raw, SPEC)  # no map: the codes are the sites
+    assert table.site.tolist() == ["1", "2", "9"]
+
+
+def test_a_byte_order_mark_at_the_start_of_a_time_series_file_is_read(tmp_path):
+    from neurolip.timeseries import read_roi_timeseries
+
+    values = np.arange(12.0).reshape(4, 3)
+    for header in ("#1\t#2\t#3\n", ""):
+        path = tmp_path / "bom.1D"
+        text = header + "\n".join("\t".join(f"{v:.1f}" for v in row) for row in values) + "\n"
+        path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+        np.testing.assert_array_equal(read_roi_timeseries(path, n_rois=3), values)

@@ -147,9 +147,11 @@ def check_consistency(config: dict[str, Any]) -> None:
         problems.append(f"evaluation.fair_thresholds.attribute {thresholds.get('attribute', 'sex')!r}")
     # a disease segment's words for each class: a map without one would render its texts and class prompt
     # as the missing word
-    from .text import uncovered_codes
+    from .text import segment_problem, uncovered_codes
 
     for spec in config["dataset"].get("text", {}).get("segments", []):
+        if segment_problem(spec):
+            raise ValueError(f"dataset.text.segments: {segment_problem(spec)}")
         uncovered = uncovered_codes(spec, (0, 1)) if spec.get("role") == "disease" else {}
         if uncovered:
             raise ValueError(
@@ -157,6 +159,12 @@ def check_consistency(config: dict[str, Any]) -> None:
                 f"diagnosis {', '.join(uncovered)} (0: control, 1: patient after dataset.phenotypes."
                 "diagnosis_codes): its texts and class prompt would say 'unknown'"
             )
+    training = subsection_defaults(("training",), config.get("training", {}))
+    if training["min_epochs"] > training["max_epochs"]:
+        raise ValueError(
+            f"training.min_epochs {training['min_epochs']} exceeds training.max_epochs {training['max_epochs']}: "
+            "early stopping could never act and the minimum would not be trained"
+        )
     maps = evaluation.get("maps", {})
     n_folds = config.get("cv", {}).get("n_folds", 5) * config.get("cv", {}).get("n_repeats", 1)
     if maps.get("permutations", 0) > 0 and maps.get("null_fold", 0) >= n_folds:

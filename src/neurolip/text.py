@@ -112,12 +112,31 @@ def render_text(subject_id, row, segment_specs, separator=" "):
     return PhenotypeText(str(subject_id), text, segments)
 
 
+def segment_problem(spec):
+    """What is wrong with one segment's spec alone (no data needed), or None: ``bins`` with a label for each
+    of their ``len(bins) + 1`` intervals, in increasing order."""
+    if "bins" not in spec and "labels" not in spec:
+        return None
+    bins, labels = list(spec.get("bins") or []), list(spec.get("labels") or [])
+    if len(labels) != len(bins) + 1:
+        return (
+            f"text segment {spec['field']!r}: {len(bins)} bins {bins} cut {len(bins) + 1} intervals, but "
+            f"{len(labels)} labels {labels} are given: give one label per interval"
+        )
+    if any(low >= high for low, high in zip(bins, bins[1:])):
+        return f"text segment {spec['field']!r}: bins {bins} must increase"
+    return None
+
+
 def check_segments(segment_specs, phenotypes, *, path=None):
     """Every segment's template holds exactly one plain ``{value}``, and its field is a phenotype column with
     a known value for at least one subject: otherwise every text would silently say "unknown"."""
     from .errors import NeuroLIPInputError
 
     for spec in segment_specs:
+        problem = segment_problem(spec)
+        if problem:
+            raise NeuroLIPInputError(problem, path=path)
         fields = list(string.Formatter().parse(spec["template"]))
         placeholders = [(name, fmt, conv) for _, name, fmt, conv in fields if name is not None]
         if placeholders != [("value", "", None)]:

@@ -41,7 +41,8 @@ def read_roi_timeseries(path, *, subject_id=None, n_rois=None):
 
 def _read_text_timeseries(path, subject_id):
     try:
-        with open(path, encoding="utf-8", errors="strict") as handle:
+        # utf-8-sig: a byte-order mark some editors write is read as one, not as part of the first value
+        with open(path, encoding="utf-8-sig", errors="strict") as handle:
             first_line = handle.readline()
     except (OSError, UnicodeDecodeError) as exc:
         raise NeuroLIPInputError(f"unreadable file ({exc})", path=path, subject=subject_id) from exc
@@ -52,7 +53,9 @@ def _read_text_timeseries(path, subject_id):
     has_header = not all(_is_number(t) for t in tokens)
     n_label_columns = 2 if has_header and [t.strip() for t in tokens[:2]] == ["File", "Sub-brick"] else 0
     try:
-        frame = pd.read_csv(path, sep=separator, header=None, skiprows=int(has_header), engine="c")
+        frame = pd.read_csv(
+            path, sep=separator, header=None, skiprows=int(has_header), engine="c", encoding="utf-8-sig"
+        )
     except pd.errors.ParserError as exc:
         raise NeuroLIPInputError(
             f"rows have different numbers of columns ({exc})", path=path, subject=subject_id
