@@ -326,7 +326,13 @@ def test_numeric_command_line_overrides_are_accepted(tmp_path):
         "cv": {"n_folds": 3},
     }
     process = run_snakemake(
-        ["-n", "--configfile", str(small_config(tmp_path)), "--config", "training={max_epochs: 2}"],
+        [
+            "-n",
+            "--configfile",
+            str(small_config(tmp_path)),
+            "--config",
+            "training={max_epochs: 2, min_epochs: 1}",
+        ],
         check=False,
     )
     assert process.returncode == 0, process.stderr[-2000:]

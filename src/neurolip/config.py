@@ -163,7 +163,8 @@ def check_consistency(config: dict[str, Any]) -> None:
     if training["min_epochs"] > training["max_epochs"]:
         raise ValueError(
             f"training.min_epochs {training['min_epochs']} exceeds training.max_epochs {training['max_epochs']}: "
-            "early stopping could never act and the minimum would not be trained"
+            "the minimum could never be trained; lower min_epochs with it (e.g. --config 'training={max_epochs: 2, "
+            "min_epochs: 1}')"
         )
     maps = evaluation.get("maps", {})
     n_folds = config.get("cv", {}).get("n_folds", 5) * config.get("cv", {}).get("n_repeats", 1)
