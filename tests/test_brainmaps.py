@@ -165,7 +165,7 @@ def test_a_null_on_a_fold_the_run_lacks_is_refused_at_parse_time():
         "dataset": {"sensitive_attributes": ["sex"]},
         "cv": {"n_folds": 3, "n_repeats": 2},
         "training": {"methods": ["linear_fc"]},
-        "methods": {},
+        "methods": {"linear_fc": {"objective": "linear"}},
         "evaluation": {"maps": {"permutations": 5, "null_fold": 6, "null_methods": ["linear_fc"]}},
     }
     with pytest.raises(ValueError, match="null_fold 6 is not a fold"):

@@ -326,7 +326,13 @@ def test_numeric_command_line_overrides_are_accepted(tmp_path):
         "cv": {"n_folds": 3},
     }
     process = run_snakemake(
-        ["-n", "--configfile", str(small_config(tmp_path)), "--config", "training={max_epochs: 2}"],
+        [
+            "-n",
+            "--configfile",
+            str(small_config(tmp_path)),
+            "--config",
+            "training={max_epochs: 2, min_epochs: 1}",
+        ],
         check=False,
     )
     assert process.returncode == 0, process.stderr[-2000:]
@@ -803,3 +809,284 @@ def test_every_file_a_source_reads_is_an_input_of_fetch(tmp_path, rng, monkeypat
     read = {loaded.phenotype_path, *loaded.manifest["path"], *loaded.manifest["confounds"]} - {""}
     found = source_files(dataset)
     assert read <= set(found) and len(found) == len(set(found))
+
+
+# issue 35 ------------------------------------------------------------------ constant scans, duplicates, reruns
+@pytest.mark.parametrize("level", [0.1, 3.3, 1234.567])
+def test_a_scan_with_most_rois_constant_but_not_zero_is_excluded(tmp_path, rng, level):
+    scans = {sid: rng.standard_normal((80, 20)) * 50 + 1000 for sid in "abcd"}
+    scans["d"][:, :17] = (
+        level  # 17 of 20 ROIs constant (not zero): stored as float32 like the time-series step
+    )
+    _, out = connectome_inputs(tmp_path, scans, {"kind": "correlation"})
+    cohort = pd.read_csv(out["cohort"], sep="\t", dtype={"subject_id": str})
+    assert cohort.subject_id.tolist() == ["a", "b", "c"]
+    row = pd.read_csv(out["exclusions"], sep="\t", dtype=str).set_index("subject_id").loc["d"]
+    assert row.reason == "unusable scan" and "17 of 20 ROIs have zero variance" in row.detail
+
+
+def test_the_constant_roi_test_is_relative_to_the_columns_magnitude():
+    from neurolip.timeseries import zero_variance_rois
+
+    values = np.random.default_rng(0).standard_normal((100, 4))
+    values[:, 1] = 1234.567  # constant, float32 rounding leaves a spread of ~1e-3
+    values[:, 2] = 1e-9 * values[:, 0]  # tiny but varying: a signal, not a constant
+    values[:, 3] = 0.0
+    for dtype in (np.float64, np.float32):
+        assert zero_variance_rois(values.astype(dtype)).tolist() == [1, 3], dtype
+
+
+@pytest.mark.parametrize("copy", ["NYU/10001", "Peking/0010001"])
+def test_a_subjects_time_series_found_twice_is_an_error_naming_both_files(tmp_path, rng, copy):
+    from neurolip.datasets.adhd import load_adhd_athena
+
+    write_athena(tmp_path, rng)
+    original = tmp_path / "NYU" / "0010001" / "sfnwmrda0010001_session_1_rest_1_cc200_TCs.1D"
+    duplicate = tmp_path / copy / original.name.replace("0010001", copy.split("/")[1])
+    duplicate.parent.mkdir(parents=True)
+    duplicate.write_text(original.read_text())
+    with pytest.raises(NeuroLIPInputError, match="subject 10001") as error:
+        load_adhd_athena(tmp_path)
+    assert str(original) in str(error.value) and str(duplicate) in str(error.value)
+
+
+def test_an_abide_subject_listed_twice_names_both_files(tmp_path, rng, monkeypatch):
+    from neurolip.datasets.abide import load_abide
+
+    write_abide_cache(tmp_path / "nilearn_data", rng)
+    monkeypatch.setenv("NILEARN_DATA", str(tmp_path / "nilearn_data"))
+    base = tmp_path / "nilearn_data" / "ABIDE_pcp"
+    table = pd.read_csv(base / "Phenotypic_V1_0b_preprocessed1.csv", index_col=0, dtype=str)
+    copy = table.iloc[[1]].assign(SUB_ID="0050001", FILE_ID="SITEZ_0050001")
+    pd.concat([table, copy], ignore_index=True).to_csv(base / "Phenotypic_V1_0b_preprocessed1.csv")
+    folder = base / "cpac" / "filt_global"
+    (folder / "SITEZ_0050001_rois_cc200.1D").write_text((folder / "SITEX_0050001_rois_cc200.1D").read_text())
+    with pytest.raises(NeuroLIPInputError, match="subject 50001") as error:
+        load_abide()
+    assert "SITEX_0050001_rois_cc200.1D" in str(error.value) and "SITEZ_0050001_rois_cc200.1D" in str(
+        error.value
+    )
+
+
+def test_a_changed_setting_reruns_through_any_spelling_of_the_results_folder(tmp_path):
+    # the data stage of a tiny simulated cohort (a few seconds), then dry runs of the default target only
+    from test_workflow import tiny_config
+
+    config = tiny_config(tmp_path)
+    settings = yaml.safe_load(config.read_text())
+    settings["dataset"]["simulated"].update(
+        n_subjects=40, n_rois=8, n_disease_regions=2, n_sensitive_regions=2
+    )
+    settings["dataset"]["n_rois"] = 8
+    config.write_text(yaml.safe_dump(settings))
+    folds = tmp_path / "results" / "simulated" / "data" / "folds.tsv"
+    run_snakemake(["--cores", "1", "--nolock", "--configfile", str(config), "--", str(folds)])
+    (tmp_path / "link").symlink_to(tmp_path / "results")
+    for spelling in (tmp_path / "link", tmp_path / "sub" / ".." / "results"):
+        for seed, reruns in ((0, False), (7, True)):
+            settings.update(results_dir=f"{spelling}/", cv={**settings["cv"], "seed": seed})
+            config.write_text(yaml.safe_dump(settings))
+            dry = run_snakemake(["-n", "--nolock", "--configfile", str(config)]).stdout
+            jobs = set(re.findall(r"^(?:rule|checkpoint) (\w+):", dry, flags=re.M))
+            assert ("folds" in jobs) == reruns and "fetch" not in jobs, (spelling, seed, dry[-3000:])
+            # every spelling names the same files: the resolved folder
+            assert f"{tmp_path}/results/simulated/" in dry and f"{spelling}/simulated" not in dry
+
+
+def test_every_spelling_of_a_results_folder_is_one_path(tmp_path):
+    from neurolip.config import canonical_results_dir
+
+    (tmp_path / "work").mkdir()
+    (tmp_path / "scratch").mkdir()
+    (tmp_path / "work" / "linked").symlink_to(tmp_path / "scratch")
+    (tmp_path / "work" / "inside").symlink_to(tmp_path / "work" / "results")
+    cwd = tmp_path / "work"
+    for spelling in ("results", "./results/", f"{cwd}/results", "inside", "x/../results"):
+        assert canonical_results_dir(spelling, cwd) == "results", spelling
+    assert canonical_results_dir("linked", cwd) == str(tmp_path / "scratch")
+    assert canonical_results_dir("r; touch PWNED", cwd) == "r; touch PWNED"
+
+
+def test_an_edited_phenotype_table_with_its_old_modification_time_reruns_fetch(tmp_path, rng):
+    import os
+
+    root, config, cohort = athena_workflow_config(tmp_path, rng)
+    run_snakemake(["--cores", "1", "--nolock", "--configfile", str(config), "--", str(cohort)])
+    table_path = root / "adhd200_preprocessed_phenotypics.tsv"
+    before = table_path.stat()
+    table = pd.read_csv(table_path, sep="\t", dtype=str, keep_default_na=False)
+    table.loc[table["ScanDir ID"] == "1018959", "Age"] = "10.5"
+    table.to_csv(table_path, sep="\t", index=False)
+    os.utime(table_path, ns=(before.st_atime_ns, before.st_mtime_ns))  # what cp -p or rsync -a do
+    jobs, output = planned_jobs(config, cohort)
+    assert "fetch" in jobs and "Params have changed" in output
+    run_snakemake(["--cores", "1", "--nolock", "--configfile", str(config), "--", str(cohort)])
+    ages = pd.read_csv(cohort, sep="\t", dtype={"subject_id": str}).set_index("subject_id")["age"]
+    assert ages["1018959"] == 10.5
+    assert planned_jobs(config, cohort)[0] == []
+
+
+def test_only_the_small_tables_of_a_source_are_hashed(tmp_path, rng):
+    from neurolip.source_files import source_files, source_table_digests
+
+    write_athena(tmp_path, rng)
+    dataset = {"source": "adhd_athena", "adhd_athena": {"root": str(tmp_path)}}
+    table = str(tmp_path / "adhd200_preprocessed_phenotypics.tsv")
+    digests = source_table_digests(dataset)
+    assert list(digests) == [table] and len(digests[table]) == 64
+    assert source_files(dataset)[0] == table and len(source_files(dataset)) == 7
+
+
+def test_folds_whose_validation_split_holds_no_patient_stop_the_folds_step(tmp_path):
+    # 6 patients of 60, two sites: the stratified validation split of fold 0 (4 subjects) draws no patient
+    cohort = pd.DataFrame(
+        {
+            "subject_id": [f"{i:03d}" for i in range(60)],
+            "diagnosis": [1] * 6 + [0] * 54,
+            "site": [f"s{i % 2}" for i in range(60)],
+        }
+    )
+    cohort.to_csv(tmp_path / "cohort.tsv", sep="\t", index=False)
+    cv = {"n_folds": 3, "val_fraction": 0.1, "seed": 0}
+    with pytest.raises(
+        NeuroLIPInputError,
+        match=r"cohort.tsv.*fold 0: the val split holds 4 subjects, 4 controls \(diagnosis 0\) and 0 patients",
+    ):
+        data_stage.write_folds(cv, tmp_path / "cohort.tsv", tmp_path / "folds.tsv")
+    assert not (tmp_path / "folds.tsv").exists()
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ({"objective": "linear", "erase_attribute": "handedness"}, "methods.m.erase_attribute 'handedness'"),
+        (
+            {"objective": "linear", "group_thresholds": {"attribute": "handedness"}},
+            "methods.m.group_thresholds.attribute 'handedness'",
+        ),
+        ({"fairclip_weight": 0.1, "fairclip_attribute": "handedness"}, "methods.m protects 'handedness'"),
+    ],
+)
+def test_every_attribute_a_method_names_is_checked_when_the_workflow_is_parsed(tmp_path, entry, message):
+    config = small_config(
+        tmp_path,
+        methods={"m": entry},
+        training={"methods": ["m"]},
+        evaluation={"fair_thresholds": {"methods": []}},
+    )
+    process = run_snakemake(["-n", "--configfile", str(config)], check=False)
+    output = process.stdout + process.stderr
+    assert process.returncode != 0 and message in output, output[-2000:]
+    assert "not among dataset.sensitive_attributes" in output and "rule fetch" not in output
+
+
+def test_a_text_map_missing_a_code_is_an_error_naming_code_field_and_file(tmp_path):
+    from neurolip.config import check_consistency
+    from neurolip.text import class_prompts
+
+    diagnosis = {"field": "diagnosis", "role": "disease", "template": "Dx: {value}.", "values": {1: "ASD"}}
+    dataset, paths = phenotype_files(tmp_path, [diagnosis])
+    with pytest.raises(
+        NeuroLIPInputError, match=r"raw\.tsv.*text segment 'diagnosis'.*does not cover.*\['0'\]"
+    ):
+        data_stage.prepare_phenotypes(dataset, *paths)
+    with pytest.raises(ValueError, match="'diagnosis'.*class 0"):
+        class_prompts([diagnosis])
+    config = {
+        "dataset": {"sensitive_attributes": ["sex"], "text": {"segments": [diagnosis]}},
+        "training": {"methods": []},
+        "methods": {},
+    }
+    with pytest.raises(ValueError, match=r"dataset.text.segments: 'diagnosis'.*does not cover.*0"):
+        check_consistency(config)
+    # an optional field's map missing a code is an error too
+    sex = {"field": "sex", "role": "sensitive", "template": "Sex: {value}.", "values": {"male": "boy"}}
+    dataset, paths = phenotype_files(tmp_path, [{**diagnosis, "values": {0: "TD", 1: "ASD"}}, sex])
+    with pytest.raises(NeuroLIPInputError, match=r"text segment 'sex'.*\['female'\] \(2 subjects\)"):
+        data_stage.prepare_phenotypes(dataset, *paths)
+
+
+# issue 35, low ------------------------------------------------------------------ config and table holes
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"evaluation": {"fair_thresholds": {"methdos": []}}}, "methdos"),
+        ({"fmriprep_run": {"enabeld": True}}, "enabeld"),
+        ({"training": {"methods": ["linear_fc", "linear_fc"]}}, "non-unique|has non-unique elements"),
+        (
+            {"training": {"min_epochs": 9, "max_epochs": 3}},
+            "training.min_epochs 9 exceeds training.max_epochs 3",
+        ),
+    ],
+)
+def test_nested_typos_duplicate_methods_and_epoch_bounds_are_refused_at_parse_time(
+    tmp_path, override, message
+):
+    config = small_config(tmp_path, **override)
+    process = run_snakemake(["-n", "--configfile", str(config)], check=False)
+    output = process.stdout + process.stderr
+    assert process.returncode != 0 and re.search(message, output), output[-2000:]
+
+
+def test_a_text_key_typo_is_refused_by_the_schema(tmp_path):
+    dataset = yaml.safe_load((REPO / "config" / "simulated.yaml").read_text())["dataset"]
+    dataset["text"]["segmnets"] = []
+    config = small_config(tmp_path, dataset=dataset)
+    process = run_snakemake(["-n", "--configfile", str(config)], check=False)
+    assert process.returncode != 0 and "segmnets" in process.stdout + process.stderr
+
+
+def test_bins_and_labels_of_different_lengths_are_a_clear_error(tmp_path):
+    from neurolip.config import check_consistency
+
+    srs = {
+        "field": "age",
+        "role": "other",
+        "template": "Age: {value}.",
+        "bins": [10, 20],
+        "labels": ["a", "b"],
+    }
+    config = {
+        "dataset": {"sensitive_attributes": ["sex"], "text": {"segments": [srs]}},
+        "training": {"methods": []},
+        "methods": {},
+    }
+    with pytest.raises(ValueError, match=r"2 bins \[10, 20\] cut 3 intervals, but 2 labels"):
+        check_consistency(config)
+    raw = pd.DataFrame(
+        {"ID": list("ab"), "Site": "s", "DX": ["0", "1"], "Gender": ["0", "1"], "Age": ["8", "30"]}
+    )
+    table, _ = normalize_phenotypes(raw, {**SPEC, "columns": {**SPEC["columns"], "age": "Age"}})
+    with pytest.raises(NeuroLIPInputError, match="cut 3 intervals"):
+        data_stage.render_texts(table, [{**srs, "role": "disease"}], path="cohort.tsv")
+
+
+@pytest.mark.parametrize("age", ["-5", "250"])
+def test_an_impossible_age_names_the_subject_and_file(age):
+    raw = pd.DataFrame(
+        {"ID": list("ab"), "Site": "s", "DX": ["0", "1"], "Gender": ["0", "1"], "Age": ["9", age]}
+    )
+    spec = {**SPEC, "columns": {**SPEC["columns"], "age": "Age"}}
+    with pytest.raises(NeuroLIPInputError, match=rf"pheno.tsv.*age \(column 'Age'\) outside .* b \({age}\)"):
+        normalize_phenotypes(raw, spec, path="pheno.tsv")
+    table, _ = normalize_phenotypes(raw, {**spec, "age_range": [-10, 300]})
+    assert table.age.tolist() == [9.0, float(age)]
+
+
+def test_a_site_code_the_site_map_lacks_is_an_error():
+    raw = pd.DataFrame({"ID": list("abc"), "Site": ["1", "2", "9"], "DX": ["0", "1", "0"], "Gender": "0"})
+    with pytest.raises(NeuroLIPInputError, match=r"site_codes .* lacks the code\(s\) '9' \(1 subjects\)"):
+        normalize_phenotypes(raw, {**SPEC, "site_codes": {1: "KKI", 2: "NYU"}}, path="pheno.tsv")
+    table, _ = normalize_phenotypes(raw, SPEC)  # no map: the codes are the sites
+    assert table.site.tolist() == ["1", "2", "9"]
+
+
+def test_a_byte_order_mark_at_the_start_of_a_time_series_file_is_read(tmp_path):
+    from neurolip.timeseries import read_roi_timeseries
+
+    values = np.arange(12.0).reshape(4, 3)
+    for header in ("#1\t#2\t#3\n", ""):
+        path = tmp_path / "bom.1D"
+        text = header + "\n".join("\t".join(f"{v:.1f}" for v in row) for row in values) + "\n"
+        path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+        np.testing.assert_array_equal(read_roi_timeseries(path, n_rois=3), values)

@@ -91,9 +91,52 @@ def method_defaults(values: dict[str, Any] | None = None) -> dict[str, Any]:
     return instance
 
 
+def canonical_results_dir(results_dir: str, cwd: str | Path | None = None) -> str:
+    """The one spelling of the results folder ``results_dir`` names: symlinks, ``..``, ``./`` and a
+    trailing ``/`` resolved; relative to the working directory when the folder lies inside it (so that
+    targets such as ``results/simulated/data/cohort.tsv`` keep matching), absolute otherwise.
+
+    Snakemake keys what it knows of an output (the parameters, code and inputs that made it) by the path
+    as written: the same folder reached through another spelling has no record, so a changed setting
+    would rerun nothing and old results would be served as new. Every spelling of one folder gives the
+    same string here, hence the same output paths and the same records.
+
+    Parameters
+    ----------
+    results_dir : str
+        ``config["results_dir"]`` as the user wrote it (it need not exist yet).
+    cwd : str or Path, optional
+        The working directory (default: the process's).
+
+    Returns
+    -------
+    str
+    """
+    cwd = Path(cwd or Path.cwd()).resolve()
+    resolved = (cwd / Path(results_dir).expanduser()).resolve()
+    if resolved == cwd:
+        return "."
+    return str(resolved.relative_to(cwd)) if resolved.is_relative_to(cwd) else str(resolved)
+
+
 def check_consistency(config: dict[str, Any]) -> None:
-    """Cross-key checks the schema cannot express, run when the workflow is parsed (before any job):
-    the attributes that evaluation and methods name must be among the dataset's sensitive attributes."""
+    """Cross-key checks the schema cannot express, run when the workflow is parsed (before any job): the
+    attributes that evaluation and methods name (``primary_attribute``, ``fair_thresholds.attribute``, a
+    method's protected attribute, ``erase_attribute``, ``group_thresholds.attribute``) must be among the
+    dataset's sensitive attributes (the phenotypes step checks each has data), the permutation null's fold
+    must exist.
+
+    Parameters
+    ----------
+    config : dict
+        The workflow config, validated (defaults set) or a partial one: every method of
+        ``training.methods`` must be defined under ``methods``.
+
+    Raises
+    ------
+    ValueError
+        Naming every key at fault.
+    """
     sensitive = config["dataset"].get("sensitive_attributes", ["sex"])
     evaluation = config.get("evaluation", {})
     problems = []
@@ -102,22 +145,52 @@ def check_consistency(config: dict[str, Any]) -> None:
     thresholds = evaluation.get("fair_thresholds", {})
     if thresholds.get("methods") and thresholds.get("attribute", "sex") not in sensitive:
         problems.append(f"evaluation.fair_thresholds.attribute {thresholds.get('attribute', 'sex')!r}")
+    # a disease segment's words for each class: a map without one would render its texts and class prompt
+    # as the missing word
+    from .text import segment_problem, uncovered_codes
+
+    for spec in config["dataset"].get("text", {}).get("segments", []):
+        if segment_problem(spec):
+            raise ValueError(f"dataset.text.segments: {segment_problem(spec)}")
+        uncovered = uncovered_codes(spec, (0, 1)) if spec.get("role") == "disease" else {}
+        if uncovered:
+            raise ValueError(
+                f"dataset.text.segments: {spec['field']!r} values map {dict(spec['values'])} does not cover "
+                f"diagnosis {', '.join(uncovered)} (0: control, 1: patient after dataset.phenotypes."
+                "diagnosis_codes): its texts and class prompt would say 'unknown'"
+            )
+    training = subsection_defaults(("training",), config.get("training", {}))
+    if training["min_epochs"] > training["max_epochs"]:
+        raise ValueError(
+            f"training.min_epochs {training['min_epochs']} exceeds training.max_epochs {training['max_epochs']}: "
+            "the minimum could never be trained; lower min_epochs with it (e.g. --config 'training={max_epochs: 2, "
+            "min_epochs: 1}')"
+        )
     maps = evaluation.get("maps", {})
     n_folds = config.get("cv", {}).get("n_folds", 5) * config.get("cv", {}).get("n_repeats", 1)
     if maps.get("permutations", 0) > 0 and maps.get("null_fold", 0) >= n_folds:
         raise ValueError(
             f"evaluation.maps.null_fold {maps['null_fold']} is not a fold: cv.n_folds x cv.n_repeats gives folds 0 to {n_folds - 1}"
         )
-    for name in config.get("training", {}).get("methods", []):
-        entry = config.get("methods", {}).get(name, {})
-        # the terms that protect a named attribute: (weight key, attribute key)
-        protecting = [("fairclip_weight", "fairclip_attribute"), ("adversary_weight", "adversary_attribute")]
-        protected = [entry.get(a, "sex") for w, a in protecting if entry.get(w, 0) > 0]
+    # every attribute a trained method names, read as the workflow reads methods (the registry: completed
+    # entries, read-out-only methods with their source's recipe): what its training protects and what its
+    # read-out stages act on (erase_attribute, group_thresholds.attribute)
+    from .methods import STAGE_KINDS, MethodRegistry
+
+    registry = MethodRegistry.from_config(config)
+    stage_key = {kind.kind: kind.key for kind in STAGE_KINDS}
+    for name in registry.trained:
+        method = registry[name]
+        protected = method.protected_attributes
         problems += [f"methods.{name} protects {a!r}" for a in protected if a not in sensitive]
-        # the group-thresholds stage decides by a column of the predictions: a sensitive attribute
-        stage = entry.get("group_thresholds") or {}
-        if stage and stage.get("attribute", "sex") not in sensitive:
-            problems.append(f"methods.{name}.group_thresholds.attribute {stage.get('attribute', 'sex')!r}")
+        for stage in method.stages:
+            attribute = stage.params.get("attribute")
+            if attribute is None or attribute in sensitive:
+                continue
+            key = stage_key[stage.kind] + (
+                ".attribute" if isinstance(method.spec.get(stage_key[stage.kind]), dict) else ""
+            )
+            problems.append(f"methods.{name}.{key} {attribute!r}")
         if len(set(protected)) > 1:
             raise ValueError(
                 f"methods.{name}: fairclip_attribute and adversary_attribute differ ({protected}); "

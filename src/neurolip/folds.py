@@ -84,7 +84,38 @@ def make_folds(phenotypes, n_folds=5, val_fraction=0.15, seed=0, n_repeats=1):
                     {"subject_id": subject_ids[i], "fold": fold, "split": split, "repeat": repeat}
                     for i in idx
                 )
-    return pd.DataFrame(rows).sort_values(["fold", "split", "subject_id"]).reset_index(drop=True)
+    folds = pd.DataFrame(rows).sort_values(["fold", "split", "subject_id"]).reset_index(drop=True)
+    check_splits(folds, dict(zip(subject_ids, diagnosis)), val_fraction)
+    return folds
+
+
+def check_splits(folds, diagnosis_of, val_fraction=None):
+    """Every split of every fold (train, val, test) must hold both diagnoses: a split without patients
+    cannot select a model (validation), be scored (test) or train one; training would stop later in a
+    scikit-learn traceback.
+
+    Parameters
+    ----------
+    folds : pandas.DataFrame
+        The long table of :func:`make_folds` (``subject_id``, ``fold``, ``split``).
+    diagnosis_of : dict
+        Each subject's diagnosis (0 control, 1 patient).
+    val_fraction : float, optional
+        ``cv.val_fraction``, named in the error.
+
+    Raises
+    ------
+    ValueError
+        Naming the fold, the split and its counts of each diagnosis.
+    """
+    for (fold, split), part in folds.groupby(["fold", "split"], sort=True):
+        counts = np.bincount([int(diagnosis_of[s]) for s in part["subject_id"]], minlength=2)
+        if counts.min() == 0:
+            raise ValueError(
+                f"fold {fold}: the {split} split holds {len(part)} subjects, {counts[0]} controls (diagnosis 0) "
+                f"and {counts[1]} patients (diagnosis 1): every split needs both diagnoses; raise "
+                f"cv.val_fraction (now {val_fraction}), lower cv.n_folds or add subjects of the smaller class"
+            )
 
 
 def check_group_thresholds_feasible(phenotypes, attribute):

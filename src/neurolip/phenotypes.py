@@ -17,6 +17,8 @@ REQUIRED_FIELDS = ("subject_id", "site", "diagnosis")
 # a field may lose at most this share of its non-missing raw values in normalisation (units in a numeric
 # field, codes the map lacks) before the phenotypes step stops (phenotypes.max_lost_share / on_lost_values)
 DEFAULT_MAX_LOST_SHARE = 0.05
+# ages in years outside this range are an error (phenotypes.age_range)
+DEFAULT_AGE_RANGE = (0, 120)
 
 
 def code_key(value):
@@ -145,6 +147,16 @@ def normalize_phenotypes(raw, spec, *, path=None):
     site_codes = {code_key(k): str(v) for k, v in (spec.get("site_codes") or {}).items()}
     site_lookup = code_lookup(site_codes, "site_codes", path)
     out["site"] = site.map(lambda v: site_lookup.get(match_key(v), code_key(v)) if pd.notna(v) else np.nan)
+    if site_codes:  # a map given: a code it lacks would silently become a site named by the code
+        unmapped = site.dropna()[~site.dropna().map(match_key).isin(site_lookup)]
+        if len(unmapped):
+            counts = unmapped.map(code_key).value_counts()
+            raise NeuroLIPInputError(
+                f"phenotypes.site_codes {dict(site_codes)} lacks the code(s) "
+                f"{', '.join(f'{c!r} ({n} subjects)' for c, n in counts.items())} of column {columns['site']!r}: "
+                "add them to the map (or to missing_values)",
+                path=path,
+            )
 
     diagnosis_codes = {code_key(k): int(v) for k, v in spec["diagnosis_codes"].items()}
     out["diagnosis"] = _mapped(
@@ -162,6 +174,7 @@ def normalize_phenotypes(raw, spec, *, path=None):
         else:
             out[field] = np.nan
     check_lost_values(raw, out, spec, clean, path)
+    check_age_range(out, spec.get("age_range", DEFAULT_AGE_RANGE), columns.get("age"), path)
     # further fields (e.g. a subtype, handedness) are copied as cleaned codes, for text segments and attributes
     for field, column in columns.items():
         if field not in NORMALIZED_COLUMNS and column in raw.columns:
@@ -181,6 +194,25 @@ def normalize_phenotypes(raw, spec, *, path=None):
     raw_extra = raw.drop(columns=[c for c in columns.values() if c in raw.columns]).add_prefix("raw_")
     result = pd.concat([out, raw_extra], axis=1)[keep].reset_index(drop=True)
     return result, exclusions
+
+
+def check_age_range(table, age_range, column=None, path=None):
+    """Ages (years) outside ``age_range`` (``phenotypes.age_range``, default 0 to 120) are an error naming
+    the subjects, their ages and the file: a sign or unit slip (-5, months) would otherwise enter the texts
+    and the age attribute as a value."""
+    low, high = (float(a) for a in age_range)
+    ages = table["age"]
+    out_of_range = ages.notna() & ((ages < low) | (ages > high))
+    if out_of_range.any():
+        shown = ", ".join(
+            f"{sid} ({age:g})" for sid, age in zip(table["subject_id"][out_of_range], ages[out_of_range])
+        )
+        raise NeuroLIPInputError(
+            f"age (column {column!r}) outside phenotypes.age_range [{low:g}, {high:g}] years for "
+            f"{int(out_of_range.sum())} subject(s): {shown[:500]}: fix the table, add the code to "
+            "phenotypes.missing_values, or widen phenotypes.age_range",
+            path=path,
+        )
 
 
 def check_lost_values(raw, table, spec, clean, path=None):

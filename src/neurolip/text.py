@@ -6,6 +6,9 @@ roles come from these segments, never from searching the rendered string afterwa
 Missing-field rule (documented in config/README.md): a segment whose field is missing is rendered with
 the template's ``missing`` word (default ``"unknown"``), so every subject has every segment and the
 segment's role span is always defined; the diagnosis can never be missing (such subjects are excluded).
+A *known* value that a segment's ``values`` map does not cover is never rendered as the missing word: it is
+an error naming the code, the field and the file (:func:`check_segments`), and a disease map must cover
+every class (:func:`class_prompts`, and ``neurolip.config.check_consistency`` when the workflow is parsed).
 """
 
 import math
@@ -54,6 +57,21 @@ def _is_missing(value):
     )
 
 
+def uncovered_codes(segment_spec, values):
+    """The codes among ``values`` (missing ones skipped) that the segment's ``values`` map does not cover,
+    as {code: count}, in order of first appearance; {} for a segment without a map."""
+    if "values" not in segment_spec:
+        return {}
+    from .phenotypes import code_key
+
+    covered = {code_key(k) for k in segment_spec["values"]}
+    uncovered = {}
+    for value in values:
+        if not _is_missing(value) and code_key(value) not in covered:
+            uncovered[code_key(value)] = uncovered.get(code_key(value), 0) + 1
+    return uncovered
+
+
 def render_value(segment_spec, value):
     """The words that stand for ``value`` in this segment."""
     missing_word = segment_spec.get("missing", "unknown")
@@ -94,12 +112,31 @@ def render_text(subject_id, row, segment_specs, separator=" "):
     return PhenotypeText(str(subject_id), text, segments)
 
 
+def segment_problem(spec):
+    """What is wrong with one segment's spec alone (no data needed), or None: ``bins`` with a label for each
+    of their ``len(bins) + 1`` intervals, in increasing order."""
+    if "bins" not in spec and "labels" not in spec:
+        return None
+    bins, labels = list(spec.get("bins") or []), list(spec.get("labels") or [])
+    if len(labels) != len(bins) + 1:
+        return (
+            f"text segment {spec['field']!r}: {len(bins)} bins {bins} cut {len(bins) + 1} intervals, but "
+            f"{len(labels)} labels {labels} are given: give one label per interval"
+        )
+    if any(low >= high for low, high in zip(bins, bins[1:])):
+        return f"text segment {spec['field']!r}: bins {bins} must increase"
+    return None
+
+
 def check_segments(segment_specs, phenotypes, *, path=None):
     """Every segment's template holds exactly one plain ``{value}``, and its field is a phenotype column with
     a known value for at least one subject: otherwise every text would silently say "unknown"."""
     from .errors import NeuroLIPInputError
 
     for spec in segment_specs:
+        problem = segment_problem(spec)
+        if problem:
+            raise NeuroLIPInputError(problem, path=path)
         fields = list(string.Formatter().parse(spec["template"]))
         placeholders = [(name, fmt, conv) for _, name, fmt, conv in fields if name is not None]
         if placeholders != [("value", "", None)]:
@@ -113,6 +150,15 @@ def check_segments(segment_specs, phenotypes, *, path=None):
             raise NeuroLIPInputError(
                 f"text segment field {spec['field']!r} is not a phenotype field (fields: {shown}; map a raw "
                 "column to it under dataset.phenotypes.columns)",
+                path=path,
+            )
+        uncovered = uncovered_codes(spec, phenotypes[spec["field"]])
+        if uncovered:
+            raise NeuroLIPInputError(
+                f"text segment {spec['field']!r}: its values map {dict(spec['values'])} does not cover the "
+                f"code(s) {list(uncovered)} ({sum(uncovered.values())} subjects): their texts would say "
+                f"{spec.get('missing', 'unknown')!r}; add the code(s) to the map under dataset.text.segments "
+                "(or to dataset.phenotypes.missing_values if they mean missing)",
                 path=path,
             )
         if phenotypes[spec["field"]].isna().all():
@@ -133,6 +179,13 @@ def class_prompts(segment_specs, classes=(0, 1)):
     disease_specs = [s for s in segment_specs if s["role"] == "disease"]
     if not disease_specs:
         raise ValueError("the text template has no segment with role 'disease'; class prompts need one")
+    for spec in disease_specs:
+        uncovered = uncovered_codes(spec, classes)
+        if uncovered:
+            raise ValueError(
+                f"text segment {spec['field']!r}: its values map {dict(spec['values'])} does not cover class "
+                f"{', '.join(uncovered)}: the class prompt would say {spec.get('missing', 'unknown')!r}"
+            )
     prompts = []
     for cls in classes:
         row = {s["field"]: cls for s in disease_specs}

@@ -41,7 +41,8 @@ def read_roi_timeseries(path, *, subject_id=None, n_rois=None):
 
 def _read_text_timeseries(path, subject_id):
     try:
-        with open(path, encoding="utf-8", errors="strict") as handle:
+        # utf-8-sig: a byte-order mark some editors write is read as one, not as part of the first value
+        with open(path, encoding="utf-8-sig", errors="strict") as handle:
             first_line = handle.readline()
     except (OSError, UnicodeDecodeError) as exc:
         raise NeuroLIPInputError(f"unreadable file ({exc})", path=path, subject=subject_id) from exc
@@ -52,7 +53,9 @@ def _read_text_timeseries(path, subject_id):
     has_header = not all(_is_number(t) for t in tokens)
     n_label_columns = 2 if has_header and [t.strip() for t in tokens[:2]] == ["File", "Sub-brick"] else 0
     try:
-        frame = pd.read_csv(path, sep=separator, header=None, skiprows=int(has_header), engine="c")
+        frame = pd.read_csv(
+            path, sep=separator, header=None, skiprows=int(has_header), engine="c", encoding="utf-8-sig"
+        )
     except pd.errors.ParserError as exc:
         raise NeuroLIPInputError(
             f"rows have different numbers of columns ({exc})", path=path, subject=subject_id
@@ -103,6 +106,32 @@ def validate_timeseries(values, *, path=None, subject_id=None, n_rois=None):
     return values
 
 
-def zero_variance_rois(values, tol=1e-12):
-    """Indices of ROI columns that are constant (e.g. all zeros: the ROI lies outside the field of view)."""
-    return np.flatnonzero(values.std(axis=0) <= tol)
+# a column whose spread is below this share of its magnitude is constant: float32 rounding of a constant
+# column leaves a spread of about 1e-7 of its value, BOLD fluctuations are 1e-3 and more
+CONSTANT_RTOL = 1e-6
+
+
+def zero_variance_rois(values, rtol=CONSTANT_RTOL, atol=1e-12):
+    """Indices of ROI columns that are constant (e.g. all zeros: the ROI lies outside the field of view).
+
+    Parameters
+    ----------
+    values : array of shape (n_volumes, n_rois)
+        One scan, in whatever precision it is stored (float32 in the time-series step's ``.npz``).
+    rtol : float
+        A column is constant when its standard deviation is at most ``rtol`` times its largest absolute
+        value (plus ``atol``). The test is relative because a constant non-zero column stored as float32
+        keeps a spread of rounding error (about 1e-7 of its value) that an absolute tolerance mistakes for
+        a signal.
+    atol : float
+        Absolute floor of the tolerance (all-zero columns).
+
+    Returns
+    -------
+    numpy.ndarray
+        Column indices, ascending.
+    """
+    values = np.asarray(values, dtype=np.float64)  # never float32 arithmetic: its own rounding is a spread
+    spread = values.std(axis=0)
+    scale = np.abs(values).max(axis=0) if values.shape[0] else np.zeros(values.shape[1])
+    return np.flatnonzero(spread <= rtol * scale + atol)

@@ -9,10 +9,14 @@ sys.path.insert(0, str(WORKFLOW_ROOT / "src"))
 import yaml
 from snakemake.utils import validate
 
-from neurolip.config import check_consistency, coerce_command_line_types
+from neurolip.config import (
+    canonical_results_dir,
+    check_consistency,
+    coerce_command_line_types,
+)
 from neurolip.devices import check_device
 from neurolip.methods import MethodRegistry, registry_config
-from neurolip.source_files import source_files
+from neurolip.source_files import source_files, source_table_digests
 
 if "dataset" not in config:
     # one dataset per run: its section comes whole from one file, never merged key by key with another's
@@ -35,7 +39,15 @@ if workflow.local_exec or not workflow.is_main_process:
     check_device(config["training"]["device"])
 
 DATASET = config["dataset"]["name"]
-RESULTS = config["results_dir"]
+# one spelling per folder (symlinks, "..", "./" resolved): Snakemake keys an output's provenance (params,
+# code, inputs) by its path as written, so another spelling of the same folder would rerun nothing after a
+# changed setting (neurolip.config.canonical_results_dir)
+RESULTS = canonical_results_dir(config["results_dir"])
+if RESULTS != config["results_dir"].rstrip("/"):
+    logger.info(
+        f"results_dir {config['results_dir']!r} is the folder {RESULTS}: outputs are named by that path "
+        "(name target files by it too)"
+    )
 BASE = f"{RESULTS}/{DATASET}"
 DATA_DIR = f"{BASE}/data"
 LOGS = f"{BASE}/logs"
@@ -93,6 +105,9 @@ NIFTI_SOURCE = config["dataset"]["source"] in ("fmriprep", "adhd_nilearn")
 # the files the source reads (phenotype table, time series, cache index): inputs of fetch, so a changed file
 # reruns what depends on it; found by directory listing only (neurolip.source_files)
 SOURCE_FILES = source_files(config["dataset"])
+# and the small tables among them (phenotype table, cache index) by their content too: a params entry of
+# fetch, so an edit that kept the old modification time (cp -p, rsync -a, tar) reruns it
+SOURCE_TABLES = source_table_digests(config["dataset"])
 # what a training job needs of config 'training' (not the method list: adding a method retrains nothing)
 TRAINER_SETTINGS = {
     k: v for k, v in config["training"].items() if k not in ("methods", "gpu")

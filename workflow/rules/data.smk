@@ -15,6 +15,8 @@ checkpoint fetch:
         "../../envs/data.yaml"
     params:
         dataset=config["dataset"],
+        # SHA-256 of the phenotype table / cache index (not of time-series files): a content change reruns
+        source_tables=SOURCE_TABLES,
     script:
         "../scripts/fetch.py"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import NeuroLIPInputError
-from .base import MANIFEST_COLUMNS, SourceData, read_table
+from .base import MANIFEST_COLUMNS, SourceData, check_one_file_per_subject, read_table
 
 log = logging.getLogger(__name__)
 PHENOTYPE_FILE = "Phenotypic_V1_0b_preprocessed1.csv"
@@ -101,6 +101,9 @@ def load_abide(
                 path=root / PHENOTYPE_FILE,
             )
         files.append(str(root / pipeline / strategy / f"{file_id}_{derivative}.1D"))
+    # two rows of one subject (SUB_ID 0050002 and 50002, two FILE_IDs): an error naming both files here,
+    # before any extraction, rather than a bare duplicated ID later
+    check_one_file_per_subject(zip(subject_ids, files), path=root / PHENOTYPE_FILE)
     manifest = pd.DataFrame(
         {
             "subject_id": subject_ids,

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import NeuroLIPInputError
-from .base import MANIFEST_COLUMNS, SourceData, read_table
+from .base import MANIFEST_COLUMNS, SourceData, check_one_file_per_subject, read_table
 
 ATHENA_SITES = {
     1: "Peking",
@@ -39,7 +39,7 @@ def load_adhd_athena(root, phenotype_file=None, atlas="cc200", session=1, run=1)
     phenotypes = read_table(phenotype_path, sep="\t", dtype=str, keep_default_na=False)
     if "ScanDir ID" not in phenotypes.columns:
         raise NeuroLIPInputError("phenotype table lacks required column 'ScanDir ID'", path=phenotype_path)
-    files = {}
+    found = []
     for path in sorted(root.glob(f"*/*/sfnwmrda*_{atlas}_TCs.1D")):
         match = _ATHENA_FILE.match(path.name)
         if (
@@ -48,7 +48,10 @@ def load_adhd_athena(root, phenotype_file=None, atlas="cc200", session=1, run=1)
             and int(match["run"]) == run
             and match["atlas"] == atlas
         ):
-            files[int(match["scan"])] = path
+            found.append((int(match["scan"]), path))
+    # one scan in two site folders, or a leading-zero copy (0010001 and 10001): an error, never a choice
+    check_one_file_per_subject(found, path=root)
+    files = dict(found)
     # IDs normalised once (no leading zeros: folders say 0010001, tables 10001), duplicates checked after
     scans = [
         _scan_number(raw_id, row, phenotype_path)
@@ -114,6 +117,11 @@ def load_adhd_nilearn(n_subjects=None, data_dir=None, verbose=0):
     phenotypes = pd.read_csv(phenotype_path, dtype=str, keep_default_na=False)
     by_subject = {int(s): i for i, s in enumerate(phenotypes["Subject"]) if s.strip().isdigit()}
     rows, missing, keep = [], [], []
+    check_one_file_per_subject(
+        [(int(Path(f).parent.name), f) for f in bunch.func if Path(f).parent.name.isdigit()],
+        what="BOLD image",
+        path=phenotype_path,
+    )
     for func, confounds in zip(bunch.func, bunch.confounds):
         subject = Path(func).parent.name
         if int(subject) not in by_subject:

@@ -38,6 +38,34 @@ def read_table(path, **kwargs):
         raise NeuroLIPInputError(f"malformed table ({exc})", path=path) from exc
 
 
+def check_one_file_per_subject(subjects_and_files, *, what="time-series file", path=None):
+    """Raise naming the subject and both files when one subject (IDs already normalised: ``0050002`` and
+    ``50002`` are one subject) is found with two files, instead of keeping whichever comes first or last.
+
+    Parameters
+    ----------
+    subjects_and_files : iterable of (str, path)
+        Each subject's file, as the source found it.
+    what : str
+        What the files are, for the message.
+    path : str or Path, optional
+        The table or folder the subjects were matched in, named in the error.
+    """
+    from ..errors import NeuroLIPInputError
+
+    first = {}
+    for subject, file in subjects_and_files:
+        if subject in first and str(first[subject]) != str(file):
+            raise NeuroLIPInputError(
+                f"subject {subject} has two {what}s, {first[subject]} and {file} (the same ID once leading "
+                "zeros are dropped, or the same scan in two folders): keep one, move the other out of the "
+                "release, so that no file is chosen silently",
+                path=path,
+                subject=subject,
+            )
+        first.setdefault(subject, file)
+
+
 # ROI centroid tables shipped as package data, by the atlas name releases use (ABIDE PCP ``rois_<name>``,
 # Athena ``<name>_TCs``); each file's header cites its source
 SHIPPED_CENTROIDS = {"cc200": "cc200_roi_centroids.csv", "aal": "aal116_roi_centroids.csv"}
