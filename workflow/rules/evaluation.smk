@@ -35,6 +35,8 @@ rule tables:
         summary=rules.evaluate.output.summary,
         pooled=rules.evaluate.output.pooled,
         cohort=rules.connectivity.output.cohort,
+        # group-threshold rows say in how many folds their thresholds were fitted
+        threshold_predictions=per_method_fold(PATHS["predictions"], list(POSTPROCESSED)),
     output:
         table1=report_file(f"{BASE}/tables/table1.csv", "table1", "Tables"),
         table1_md=f"{BASE}/tables/table1.md",
@@ -52,6 +54,7 @@ rule tables:
         attributes=config["evaluation"]["table_attributes"],
         continuous=config["dataset"]["continuous_attributes"],
         registry=REGISTRY_CONFIG,
+        threshold_folds=method_fold_keys(list(POSTPROCESSED)),
     script:
         "../scripts/tables.py"
 

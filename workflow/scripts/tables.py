@@ -4,7 +4,7 @@ log_to_file(snakemake)
 
 import pandas as pd
 
-from neurolip.evaluation.tables import build_table, proxy_notes, write_table
+from neurolip.evaluation.tables import build_table, proxy_notes, threshold_notes, write_table
 from neurolip.methods import job_registry
 from neurolip.phenotypes import read_phenotypes
 
@@ -17,6 +17,13 @@ paper = snakemake.params.paper or None
 attributes = snakemake.params.attributes
 name = snakemake.params.dataset
 notes = proxy_notes(read_phenotypes(snakemake.input.cohort), attributes, snakemake.params.continuous)
+variants = {}
+for (method, _), path in zip(
+    snakemake.params.threshold_folds, snakemake.input.threshold_predictions, strict=True
+):
+    variants.setdefault(method, []).append(pd.read_csv(path, usecols=["fold", "decision"]))
+labels = {m: registry.label(m) for m in variants}
+notes += threshold_notes({m: pd.concat(f) for m, f in variants.items()}, labels)
 note = "".join(f"\n\nNote — {n}." for n in notes)
 captions = {
     "table1": (

@@ -22,6 +22,24 @@ def test_train_ratio(folds):
     return float((counts[True] / counts[False]).mean())
 
 
+# the columns of metrics/paired_comparison.csv, written even when there is no comparison (a header, not an
+# empty file that no CSV reader opens)
+PAIRED_COLUMNS = [
+    "metric",
+    "attribute",
+    "reference",
+    "baseline",
+    "mean_difference",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "ci_low_corrected",
+    "ci_high_corrected",
+    "p_value_corrected",
+    "n_folds",
+]
+
+
 def paired_comparison(
     per_fold, reference, metrics=(("auc", ""), ("dpd", "sex")), confidence=0.95, test_train_ratio=None
 ):
@@ -32,7 +50,7 @@ def paired_comparison(
     ``reference``: the registry's reference method (None: no comparison, an empty table)."""
     rows = []
     if reference is None:
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows, columns=PAIRED_COLUMNS)
     for metric, attribute in metrics:
         table = per_fold[(per_fold["metric"] == metric) & (per_fold["attribute"] == attribute)]
         wide = table.astype({"value": float}).pivot_table(index="fold", columns="method", values="value")
@@ -73,7 +91,7 @@ def paired_comparison(
                     "n_folds": n,
                 }
             )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=PAIRED_COLUMNS)
 
 
 def _corrected_t(diff, confidence, test_train_ratio):

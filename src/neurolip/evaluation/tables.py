@@ -40,16 +40,21 @@ def _pooled_cell(pooled, method, metric, attribute):
     return cell
 
 
-def _mean(summary, method, metric, attribute):
-    row = summary[
+def _row(summary, method, metric, attribute):
+    return summary[
         (summary["method"] == method) & (summary["metric"] == metric) & (summary["attribute"] == attribute)
     ]
+
+
+def _mean(summary, method, metric, attribute):
+    row = _row(summary, method, metric, attribute)
     return (np.nan, np.nan) if row.empty else (row["mean"].iloc[0], row["std"].iloc[0])
 
 
-def _cell(summary, method, metric, attribute):
+def _cell(summary, method, metric, attribute, n_folds=None):
     """mean ± std over folds (percent); a per-fold gap or leakage also shows the mean over folds of its
-    sex-blind floor (median; 95th percentile) at the folds' group sizes."""
+    sex-blind floor (median; 95th percentile) at the folds' group sizes. A cell that rests on fewer folds
+    than the run's ``n_folds`` (a fold whose test subjects hold one group has no gap) says so."""
     mean, std = _mean(summary, method, metric, attribute)
     if np.isnan(mean):
         return ""
@@ -58,7 +63,29 @@ def _cell(summary, method, metric, attribute):
     p95, _ = _mean(summary, method, f"{metric}_floor_p95", attribute)
     if not np.isnan(median):
         cell += f" (floor {100 * median:.2f}; p95 {100 * p95:.2f})"
+    row = _row(summary, method, metric, attribute)
+    if n_folds and "n_folds" in row.columns and int(row["n_folds"].iloc[0]) < n_folds:
+        cell += f" [{int(row['n_folds'].iloc[0])} of {n_folds} folds]"
     return cell
+
+
+def threshold_notes(predictions: dict, labels: dict) -> list[str]:
+    """A note per group-threshold method whose thresholds were not fitted in every fold (``predictions``:
+    {method: its test predictions of every fold, with the ``decision`` column}): in a fold without them
+    every decision is the calibrated one, so a row fitted in no fold repeats its plain method's decisions."""
+    notes = []
+    for method, frame in predictions.items():
+        fitted = frame.groupby("fold")["decision"].apply(lambda d: (d == "group thresholds").any())
+        if fitted.all():
+            continue
+        said = (
+            "its thresholds were fitted in no fold: the row repeats the plain method's decisions"
+            if not fitted.any()
+            else f"its thresholds were fitted in {int(fitted.sum())} of {len(fitted)} folds (the others keep "
+            "the calibrated decisions)"
+        )
+        notes.append(f"{labels.get(method, method)}: {said}")
+    return notes
 
 
 def build_table(summary, methods, attributes, paper_key=None, fairness_only=False, pooled=None):
@@ -75,13 +102,17 @@ def build_table(summary, methods, attributes, paper_key=None, fairness_only=Fals
     if pooled is not None:
         pooled_columns = [(m, f"{label} ({a})", a) for a in attributes for m, label in POOLED_GAPS]
     present = set(summary["method"])
+    n_folds = int(summary["n_folds"].max()) if "n_folds" in summary.columns and len(summary) else None
     rows = []
     for method in methods:
         if method.name not in present:
             continue
         row = {"Method": method.label, "Source": "this run"}
         row.update(
-            {label: _cell(summary, method.name, metric, attribute) for metric, label, attribute in columns}
+            {
+                label: _cell(summary, method.name, metric, attribute, n_folds)
+                for metric, label, attribute in columns
+            }
         )
         row.update(
             {
