@@ -31,7 +31,23 @@ localrules:
 rule all:
     default_target: True
     input:
-        all_targets(),
+        all_targets() + report_missing_targets(),
+
+
+# in report mode only: the note of what the report lacks, written when the workflow is parsed
+if REPORT_MODE:
+
+    rule report_missing:
+        output:
+            report(
+                f"{BASE}/report_missing.md",
+                caption="workflow/report/report_missing.rst",
+                category=DATASET,
+                subcategory="At a glance",
+            ),
+        localrule: True
+        shell:
+            "true"
 
 
 onsuccess:

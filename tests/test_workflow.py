@@ -2,6 +2,7 @@
 end-to-end run on a tiny simulated cohort that produces every table, figure and the report."""
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -285,3 +286,23 @@ def test_paired_comparison_against_any_method_of_a_finished_run(tiny_run):
     assert {(r[0], r[1]) for r in rows} == {
         (m, k) for m in ("neurolip", "linear_fc") for k in ("auc", "probe_auc")
     }
+
+
+@pytest.mark.slow
+def test_a_report_after_an_unfinished_run_shows_what_exists_and_lists_what_is_missing(tiny_run, tmp_path):
+    """Issue 35: after a failed job `snakemake --report` exited 1; now it builds and says what is missing."""
+    results, _ = tiny_run
+    copy = tmp_path / "results" / "simulated"
+    shutil.copytree(results, copy)
+    for lost in ("figures/roc.png", "figures/learning_curves/neurolip.png"):
+        (copy / lost).unlink()
+    config = yaml.safe_load((results.parent.parent / "tiny.yaml").read_text())
+    config["results_dir"] = str(tmp_path / "results")
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(config))
+    report = tmp_path / "report.html"
+    run_snakemake(["--nolock", "--configfile", str(path), "--report", str(report)])
+    assert report.stat().st_size > 100_000
+    note = (copy / "report_missing.md").read_text()
+    assert "2 outputs are missing" in note
+    assert str(copy / "figures" / "roc.png") in note and "learning_curves/neurolip.png" in note

@@ -79,6 +79,8 @@ METHODS = REGISTRY.trained
 # with cv.n_repeats > 1, repeat r holds folds r * n_folds ... (see neurolip.folds.make_folds)
 FOLDS = list(range(config["cv"]["n_folds"] * config["cv"]["n_repeats"]))
 ATTENTION_METHODS = REGISTRY.with_attention
+# methods that train networks of their own: they log epochs and get learning curves
+NETWORK_METHODS = [m for m in METHODS if REGISTRY[m].trains_network]
 # group-threshold variants of evaluation.fair_thresholds: read-out-only methods (they read their base's
 # models and add a group-thresholds stage), trained by the train rule like any other
 FAIR_THRESHOLDS = config["evaluation"]["fair_thresholds"]
@@ -258,14 +260,39 @@ def linear_null_selections(wildcards):
     return expand(PATHS["selection"], method=wildcards.method, fold=FOLDS)
 
 
-def report_file(path, caption, subcategory):
-    """An output shown in the Snakemake report: ``caption`` names workflow/report/<caption>.rst."""
+# `snakemake --report`: a report of what exists. After a failed or unfinished run, an output that is not
+# there is left out of the report (Snakemake would otherwise stop on it) and listed in report_missing.md,
+# the report's first entry.
+REPORT_MODE = "--report" in sys.argv
+MISSING_FROM_REPORT = []
+
+
+def report_file(path, caption, subcategory, methods=()):
+    """An output shown in the Snakemake report: ``caption`` names workflow/report/<caption>.rst; a
+    per-method output names the ``methods`` its rule makes it for."""
+    if REPORT_MODE:
+        expected = expand(path, method=methods) if "{method}" in path else [path]
+        missing = [p for p in expected if not Path(p).exists()]
+        if missing:
+            MISSING_FROM_REPORT.extend(missing)
+            return path
     return report(
         path,
         caption=f"../report/{caption}.rst",
         category=DATASET,
         subcategory=subcategory,
     )
+
+
+def report_missing_targets():
+    """In report mode, the note listing outputs the report lacks (written now: no job makes it)."""
+    from neurolip.reporting import write_missing_note
+
+    if not REPORT_MODE:
+        return []
+    note = f"{BASE}/report_missing.md"
+    write_missing_note(note, MISSING_FROM_REPORT)
+    return [note]
 
 
 def per_method_fold(template, methods):
@@ -302,8 +329,7 @@ def evaluation_targets():
     targets += expand(PATHS["brain_patient"], method=ATTENTION_METHODS)
     targets += [f"{BASE}/metrics/map_stability.csv"]
     targets += expand(
-        f"{BASE}/figures/learning_curves/{{method}}.png",
-        method=[m for m in METHODS if REGISTRY[m].trains_network],
+        f"{BASE}/figures/learning_curves/{{method}}.png", method=NETWORK_METHODS
     )
     targets += expand(PATHS["map_regions"], method=METHODS)
     if ATTENTION_METHODS:

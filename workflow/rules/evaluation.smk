@@ -105,29 +105,37 @@ rule brain_maps:
             f"{BASE}/figures/brain/{{method}}_disease_attention_control.png",
             "brain_control",
             "{method} attention",
+            methods=ATTENTION_METHODS,
         ),
         patient=report_file(
-            PATHS["brain_patient"], "brain_patient", "{method} attention"
+            PATHS["brain_patient"],
+            "brain_patient",
+            "{method} attention",
+            methods=ATTENTION_METHODS,
         ),
         html=report_file(
             f"{BASE}/figures/brain/{{method}}_disease_attention_patient.html",
             "brain_html",
             "{method} attention",
+            methods=ATTENTION_METHODS,
         ),
         top=report_file(
             f"{BASE}/metrics/top_regions_{{method}}.csv",
             "top_regions",
             "{method} attention",
+            methods=ATTENTION_METHODS,
         ),
         stability=report_file(
             f"{BASE}/metrics/attention_stability_{{method}}.csv",
             "stability_table",
             "{method} attention",
+            methods=ATTENTION_METHODS,
         ),
         stability_figure=report_file(
             f"{BASE}/figures/attention_stability_{{method}}.png",
             "stability",
             "{method} attention",
+            methods=ATTENTION_METHODS,
         ),
         # vector copies of the figures, written beside the PNGs (issue 25)
         control_pdf=f"{BASE}/figures/brain/{{method}}_disease_attention_control.pdf",
@@ -162,6 +170,7 @@ rule attention_recovery:
             f"{BASE}/figures/attention_recovery_{{method}}.png",
             "recovery",
             "{method} attention",
+            methods=ATTENTION_METHODS,
         ),
         figure_pdf=f"{BASE}/figures/attention_recovery_{{method}}.pdf",  # vector copy (issue 25)
     log:
@@ -220,6 +229,7 @@ rule disease_maps:
             f"{BASE}/figures/brain/{{method}}_disease_pattern.png",
             "map_pattern",
             "{method} maps",
+            methods=METHODS,
         ),
         figure_pdf=f"{BASE}/figures/brain/{{method}}_disease_pattern.pdf",  # vector copy (issue 25)
     log:
@@ -309,6 +319,7 @@ rule learning_curves:
             f"{BASE}/figures/learning_curves/{{method}}.png",
             "learning_curves",
             "Training",
+            methods=NETWORK_METHODS,
         ),
         figure_pdf=f"{BASE}/figures/learning_curves/{{method}}.pdf",
     log:
