@@ -14,8 +14,8 @@ from neurolip.evaluation.brainmaps import (
     stability,
     top_regions,
 )
-from neurolip.evaluation.figures import RATIO_LABEL, brain_map_figure, region_index_figure, stability_figure
-from neurolip.evaluation.figures.brain import unnamed_regions
+from neurolip.evaluation.figures import RATIO_LABEL, stability_figure
+from neurolip.evaluation.figures.brain import class_map_figures, unnamed_regions
 from neurolip.methods import job_registry
 
 paths = dict(zip(snakemake.params.folds, snakemake.input.attention, strict=True))
@@ -40,18 +40,20 @@ names = region_names(coordinates, n_rois)
 # a simulated cohort's regions have no anatomy: the figures number them (the table keeps its columns)
 shown_names = unnamed_regions(names) if snakemake.params.simulated else names
 class_fold_maps = {cls: fold_maps(attention, cls=cls) for cls in (0, 1)}
-weights = {cls: pooled_reading_weight(class_fold_maps[cls]) for cls in (0, 1)}
 # patients' and controls' maps are compared: one colour scale for both
-vmax = max(float(w.max()) * len(w) for w in weights.values())
-for cls, path in ((0, snakemake.output.control), (1, snakemake.output.patient)):
-    title = (
-        f"{label}: disease-token reading weight {RATIO_LABEL}, {'patients' if cls else 'controls'}{reused}"
-    )
-    html = snakemake.output.html if cls else None
-    if coordinates is None:
-        region_index_figure(weights[cls], title, path, html, k=snakemake.params.top_k, note=note, vmax=vmax)
-    else:
-        brain_map_figure(weights[cls], coordinates, title, path, html, names=shown_names, vmax=vmax)
+class_map_figures(
+    {cls: pooled_reading_weight(class_fold_maps[cls]) for cls in (0, 1)},
+    coordinates,
+    {
+        cls: f"{label}: disease-token reading weight {RATIO_LABEL}, {'patients' if cls else 'controls'}{reused}"
+        for cls in (0, 1)
+    },
+    {0: snakemake.output.control, 1: snakemake.output.patient},
+    snakemake.output.html,
+    names=shown_names,
+    k=snakemake.params.top_k,
+    note=note,
+)
 top = top_regions(class_fold_maps[1], coordinates, k=snakemake.params.top_k)
 top.merge(names, on="roi", how="left").to_csv(snakemake.output.top, index=False)
 per_fold = fold_maps(attention)

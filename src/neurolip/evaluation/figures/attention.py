@@ -48,14 +48,18 @@ def overlap_figure(table, path, registry=None, models_from=None, seed=0):
     say so. The jitter of the points is seeded (``seed``)."""
     import seaborn as sns
 
-    table = table.assign(label=[maps_of(registry, m, models_from) for m in table["method"]])
+    # long labels wrapped: they would squeeze the panels to nothing
+    table = table.assign(
+        label=[textwrap.fill(maps_of(registry, m, models_from), 40) for m in table["method"]]
+    )
     fig, axes = plt.subplots(
-        1, 2, figsize=(10, 0.45 * max(4, table["method"].nunique() * 2) + 1.5), sharey=True
+        1, 2, figsize=(10, 0.6 * max(4, table["method"].nunique() * 2) + 1.5), sharey=True
     )
     for ax, metric, name in zip(axes, ("spearman", "jaccard_top_k"), ("Spearman", "top-k Jaccard")):
         with seeded_jitter(seed):
             sns.stripplot(data=table, y="label", x=metric, hue="fields", ax=ax, dodge=True, orient="h")
         ax.set(xlabel=name, ylabel="")
+        ax.tick_params(axis="y", labelsize=7)
     title = "Overlap of the disease words' and the sensitive words' attention maps, per model"
     note = reused_note(registry, models_from, shown=set(table["method"]))
     fig.suptitle(title + ("\n" + textwrap.fill(note, 130) if note else ""), fontsize=9)

@@ -138,6 +138,21 @@ def brain_map_figure(weight, coordinates, title, path, html_path=None, names=Non
         view.save_as_html(html_path)
 
 
+def class_map_figures(weights, coordinates, titles, paths, html_path=None, names=None, k=20, note=""):
+    """Patients' and controls' maps (``weights``: {class: reading weight}), each to its path of ``paths``
+    ({class: path}) with its title, on ONE colour scale (the larger map's top): the two are compared. On a
+    glass brain with ``coordinates``, as region bars without (``note`` says why; ``k`` bars). The patients'
+    map (class 1) also goes to ``html_path``."""
+    vmax = max(float(np.max(w)) * len(w) for w in weights.values())
+    for cls, weight in weights.items():
+        html = html_path if cls == 1 else None
+        if coordinates is None:
+            region_index_figure(weight, titles[cls], paths[cls], html, k=k, note=note, vmax=vmax)
+        else:
+            brain_map_figure(weight, coordinates, titles[cls], paths[cls], html, names=names, vmax=vmax)
+    return vmax
+
+
 def region_index_figure(weight, title, path, html_path=None, k=20, note="", vmax=None):
     """Without atlas coordinates: the ``k`` regions of largest reading weight by their index, as bars
     (and the same as an HTML table), with ``note`` saying why there is no brain. ``vmax``: the largest
