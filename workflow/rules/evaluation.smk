@@ -299,7 +299,9 @@ rule attention_overlap:
         registry=REGISTRY_CONFIG,
         # {read-out-only method: the method whose models (and attention) it reads}
         models_from={
-            m: REGISTRY[m].models_from for m in ATTENTION_METHODS if REGISTRY[m].models_from
+            m: REGISTRY[m].models_from
+            for m in ATTENTION_METHODS
+            if REGISTRY[m].models_from
         },
     script:
         "../scripts/attention_overlap.py"
