@@ -73,10 +73,10 @@ def legend_labels(fig):
 
 # the map-stability figure's kinds of bar (the gid of each drawn bar) and the start of each one's legend entry
 BAR_KINDS = {
-    "bar:above": "above its null (p ≤",
-    "bar:not above": "not above its null",
-    "bar:too small": "null too small to reject",
-    "bar:no null": "no null models",
+    "bar:above": "filled: above its null (p ≤",
+    "bar:not above": "hollow: not above its null",
+    "bar:too small": "cross-hatched: null too small to reject",
+    "bar:no null": "hatched: no null models",
 }
 
 
@@ -330,7 +330,8 @@ def test_legends_list_what_is_drawn_and_only_that(tmp_path, rng, kept):
         }
     )
     labels = legend_labels(fig)
-    assert "above its null (p ≤ 0.05)" in labels and "null too small to reject (min p = 0.20)" in labels
+    assert "filled: above its null (p ≤ 0.05)" in labels
+    assert "cross-hatched: null too small to reject (min p = 0.20)" in labels
     # the filled bar is "above its null", not the name of a pair; pairs are edge colours
     assert "other fold" not in labels and "edge colour: other fold" in labels
     # seaborn hue legends: one entry per category drawn
@@ -561,3 +562,48 @@ def test_simulated_regions_get_no_anatomical_names(tmp_path, rng, kept):
     # a real atlas keeps its names
     figures.region_significance_figure(regions, coordinates, "t", tmp_path / "e.png", k=10, names=names)
     assert any("≈" in t.get_text() for t in kept[-1].axes[0].get_xticklabels())
+
+
+def test_group_size_labels_of_many_groups_do_not_overlap(tmp_path, rng, kept):
+    sites = ["SITEA", "SITEB", "SITEC", "SITED"]
+    per_fold = pd.DataFrame(
+        [
+            (method, fold, f"auc[{site}]" if site else "auc", "site" if site else "", rng.uniform(0.5, 1.0))
+            for method in REGISTRY.trained[:8]
+            for fold in range(3)
+            for site in ["", *sites]  # "": the overall AUC that orders the methods
+        ],
+        columns=["method", "fold", "metric", "attribute", "value"],
+    )
+    counts = pd.DataFrame(
+        [(("site", site, fold, 4 + i, 6)) for i, site in enumerate(sites) for fold in range(3)],
+        columns=["attribute", "group", "fold", "patients", "controls"],
+    )
+    figures.group_bars_figure(per_fold, ["site"], tmp_path / "g.png", REGISTRY, counts=counts)
+    fig = kept[-1]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in fig.axes[0].texts if str(t.get_gid()).startswith("n:")]
+    assert len(boxes) == 8 * len(sites)
+    overlapping = [
+        (a, b)
+        for a, b in itertools.combinations(boxes, 2)
+        if min(a.x1, b.x1) - max(a.x0, b.x0) > 0.5 and min(a.y1, b.y1) - max(a.y0, b.y0) > 0.5
+    ]
+    assert not overlapping
+    # SITEA (4 patients) is too small, the others are not
+    assert [label for label in legend_labels(fig) if "too small" in label] == [
+        "SITEA (n 4/6) — too small for an AUC"
+    ]
+
+
+def test_map_stability_rows_of_reused_attention_say_whose_maps_they_are(tmp_path, kept):
+    table = _agreement().assign(method="neurolip_erase")
+    figures.map_stability_figure(
+        table, tmp_path / "m.png", REGISTRY, models_from={"neurolip_erase": "neurolip_textmask"}
+    )
+    ticks = [t.get_text() for t in kept[-1].axes[0].get_yticklabels()]
+    source = REGISTRY.label("neurolip_textmask")
+    # the attention row is the source's maps; the pattern rows (the erased read-out's own) are not
+    assert any(t.endswith(f"[maps of {source}'s models] · attention · other fold") for t in ticks)
+    assert not any("maps of" in t for t in ticks if " · pattern · " in t)

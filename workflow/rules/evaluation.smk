@@ -272,6 +272,12 @@ rule map_stability:
         top_k=config["evaluation"]["top_k"],
         n_rois=config["dataset"]["n_rois"],
         registry=REGISTRY_CONFIG,
+        # {read-out-only method: the method whose models (and attention) it reads}
+        models_from={
+            m: REGISTRY[m].models_from
+            for m in ATTENTION_METHODS
+            if REGISTRY[m].models_from
+        },
     script:
         "../scripts/map_stability.py"
 

@@ -199,11 +199,13 @@ def group_bars_figure(per_fold, attributes, path, registry, counts=None, min_cla
     order = _label_order(per_fold, registry)
     rows = per_fold[per_fold.metric.str.startswith("auc[") & per_fold.attribute.isin(attributes)].copy()
     present = [a for a in attributes if a in set(rows.attribute)]
+    n_groups = max([rows[rows.attribute == a].metric.nunique() for a in present] or [1])
     sns.set_theme(style="whitegrid", context="paper")
     fig, axes = plt.subplots(
         1,
         max(1, len(present)),
-        figsize=(4.8 * max(1, len(present)), 0.45 * len(order) + 2.0),
+        # each row holds one marker (and one size label) per group, apart enough to read
+        figsize=(4.8 * max(1, len(present)), max(0.45, 0.16 * n_groups) * len(order) + 2.0),
         sharey=True,
         squeeze=False,
     )
@@ -214,7 +216,7 @@ def group_bars_figure(per_fold, attributes, path, registry, counts=None, min_cla
         part["label"] = [registry.label(m) for m in part.method]
         groups = sorted(part.group.unique(), key=str)
         sizes = _group_sizes(counts, attribute, groups)
-        offsets = np.linspace(-0.2, 0.2, len(groups)) if len(groups) > 1 else np.zeros(1)
+        offsets = np.linspace(-0.28, 0.28, len(groups)) if len(groups) > 1 else np.zeros(1)
         for j, group in enumerate(groups):
             colour = f"C{j}"
             patients, controls = sizes[group]

@@ -10,7 +10,7 @@ from matplotlib.patches import Patch
 
 from ..brainmaps import reading_weight
 from ..map_null import NULL_COLUMNS
-from ._style import _label, _save
+from ._style import _label, _save, maps_of
 
 ALPHA = 0.05
 # the hatch of each kind of bar of the map-stability figure
@@ -74,7 +74,7 @@ def _bar_kind(row, p_column, null_column, alpha=ALPHA):
     return "not above"
 
 
-def map_stability_figure(table, path, registry=None, alpha=ALPHA):
+def map_stability_figure(table, path, registry=None, alpha=ALPHA, models_from=None):
     """Agreement of model maps on the test subjects (Spearman, top-k Jaccard), one bar per method, estimator
     and pair type (edge colour: the pair type), each beside its chance level: the agreement of the method's
     null models' maps (black tick at the mean, grey line to the 95th percentile), with uniform random maps as
@@ -85,8 +85,9 @@ def map_stability_figure(table, path, registry=None, alpha=ALPHA):
     for column in NULL_COLUMNS:
         if column not in shown.columns:
             shown[column] = np.nan
+    # a read-out-only method's attention maps are its source's (``models_from``): its attention rows say so
     labels = [
-        f"{_label(registry, m)} · {e} · {p}"
+        f"{maps_of(registry, m, models_from) if e == 'attention' else _label(registry, m)} · {e} · {p}"
         for m, e, p in zip(shown["method"], shown["estimator"], shown["pair"])
     ]
     chance = table[table["method"] == "random"]
@@ -130,12 +131,12 @@ def map_stability_figure(table, path, registry=None, alpha=ALPHA):
         for pair, c in colours.items()
     ]
     names = {
-        "above": f"above its null (p ≤ {alpha:g})",
-        "not above": f"not above its null (p > {alpha:g})",
-        "too small": "null too small to reject (min p = "
+        "above": f"filled: above its null (p ≤ {alpha:g})",
+        "not above": f"hollow: not above its null (p > {alpha:g})",
+        "too small": "cross-hatched: null too small to reject (min p = "
         + ", ".join(f"{p:.2f}" for p in sorted(set(np.round(min_ps, 2))))
         + ")",
-        "no null": "no null models",
+        "no null": "hatched: no null models",
     }
     for kind in ("above", "not above", "too small", "no null"):
         if kind in drawn:
