@@ -41,11 +41,29 @@ def kept(monkeypatch):
 # ---- what the checks read from a drawn figure ------------------------------------------------------------
 
 
+def _overlap(box_a, box_b, tolerance):
+    width = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
+    height = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
+    return width > tolerance and height > tolerance
+
+
 def overlapping_tick_labels(fig, tolerance=0.5):
-    """Pairs of visible tick labels (same axis) whose drawn boxes overlap by more than ``tolerance`` px."""
+    """Pairs of visible tick labels (same axis) whose drawn boxes overlap by more than ``tolerance`` px, and
+    pairs of axis labels of different axes that overlap."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    pairs = []
+    axis_labels = [
+        (label.get_text(), label.get_window_extent(renderer))
+        for ax in fig.axes
+        if ax.get_visible()
+        for label in (ax.xaxis.label, ax.yaxis.label)
+        if label.get_visible() and label.get_text()
+    ]
+    pairs = [
+        (a, b)
+        for (a, box_a), (b, box_b) in itertools.combinations(axis_labels, 2)
+        if _overlap(box_a, box_b, tolerance)
+    ]
     for ax in fig.axes:
         if not ax.get_visible():
             continue
@@ -59,9 +77,7 @@ def overlapping_tick_labels(fig, tolerance=0.5):
                     if label.get_visible() and label.get_text():
                         boxes.append((label.get_text(), label.get_window_extent(renderer)))
             for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2):
-                width = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
-                height = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
-                if width > tolerance and height > tolerance:
+                if _overlap(box_a, box_b, tolerance):
                     pairs.append((a, b))
     return pairs
 
@@ -130,6 +146,11 @@ def test_the_checks_catch_the_defects_they_look_for():
     ax.set_xticks(range(3), ["a", "b", "c"])
     ax.set_xlim(-0.5, 2.5)
     assert not overlapping_tick_labels(fig)
+    plt.close(fig)
+    fig, axes = plt.subplots(1, 2, figsize=(3, 2))
+    for ax in axes:
+        ax.set_xlabel("an axis label far wider than its panel")
+    assert overlapping_tick_labels(fig)
     # a legend entry for something not drawn
     ax.plot([0, 1], [0, 1], label="drawn")
     ax.legend(handles=[plt.Line2D([], [], label="drawn"), plt.Line2D([], [], label="not drawn")])
@@ -281,7 +302,12 @@ def _render_all(tmp_path, rng, kept):
     stability = pd.DataFrame({"jaccard_top_k": [0.2, 0.3, 0.25], "spearman": [0.1, 0.4, 0.3]})
     figures.stability_figure(stability, maps, out("attention_stability"), title="title")
     figures.recovery_figure(_recovery(), out("attention_recovery"))
-    figures.map_stability_figure(_agreement(), out("map_stability"), REGISTRY)
+    figures.map_stability_figure(
+        _agreement().replace({"method": {METHODS[0]: "neurolip_erase"}}),
+        out("map_stability"),
+        REGISTRY,
+        models_from={"neurolip_erase": "neurolip_textmask"},  # the longest labels
+    )
     overlap = pd.DataFrame(
         {
             "method": np.repeat(["neurolip_textmask", "neurolip_erase"], 6),
@@ -602,7 +628,7 @@ def test_map_stability_rows_of_reused_attention_say_whose_maps_they_are(tmp_path
     figures.map_stability_figure(
         table, tmp_path / "m.png", REGISTRY, models_from={"neurolip_erase": "neurolip_textmask"}
     )
-    ticks = [t.get_text() for t in kept[-1].axes[0].get_yticklabels()]
+    ticks = [" ".join(t.get_text().split()) for t in kept[-1].axes[0].get_yticklabels()]  # wrapped labels
     source = REGISTRY.label("neurolip_textmask")
     # the attention row is the source's maps; the pattern rows (the erased read-out's own) are not
     assert any(t.endswith(f"[maps of {source}'s models] · attention · other fold") for t in ticks)

@@ -2,6 +2,7 @@
 every method's model maps beside its null models' (rule ``map_stability``)."""
 
 import re
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -86,8 +87,12 @@ def map_stability_figure(table, path, registry=None, alpha=ALPHA, models_from=No
         if column not in shown.columns:
             shown[column] = np.nan
     # a read-out-only method's attention maps are its source's (``models_from``): its attention rows say so
+    # (long labels wrapped: they would squeeze the panels)
     labels = [
-        f"{maps_of(registry, m, models_from) if e == 'attention' else _label(registry, m)} · {e} · {p}"
+        textwrap.fill(
+            f"{maps_of(registry, m, models_from) if e == 'attention' else _label(registry, m)} · {e} · {p}",
+            70,
+        )
         for m, e, p in zip(shown["method"], shown["estimator"], shown["pair"])
     ]
     chance = table[table["method"] == "random"]
