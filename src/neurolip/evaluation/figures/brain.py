@@ -110,7 +110,7 @@ def brain_map_figure(weight, coordinates, title, path, html_path=None, names=Non
         None,
         f"{RATIO_LABEL}\n({RATIO_MEANING})",
     )
-    fig.suptitle(title, fontsize=9, y=0.98)
+    fig.suptitle(textwrap.fill(title, 130), fontsize=9, y=0.99)  # a long title would widen the figure
     order = np.argsort(ratio)[::-1][:k]
     rois = coordinates["roi"].to_numpy()
     lines = [f"largest {RATIO_LABEL}:"]

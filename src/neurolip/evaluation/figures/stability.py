@@ -48,7 +48,7 @@ def stability_figure(table, maps, path, title=None):
         title="Mean over fold pairs",
     )
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(textwrap.fill(title, 110), fontsize=9)  # a long title would widen the figure
     _save(fig, path)
 
 
