@@ -142,6 +142,7 @@ def test_regions_of_every_test_map_and_the_figure_of_the_null_fold(rng):
     assert stability.empty and stability.columns.tolist() == STABILITY_COLUMNS
     assert (
         figure["title"]
-        == "Method: activation pattern of the disease read-out (fold 0, test subjects, trained null models)"
+        == "Method: activation pattern of the disease read-out (fold 0; test subjects; null: 5 trained null "
+        "models (connectomes permuted within site))"
     )
     assert figure["stability"] == "other fold: Spearman 0.25, Jaccard 0.50"

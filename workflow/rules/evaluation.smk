@@ -152,6 +152,9 @@ rule brain_maps:
         method=lambda wc: wc.method,
         folds=FOLDS,
         registry=REGISTRY_CONFIG,
+        # a read-out-only method's attention maps are its source's: the figures and captions say so
+        models_from=lambda wc: REGISTRY[wc.method].models_from or "",
+        simulated=config["dataset"]["source"] == "simulated",
     script:
         "../scripts/brain_maps.py"
 
@@ -181,6 +184,7 @@ rule attention_recovery:
         method=lambda wc: wc.method,
         folds=FOLDS,
         registry=REGISTRY_CONFIG,
+        models_from=lambda wc: REGISTRY[wc.method].models_from or "",
     script:
         "../scripts/attention_recovery.py"
 
@@ -251,6 +255,7 @@ rule disease_maps:
         null_methods=NULL_METHODS,
         linear_permutations=MAPS["linear_permutations"],
         registry=REGISTRY_CONFIG,
+        simulated=config["dataset"]["source"] == "simulated",
     script:
         "../scripts/disease_maps.py"
 
@@ -280,6 +285,12 @@ rule map_stability:
         top_k=config["evaluation"]["top_k"],
         n_rois=config["dataset"]["n_rois"],
         registry=REGISTRY_CONFIG,
+        # {read-out-only method: the method whose models (and attention) it reads}
+        models_from={
+            m: REGISTRY[m].models_from
+            for m in ATTENTION_METHODS
+            if REGISTRY[m].models_from
+        },
     script:
         "../scripts/map_stability.py"
 
@@ -305,6 +316,12 @@ rule attention_overlap:
         method_folds=method_fold_keys(ATTENTION_METHODS),
         top_k=config["evaluation"]["top_k"],
         registry=REGISTRY_CONFIG,
+        # {read-out-only method: the method whose models (and attention) it reads}
+        models_from={
+            m: REGISTRY[m].models_from
+            for m in ATTENTION_METHODS
+            if REGISTRY[m].models_from
+        },
     script:
         "../scripts/attention_overlap.py"
 

@@ -25,4 +25,7 @@ for method, fold_paths in paths.items():
             )
 table = pd.concat(tables, ignore_index=True)
 table.to_csv(snakemake.output.table, index=False)
-overlap_figure(table, snakemake.output.figure, job_registry(snakemake))
+# read-out-only methods reuse their source's models: their maps are the source's, and the figure says so
+overlap_figure(
+    table, snakemake.output.figure, job_registry(snakemake), models_from=snakemake.params.models_from
+)

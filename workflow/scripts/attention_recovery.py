@@ -53,5 +53,13 @@ tables.append(
 )
 table = pd.concat(tables, ignore_index=True).assign(method=snakemake.params.method)
 table.to_csv(snakemake.output.table, index=False)
-label = job_registry(snakemake).label(snakemake.params.method)
-recovery_figure(table, snakemake.output.figure, title=f"{label}: planted-region recovery")
+registry = job_registry(snakemake)
+label = registry.label(snakemake.params.method)
+source = snakemake.params.models_from
+# a read-out-only method's attention is its source's: those bars repeat that method's figure
+note = (
+    f"attention maps: those of {registry.label(source)}'s models, which this method reads (identical bars)"
+    if source
+    else None
+)
+recovery_figure(table, snakemake.output.figure, title=f"{label}: planted-region recovery", note=note)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from neurolip.data_stage import FoldConnectomes
 from neurolip.evaluation.disease_maps import DiseaseMaps, MapSettings, read_scores
-from neurolip.evaluation.figures.brain import region_significance_figure
+from neurolip.evaluation.figures.brain import region_significance_figure, unnamed_regions
 from neurolip.methods import job_registry
 from neurolip.phenotypes import read_phenotypes
 
@@ -57,7 +57,8 @@ if figure is not None:
         snakemake.output.figure,
         stability=figure["stability"],
         k=params.top_k * 2,
-        names=figure["names"],
+        # a simulated cohort's regions have no anatomy: numbered, not named (the table keeps its columns)
+        names=unnamed_regions(figure["names"]) if params.simulated else figure["names"],
     )
 regions.to_csv(snakemake.output.regions, index=False)
 null_stability.to_csv(snakemake.output.null_stability, index=False)

@@ -9,6 +9,7 @@ from neurolip.evaluation.figures import (
     fairness_accuracy_figure,
     fold_auc_figure,
     group_bars_figure,
+    group_class_counts,
     roc_figure,
 )
 from neurolip.methods import job_registry
@@ -23,5 +24,7 @@ per_fold["attribute"] = per_fold["attribute"].fillna("")
 roc_figure(predictions, snakemake.output.roc, registry)
 calibration_figure(predictions, snakemake.output.calibration, registry)
 fairness_accuracy_figure(per_fold, snakemake.params.attribute, snakemake.output.tradeoff, registry)
-group_bars_figure(per_fold, snakemake.params.attributes, snakemake.output.groups, registry)
+# every method is tested on the same subjects: any method's predictions give the groups' sizes
+counts = group_class_counts(next(iter(predictions.values())), per_fold, snakemake.params.attributes)
+group_bars_figure(per_fold, snakemake.params.attributes, snakemake.output.groups, registry, counts=counts)
 fold_auc_figure(per_fold, snakemake.output.fold_auc, registry)

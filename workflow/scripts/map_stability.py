@@ -50,4 +50,7 @@ for split in ("val", "test"):
         "null_source": "these are the uniform-random chance rows",
     }
 table.to_csv(snakemake.output.table, index=False)
-map_stability_figure(table, snakemake.output.figure, job_registry(snakemake))
+# read-out-only methods' attention maps are their source's: their rows say so
+map_stability_figure(
+    table, snakemake.output.figure, job_registry(snakemake), models_from=snakemake.params.models_from
+)

@@ -307,6 +307,23 @@ class DiseaseMaps:
             )
         }
 
+    def null_phrase(self, estimator, null, fitted, model_maps) -> str:
+        """What a map figure's title says about the map and its null, true in each case: the subjects it is
+        mapped on and the null it was tested against, or why it was not tested."""
+        settings = self.settings
+        if estimator == "pattern" and fitted:
+            return f"refit at the observed C on the training subjects; null: {len(null)} permutation refits"
+        mapped = "test subjects"
+        if (settings.null_fold, settings.seed) not in model_maps:
+            mapped = f"no model of fold {settings.null_fold}, seed {settings.seed}: mean over models"
+        if len(null) >= 3:
+            return f"{mapped}; null: {len(null)} trained null models (connectomes permuted within site)"
+        if settings.method not in settings.null_methods:
+            return f"{mapped}; untested: the method is not in evaluation.maps.null_methods"
+        if len(null):
+            return f"{mapped}; untested: {len(null)} null models, the test needs at least 3"
+        return f"{mapped}; untested: no null model maps to test against"
+
     def regions(self, maps, agreement, fitted, trained_null, coordinates, label):
         """The region tables of every test map against its null, the fold agreement of the linear refits
         against theirs, and what the significance figure draws.
@@ -358,8 +375,9 @@ class DiseaseMaps:
                     stable = agreement[(agreement["estimator"] == estimator) & (agreement["split"] == "test")]
                     figure = {
                         "table": table,
-                        "title": f"{label}: activation pattern of the disease read-out (fold {fold}, {mapped_on})"
-                        + ("" if len(null) else " — no permutation null configured"),
+                        "title": f"{label}: activation pattern of the disease read-out (fold {fold}; "
+                        + self.null_phrase(estimator, null, fitted, model_maps)
+                        + ")",
                         "stability": "; ".join(
                             f"{row.pair}: Spearman {row.spearman:.2f}, Jaccard {row.jaccard_top_k:.2f}"
                             for row in stable.itertuples()

@@ -14,6 +14,7 @@ from .performance import (
     fairness_accuracy_figure,
     fold_auc_figure,
     group_bars_figure,
+    group_class_counts,
     roc_figure,
 )
 from .stability import map_stability_figure, stability_figure
@@ -27,6 +28,7 @@ __all__ = [
     "fairness_accuracy_figure",
     "fold_auc_figure",
     "group_bars_figure",
+    "group_class_counts",
     "map_stability_figure",
     "overlap_figure",
     "recovery_figure",

@@ -1,6 +1,8 @@
 """What every figure shares: the Agg backend, 300 dpi PNGs with a vector PDF beside them (fonts embedded as
-TrueType so the text stays editable), method labels from the registry, one legend under the axes."""
+TrueType so the text stays editable), method labels from the registry, one legend under the axes, seeded
+jitter (the same inputs give the same PNG) and how a read-out-only method's maps are said to be another's."""
 
+import contextlib
 from pathlib import Path
 
 import matplotlib
@@ -15,6 +17,41 @@ plt.rcParams.update({"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "non
 # what the brain maps of TTCA attention plot: the reading weight relative to uniform
 RATIO_LABEL = "N·|A − 1/N|"
 RATIO_MEANING = "reading weight × N (0: attended as uniform)"
+# the seed of the random jitter of strip plots (seaborn draws it from numpy's global generator)
+JITTER_SEED = 0
+
+
+@contextlib.contextmanager
+def seeded_jitter(seed=JITTER_SEED):
+    """Seaborn's strip-plot jitter from a generator seeded with ``seed`` (numpy's global state, which seaborn
+    draws from, is restored afterwards): the same inputs give the same points, so the same PNG."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+def maps_of(registry, method, models_from):
+    """A method's display label, saying whose models' maps it shows when it reads another method's models
+    (``models_from``: {method: source method} of the read-out-only methods; their attention is the source's)."""
+    label = _label(registry, method)
+    source = (models_from or {}).get(method)
+    return f"{label} [maps of {_label(registry, source)}'s models]" if source else label
+
+
+def reused_note(registry, models_from, shown=None):
+    """A line for a figure: which methods' maps are another method's (read-out-only methods reuse the trained
+    models, so their attention maps are the source's, identical), or None when none is."""
+    pairs = [(m, s) for m, s in (models_from or {}).items() if s and (shown is None or m in shown)]
+    if not pairs:
+        return None
+    return "; ".join(
+        f"{_label(registry, m)} reads the models of {_label(registry, s)}: its attention maps are that "
+        "method's (identical)"
+        for m, s in pairs
+    )
 
 
 def vector_path(path):

@@ -4,9 +4,14 @@ fairness-accuracy trade-off, per-group AUC bars and per-fold AUC (rule ``figures
 import textwrap
 
 import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 from sklearn.metrics import roc_curve
 
-from ._style import _clipped_sd, _save
+from ._style import _clipped_sd, _save, seeded_jitter
+
+# a group with fewer patients or controls than this in a test fold has no AUC worth drawing as reliable
+MIN_CLASS = 5
 
 
 def roc_figure(predictions, path, registry):
@@ -64,7 +69,7 @@ def _label_order(per_fold, registry):
     return [registry.label(m) for m in order]
 
 
-def fairness_accuracy_figure(per_fold, attribute, path, registry):
+def fairness_accuracy_figure(per_fold, attribute, path, registry, seed=0):
     """Accuracy and fairness side by side, one row per method (mean ± SD over folds, folds as dots): AUC
     (higher is better) and DPD on ``attribute`` (lower is fairer); group-threshold versions in their own
     colour under their base method. Readable with many methods, unlike one scatter of error bars."""
@@ -92,7 +97,8 @@ def fairness_accuracy_figure(per_fold, attribute, path, registry):
             "order": order,
             "palette": palette,
         }
-        sns.stripplot(**common, ax=ax, size=3, alpha=0.45, legend=False, jitter=0.15)
+        with seeded_jitter(seed):
+            sns.stripplot(**common, ax=ax, size=3, alpha=0.45, legend=False, jitter=0.15)
         sns.pointplot(
             **common,
             ax=ax,
@@ -132,51 +138,149 @@ def fairness_accuracy_figure(per_fold, attribute, path, registry):
     sns.reset_orig()
 
 
-def group_bars_figure(per_fold, attributes, path, registry):
-    """AUC within each group of every sensitive attribute, per method (mean ± SD over folds)."""
+def group_class_counts(predictions, per_fold, attributes):
+    """Patients and controls of every sensitive group in every test fold (all methods share the folds'
+    test subjects): columns attribute, group, fold, patients, controls. A continuous attribute's groups are
+    split at the fold's training median (metric ``split_value`` of ``per_fold``), as the evaluation split
+    them; unknown values are in no group."""
+    split = per_fold[per_fold.metric == "split_value"].drop_duplicates(["fold", "attribute"])
+    split = split.set_index(["fold", "attribute"])["value"]
+    rows = []
+    for fold, part in predictions.groupby("fold"):
+        for attribute in attributes:
+            if attribute not in part.columns:
+                continue
+            if (fold, attribute) in split.index:
+                numeric = pd.to_numeric(part[attribute], errors="coerce")
+                groups = pd.Series(
+                    np.where(numeric > split[(fold, attribute)], "above median", "at or below median"),
+                    index=part.index,
+                ).where(numeric.notna())
+            else:
+                groups = part[attribute].astype(object).where(part[attribute].notna())
+            for group, rows_of in part.groupby(groups.astype(str).where(groups.notna())):
+                y = rows_of["y_true"].to_numpy()
+                rows.append(
+                    {
+                        "attribute": attribute,
+                        "group": group,
+                        "fold": fold,
+                        "patients": int((y == 1).sum()),
+                        "controls": int((y == 0).sum()),
+                    }
+                )
+    return pd.DataFrame(rows, columns=["attribute", "group", "fold", "patients", "controls"])
+
+
+def _group_sizes(counts, attribute, groups):
+    """{group: (smallest patients, smallest controls) over the test folds}; a group absent from a fold counts
+    0 there."""
+    if counts is None:
+        return dict.fromkeys(groups, (None, None))
+    part = counts[counts.attribute == attribute]
+    folds = sorted(set(part.fold))
+    sizes = {}
+    for group in groups:
+        rows = part[part.group == group].set_index("fold").reindex(folds).fillna(0)
+        sizes[group] = (
+            (int(rows["patients"].min()), int(rows["controls"].min())) if len(rows) else (None, None)
+        )
+    return sizes
+
+
+def group_bars_figure(per_fold, attributes, path, registry, counts=None, min_class=MIN_CLASS):
+    """AUC within each group of every sensitive attribute, per method (mean ± SD over folds), each group's
+    size beside its markers: patients/controls of its smallest test fold (``counts``:
+    :func:`group_class_counts`). A group with fewer than ``min_class`` patients or controls in some fold is
+    drawn hollow with a dotted bar and said to be too small for an AUC (its AUC of 1.0 on two patients is
+    not a result); without ``counts`` the sizes are unknown and said so."""
     import seaborn as sns
 
     order = _label_order(per_fold, registry)
     rows = per_fold[per_fold.metric.str.startswith("auc[") & per_fold.attribute.isin(attributes)].copy()
     present = [a for a in attributes if a in set(rows.attribute)]
+    n_groups = max([rows[rows.attribute == a].metric.nunique() for a in present] or [1])
     sns.set_theme(style="whitegrid", context="paper")
     fig, axes = plt.subplots(
         1,
         max(1, len(present)),
-        figsize=(4.2 * max(1, len(present)), 0.4 * len(order) + 1.6),
+        # each row holds one marker (and one size label) per group, apart enough to read
+        figsize=(4.8 * max(1, len(present)), max(0.45, 0.16 * n_groups) * len(order) + 2.0),
         sharey=True,
         squeeze=False,
     )
+    interval = _clipped_sd()
     for ax, attribute in zip(axes[0], present):
         part = rows[rows.attribute == attribute].copy()
         part["group"] = part.metric.str.slice(4, -1)
         part["label"] = [registry.label(m) for m in part.method]
-        sns.pointplot(
-            data=part,
-            x="value",
-            y="label",
-            hue="group",
-            order=order,
-            dodge=0.4,
-            errorbar=_clipped_sd(),
-            linestyle="none",
-            markersize=4,
-            capsize=0.15,
-            err_kws={"linewidth": 1},
-            ax=ax,
-        )
+        groups = sorted(part.group.unique(), key=str)
+        sizes = _group_sizes(counts, attribute, groups)
+        offsets = np.linspace(-0.28, 0.28, len(groups)) if len(groups) > 1 else np.zeros(1)
+        for j, group in enumerate(groups):
+            colour = f"C{j}"
+            patients, controls = sizes[group]
+            small = counts is not None and (patients is None or min(patients, controls) < min_class)
+            size_text = f"{patients}/{controls}" if patients is not None else "n ?"
+            name = f"{group} (n {size_text})" + (" — too small for an AUC" if small else "")
+            values = part[part.group == group].groupby("label")["value"]
+            xs, ys, lows, highs = [], [], [], []
+            for i, label in enumerate(order):
+                if label not in values.groups:
+                    continue
+                v = values.get_group(label).dropna()
+                if v.empty:
+                    continue
+                low, high = interval(v)
+                xs.append(float(v.mean()))
+                ys.append(i + offsets[j])
+                lows.append(low)
+                highs.append(high)
+            xs, ys = np.array(xs), np.array(ys)
+            if len(xs):
+                ax.hlines(ys, lows, highs, colors=colour, lw=1, ls=":" if small else "-")
+                ax.plot(
+                    xs,
+                    ys,
+                    ls="none",
+                    marker="o",
+                    ms=4.5,
+                    mfc="white" if small else colour,
+                    mec=colour,
+                    mew=1.2,
+                    label=name,
+                    gid=f"group:{group}",
+                )
+                for y in ys:
+                    ax.text(
+                        1.06,
+                        y,
+                        size_text,
+                        fontsize=5,
+                        color=colour,
+                        va="center",
+                        ha="left",
+                        gid=f"n:{group}",
+                        transform=ax.get_yaxis_transform(),
+                        clip_on=False,
+                    )
         ax.axvline(0.5, ls="--", c="grey", lw=0.8)
+        ax.set_yticks(range(len(order)), order)
+        ax.set_ylim(len(order) - 0.5, -0.5)
         # a little room past 1: markers at AUC 1.0 are drawn whole
         ax.set(
-            title=f"AUC per {attribute} group", xlabel="AUC (mean ± SD over folds)", ylabel="", xlim=(0, 1.04)
+            title=f"AUC per {attribute} group",
+            xlabel="AUC (mean ± SD over folds)\nright: patients/controls of the smallest test fold",
+            ylabel="",
+            xlim=(0, 1.04),
         )
         ax.legend(
             fontsize=6,
-            title=attribute,
+            title=f"{attribute} (hollow, dotted: < {min_class} patients or controls in a fold)",
             title_fontsize=6,
             loc="upper center",
-            bbox_to_anchor=(0.5, -0.12 - 0.3 / max(1, len(order))),
-            ncol=min(4, part.group.nunique()),
+            bbox_to_anchor=(0.5, -0.16 - 0.3 / max(1, len(order))),
+            ncol=1 if len(groups) > 2 else len(groups),
             frameon=False,
         )
     if not present:
@@ -185,7 +289,7 @@ def group_bars_figure(per_fold, attributes, path, registry):
     sns.reset_orig()
 
 
-def fold_auc_figure(per_fold, path, registry):
+def fold_auc_figure(per_fold, path, registry, seed=0):
     """Every fold's test AUC per method (dots) with the mean: how much a method's AUC moves between folds."""
     import seaborn as sns
 
@@ -193,17 +297,18 @@ def fold_auc_figure(per_fold, path, registry):
     frame = _method_frame(per_fold, registry, "auc")
     sns.set_theme(style="whitegrid", context="paper")
     fig, ax = plt.subplots(figsize=(6.5, 0.4 * len(order) + 1.4))
-    sns.stripplot(
-        data=frame,
-        x="value",
-        y="label",
-        hue="fold",
-        order=order,
-        palette="viridis",
-        size=5,
-        ax=ax,
-        jitter=0.1,
-    )
+    with seeded_jitter(seed):
+        sns.stripplot(
+            data=frame,
+            x="value",
+            y="label",
+            hue="fold",
+            order=order,
+            palette="viridis",
+            size=5,
+            ax=ax,
+            jitter=0.1,
+        )
     sns.pointplot(
         data=frame,
         x="value",

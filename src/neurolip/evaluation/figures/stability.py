@@ -1,6 +1,9 @@
 """Stability figures: the agreement of one method's fold maps (rule ``brain_maps``) and the agreement of
 every method's model maps beside its null models' (rule ``map_stability``)."""
 
+import re
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
@@ -8,7 +11,11 @@ from matplotlib.patches import Patch
 
 from ..brainmaps import reading_weight
 from ..map_null import NULL_COLUMNS
-from ._style import _label, _save
+from ._style import _label, _save, maps_of
+
+ALPHA = 0.05
+# the hatch of each kind of bar of the map-stability figure
+_HATCH = {"above": "", "not above": "", "too small": "xx", "no null": "///"}
 
 
 def stability_figure(table, maps, path, title=None):
@@ -41,27 +48,58 @@ def stability_figure(table, maps, path, title=None):
         title="Mean over fold pairs",
     )
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(textwrap.fill(title, 110), fontsize=9)  # a long title would widen the figure
     _save(fig, path)
 
 
-def map_stability_figure(table, path, registry=None):
+def reachable_p(n_null, null_source, alpha=ALPHA):
+    """The smallest p a row's null can give: 1 / (1 + replicates), the replicates being the null refits
+    (``n_null``) or, for trained null models drawn in groups ("groups of G" in ``null_source``, as
+    disease_maps writes it), the disjoint groups n_null // G (map_null.null_agreement's ``min_p``)."""
+    if not np.isfinite(n_null) or n_null <= 0:
+        return np.nan
+    groups = re.search(r"groups of (\d+)", str(null_source))
+    replicates = int(n_null) // int(groups.group(1)) if groups else int(n_null)
+    return 1.0 / (1 + replicates)
+
+
+def _bar_kind(row, p_column, null_column, alpha=ALPHA):
+    """What a bar of :func:`map_stability_figure` is: "above" its null, "not above", "too small" (its null
+    cannot give p ≤ alpha) or "no null"."""
+    if not np.isfinite(row[null_column]):
+        return "no null"
+    if row[p_column] <= alpha:
+        return "above"
+    if reachable_p(row.get("n_null", np.nan), row.get("null_source", "")) > alpha:
+        return "too small"
+    return "not above"
+
+
+def map_stability_figure(table, path, registry=None, alpha=ALPHA, models_from=None):
     """Agreement of model maps on the test subjects (Spearman, top-k Jaccard), one bar per method, estimator
-    and pair type, each beside its chance level: the agreement of the method's null models' maps (black
-    tick at the mean, grey line to the 95th percentile; bars hatched where the method has no null models),
-    with uniform random maps as a dashed line. Bars are solid only where they beat their null (p ≤ 0.05)."""
+    and pair type (edge colour: the pair type), each beside its chance level: the agreement of the method's
+    null models' maps (black tick at the mean, grey line to the 95th percentile), with uniform random maps as
+    a dashed line. A bar is filled where it is above its null (p ≤ ``alpha``), hollow where not, hatched
+    "///" where the method has no null models and "xx" where its null is too small to give p ≤ ``alpha``
+    (20 null models in groups of 5: p ≥ 1/5). The legend lists what is drawn, nothing else."""
     shown = table[(table["split"] == "test") & (table["method"] != "random")].reset_index(drop=True)
     for column in NULL_COLUMNS:
         if column not in shown.columns:
             shown[column] = np.nan
+    # a read-out-only method's attention maps are its source's (``models_from``): its attention rows say so
+    # (long labels wrapped: they would squeeze the panels)
     labels = [
-        f"{_label(registry, m)} · {e} · {p}"
+        textwrap.fill(
+            f"{maps_of(registry, m, models_from) if e == 'attention' else _label(registry, m)} · {e} · {p}",
+            70,
+        )
         for m, e, p in zip(shown["method"], shown["estimator"], shown["pair"])
     ]
     chance = table[table["method"] == "random"]
     colours = {pair: f"C{i}" for i, pair in enumerate(sorted(shown["pair"].unique()))}
     fig, axes = plt.subplots(1, 2, figsize=(11, 0.32 * max(6, len(shown)) + 1.6), sharey=True)
     y = np.arange(len(shown))
+    drawn, min_ps = set(), []
     for ax, metric, null, p_column, name in zip(
         axes,
         ("spearman", "jaccard_top_k"),
@@ -70,30 +108,58 @@ def map_stability_figure(table, path, registry=None):
         ("Spearman", "top-k Jaccard"),
     ):
         for i, row in shown.iterrows():
-            has_null = np.isfinite(row[null])
-            beats = has_null and row[p_column] <= 0.05
+            kind = _bar_kind(row, p_column, null, alpha)
+            drawn.add(kind)
+            if kind == "too small":
+                min_ps.append(reachable_p(row["n_null"], row["null_source"]))
             ax.barh(
                 y[i],
                 row[metric],
-                color=colours[row["pair"]] if beats else "white",
+                color=colours[row["pair"]] if kind == "above" else "white",
                 edgecolor=colours[row["pair"]],
-                hatch="" if has_null else "///",
+                hatch=_HATCH[kind],
                 height=0.7,
+                gid=f"bar:{kind}",
             )
-            if has_null:
-                ax.plot([row[null], row[f"{null}_p95"]], [y[i], y[i]], c="grey", lw=2)
-                ax.plot([row[null]], [y[i]], marker="|", c="black", ms=12, mew=2)
+            if kind != "no null":
+                ax.plot([row[null], row[f"{null}_p95"]], [y[i], y[i]], c="grey", lw=2, gid="null range")
+                ax.plot([row[null]], [y[i]], marker="|", c="black", ms=12, mew=2, gid="null range")
+                drawn.add("null range")
         if not chance.empty:
-            ax.axvline(float(chance[metric].iloc[0]), ls="--", c="grey", lw=1)
+            ax.axvline(float(chance[metric].iloc[0]), ls="--", c="grey", lw=1, gid="random")
+            drawn.add("random")
         ax.set(xlabel=f"{name} between model maps", ylabel="")
     axes[0].set_yticks(y, labels, fontsize=7)
     axes[0].invert_yaxis()
-    handles = [Patch(facecolor=c, edgecolor=c, label=pair) for pair, c in colours.items()] + [
-        Patch(facecolor="white", edgecolor="black", label="not above its null (p > 0.05)"),
-        Patch(facecolor="white", edgecolor="black", hatch="///", label="no null models"),
-        Line2D([], [], c="grey", lw=2, marker="|", mec="black", ms=10, label="null models: mean to p95"),
-        Line2D([], [], c="grey", ls="--", lw=1, label="uniform random maps"),
+    handles = [
+        Patch(facecolor="white", edgecolor=c, lw=2, label=f"edge colour: {pair}")
+        for pair, c in colours.items()
     ]
+    names = {
+        "above": f"filled: above its null (p ≤ {alpha:g})",
+        "not above": f"hollow: not above its null (p > {alpha:g})",
+        "too small": "cross-hatched: null too small to reject (min p = "
+        + ", ".join(f"{p:.2f}" for p in sorted(set(np.round(min_ps, 2))))
+        + ")",
+        "no null": "hatched: no null models",
+    }
+    for kind in ("above", "not above", "too small", "no null"):
+        if kind in drawn:
+            handles.append(
+                Patch(
+                    facecolor="grey" if kind == "above" else "white",
+                    edgecolor="black",
+                    hatch=_HATCH[kind],
+                    label=names[kind],
+                    gid=f"bar:{kind}",
+                )
+            )
+    if "null range" in drawn:
+        handles.append(
+            Line2D([], [], c="grey", lw=2, marker="|", mec="black", ms=10, label="null models: mean to p95")
+        )
+    if "random" in drawn:
+        handles.append(Line2D([], [], c="grey", ls="--", lw=1, label="uniform random maps"))
     fig.suptitle(
         "Agreement of model maps on the test subjects, each beside its null models' agreement", fontsize=9
     )
