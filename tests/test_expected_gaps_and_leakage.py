@@ -127,8 +127,12 @@ def test_table1_labels_a_randomised_row_gap_of_expected_rates_and_expected_gap_o
         f"; expected gap over draws {100 * drawn.value:.2f} "
         f"[{100 * drawn.draw_p05:.2f}–{100 * drawn.draw_p95:.2f}]"
     )
-    # the two quantities differ (E|X| ≥ |E X|): a label is needed
-    assert drawn.value > dpd.value
+    # the two quantities differ (E max(|TPR gap|, |FPR gap|) ≥ max(|E TPR gap|, |E FPR gap|)): a label is
+    # needed, in the DEOdds cell too
+    deodds, drawn = rows.loc["deodds"], rows.loc["deodds_expected"]
+    assert drawn.value > deodds.value
+    assert table.loc[0, "Pooled DEOdds (sex)"].startswith(f"gap of expected rates {100 * deodds.value:.2f} ")
+    assert f"; expected gap over draws {100 * drawn.value:.2f} [" in table.loc[0, "Pooled DEOdds (sex)"]
 
 
 def _scores_with_sex_but_fair_decisions(seed, n=600, shift=1.5):

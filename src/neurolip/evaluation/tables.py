@@ -63,7 +63,7 @@ def _fold_mean_floor(summary, pooled, method, metric, attribute):
     median = _row(summary, method, f"{metric}_fold_mean_floor_median", attribute)
     if not median.empty:
         p95, p = (_mean(summary, method, f"{metric}_fold_mean_floor_{k}", attribute)[0] for k in ("p95", "p"))
-        return median["mean"].iloc[0], p95, p, int(median["n_folds"].iloc[0])
+        return median["mean"].iloc[0], p95, p, _folds(median)
     if metric != "probe_auc" or pooled is None or "p_floor" not in pooled.columns:
         return None
     row = pooled[
@@ -88,15 +88,21 @@ def _cell(summary, method, metric, attribute, n_folds=None, pooled=None):
     floor = _fold_mean_floor(summary, pooled, method, metric, attribute)
     if floor is not None:
         median, p95, p, floor_folds = floor
-        over = ""
-        if floor_folds is not None and "n_folds" in row.columns and floor_folds < int(row["n_folds"].iloc[0]):
-            over = f" over {floor_folds} folds"
+        mean_folds = _folds(row)
+        over = f" over {floor_folds} folds" if floor_folds and mean_folds and floor_folds < mean_folds else ""
         cell += f" (fold-mean floor {100 * median:.2f}; p95 {100 * p95:.2f}{over})" + (
             " *" if p <= 0.05 else ""
         )
-    if n_folds and "n_folds" in row.columns and int(row["n_folds"].iloc[0]) < n_folds:
-        cell += f" [{int(row['n_folds'].iloc[0])} of {n_folds} folds]"
+    if n_folds and _folds(row) and _folds(row) < n_folds:
+        cell += f" [{_folds(row)} of {n_folds} folds]"
     return cell
+
+
+def _folds(row):
+    """The ``n_folds`` of a summary row, None where the summary has none."""
+    if "n_folds" not in row.columns or row.empty or pd.isna(row["n_folds"].iloc[0]):
+        return None
+    return int(row["n_folds"].iloc[0])
 
 
 def threshold_notes(predictions: dict, labels: dict) -> list[str]:
