@@ -84,6 +84,16 @@ def test_fold_floor_draws_of_a_fold_and_their_table_cell():
     assert cell.startswith("10.00 ± 2.00 (fold-mean floor ") and "p95" in cell
     # rows of the fold mean's floor only, no mean of per-fold floors
     assert rows.metric.str.contains("_fold_mean_floor_").all() and len(rows) == 3 * len(FLOORED)
+    # subjects of unknown group are left out of every figure and its draws
+    unknown = groups.where(np.arange(len(groups)) % 10 != 0, None)
+    partial = fold_floor_draws(score, y, (score > 0.5).astype(int), unknown, n_draws=300, seed=[0, 1])
+    known = unknown.notna().to_numpy()
+    alone = fold_floor_draws(
+        score[known], y[known], (score[known] > 0.5).astype(int), unknown[known], n_draws=300, seed=[0, 1]
+    )
+    for metric in FLOORED:
+        assert partial[metric][0] == pytest.approx(alone[metric][0])
+        np.testing.assert_allclose(partial[metric][1], alone[metric][1])
     # a three-group attribute gets no floor draws (the floors are for two groups)
     assert fold_floor_draws(score, y, y, pd.Series(rng.choice(["a", "b", "c"], len(y))), n_draws=10) == {}
 

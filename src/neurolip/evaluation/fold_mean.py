@@ -46,8 +46,8 @@ def fold_floor_draws(scores, y_true, decisions, groups, n_draws: int = 1000, see
     y_k, codes_k = np.asarray(y_true).astype(int)[known], codes[known]
     if min(len(np.unique(codes_k[y_k == c])) for c in (0, 1)) < 2:
         return {}
-    decisions = np.asarray(decisions, dtype=float)[known]
-    observed, null, _ = gap_null(y_k, decisions, codes_k, n_draws=n_draws, seed=seed)
+    decisions = np.asarray(decisions, dtype=float)
+    observed, null, _ = gap_null(y_k, decisions[known], codes_k, n_draws=n_draws, seed=seed)
     out = {gap: (float(observed[gap]), null[gap]) for gap in ("dpd", "deodds")}
     for metric, source in (("score_leakage", scores), ("decision_leakage", decisions)):
         values = np.asarray(source, dtype=float)[known]
