@@ -10,6 +10,7 @@ import pytest
 from scipy import special
 
 from neurolip.evaluation.floors import gap_floor, group_indicator, two_group_gaps
+from neurolip.evaluation.fold_mean import prediction_floor_draws
 from neurolip.evaluation.paired import paired_pooled
 from neurolip.evaluation.per_fold import decision_leakage_value, fold_metrics, leakage_per_fold
 from neurolip.evaluation.pooled import pooled_metrics
@@ -76,7 +77,8 @@ def test_randomised_rows_lead_with_the_gap_of_the_expected_decisions_and_its_flo
     in_fold = two_group_gaps(fold.p_decision, fold.y_true, group_indicator(fold.sex)[0])
     assert rows["dpd"] == pytest.approx(float(in_fold["dpd"]))
     assert rows["deodds"] == pytest.approx(float(in_fold["deodds"]))
-    assert rows["dpd_floor_median"] > 0
+    draws = prediction_floor_draws(fold, fold.sex, n_draws=200)
+    assert draws["dpd"][0] == pytest.approx(rows["dpd"]) and np.median(draws["dpd"][1]) > 0
 
 
 def test_the_floor_of_a_randomised_rule_fires_for_an_unfair_rule_and_not_for_a_blind_one():
@@ -105,7 +107,7 @@ def test_paired_gap_differences_of_randomised_rows_compare_decision_probabilitie
     assert table.at["dpd", "ci_low"] > 0  # the unfair randomised rule: larger expected DPD
 
 
-def test_table1_prints_a_randomised_row_as_its_expected_gap_beside_its_floor():
+def test_table1_labels_a_randomised_row_gap_of_expected_rates_and_expected_gap_over_draws():
     from neurolip.evaluation.tables import build_table
     from neurolip.methods import Method
 
@@ -115,10 +117,22 @@ def test_table1_prints_a_randomised_row_as_its_expected_gap_beside_its_floor():
     rows = pooled.set_index("metric")
     dpd, drawn = rows.loc["dpd"], rows.loc["dpd_expected"]
     cell = table.loc[0, "Pooled DPD (sex)"]
-    assert cell.startswith(f"expected {100 * dpd.value:.2f} (floor {100 * dpd.floor_median:.2f}; p95 ")
-    assert cell.endswith(
-        f"; draws {100 * drawn.value:.2f} [{100 * drawn.draw_p05:.2f}–{100 * drawn.draw_p95:.2f}]"
+    # the headline is the gap of the expected rates, the second figure the exact expected gap over draws:
+    # the cell names which is which (issue 31: a gap of expected rates printed as "expected" read as the
+    # expected gap)
+    assert cell.startswith(
+        f"gap of expected rates {100 * dpd.value:.2f} (floor {100 * dpd.floor_median:.2f}; p95 "
     )
+    assert cell.endswith(
+        f"; expected gap over draws {100 * drawn.value:.2f} "
+        f"[{100 * drawn.draw_p05:.2f}–{100 * drawn.draw_p95:.2f}]"
+    )
+    # the two quantities differ (E max(|TPR gap|, |FPR gap|) ≥ max(|E TPR gap|, |E FPR gap|)): a label is
+    # needed, in the DEOdds cell too
+    deodds, drawn = rows.loc["deodds"], rows.loc["deodds_expected"]
+    assert drawn.value > deodds.value
+    assert table.loc[0, "Pooled DEOdds (sex)"].startswith(f"gap of expected rates {100 * deodds.value:.2f} ")
+    assert f"; expected gap over draws {100 * drawn.value:.2f} [" in table.loc[0, "Pooled DEOdds (sex)"]
 
 
 def _scores_with_sex_but_fair_decisions(seed, n=600, shift=1.5):
@@ -163,8 +177,11 @@ def test_every_row_has_a_score_leakage_and_a_decision_leakage_each_with_its_floo
     fold = leaky[leaky.fold == 0].rename(columns={"group[sex]": "sex"})
     rows = {r["metric"]: r["value"] for r in fold_metrics(fold, {}, ["sex"]) if r["attribute"] == "sex"}
     assert rows["score_leakage"] > 0.75 and rows["decision_leakage"] == pytest.approx(0.5)
+    draws = prediction_floor_draws(fold, fold.sex, n_draws=200)
     for metric in ("score_leakage", "decision_leakage"):
-        assert rows[f"{metric}_floor_p95"] >= rows[f"{metric}_floor_median"] >= 0.5
+        observed, null = draws[metric]
+        assert observed == pytest.approx(rows[metric])
+        assert np.percentile(null, 95) >= np.median(null) >= 0.5
 
 
 def test_pooled_leakage_is_fold_stratified_so_fold_calibration_does_not_read_as_leakage():
@@ -230,10 +247,6 @@ def test_leakage_per_fold_copies_no_probe_onto_thresholded_rows(tmp_path):
     assert rows.method.tolist() == ["m"] and rows.value.tolist() == [pytest.approx(0.65)]
     with pytest.raises(TypeError):
         leakage_per_fold({("m", 0): path}, {"m_fairthr_eo": "m"})
-    # with the test fold's codes, each probe figure gets its floor at the fold's group sizes
-    floored = leakage_per_fold(
-        {("m", 0): path}, test_groups={(0, "sex"): (np.r_[np.zeros(60), np.ones(40)], None)}
-    )
-    by_metric = floored.set_index("metric")["value"]
-    assert by_metric["probe_auc"] == pytest.approx(0.65)
-    assert 0.45 < by_metric["probe_auc_floor_median"] < 0.55 < by_metric["probe_auc_floor_p95"] < 0.65
+    # the probe's floor is that of its fold mean, a pooled row (pooled_probe_rows), not a per-fold row
+    with pytest.raises(TypeError):
+        leakage_per_fold({("m", 0): path}, test_groups={})

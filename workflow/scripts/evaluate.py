@@ -24,11 +24,11 @@ evaluation = evaluate(files, frame)
 # the probe read them)
 test_groups = frame.probe_groups()
 leakage = leakage_per_fold(
-    dict(zip(map(tuple, snakemake.params.leakage_keys), snakemake.input.leakage, strict=True)),
-    test_groups=test_groups,
+    dict(zip(map(tuple, snakemake.params.leakage_keys), snakemake.input.leakage, strict=True))
 )
 per_fold = pd.concat([evaluation.per_fold, leakage], ignore_index=True)
-summary = summarize(per_fold)
+# the per-fold gaps and leakages beside the floors of their fold means (the probe's: metrics/pooled.csv)
+summary = summarize(per_fold, evaluation.fold_mean_floors)
 per_fold.to_csv(snakemake.output.per_fold, index=False)
 summary.to_csv(snakemake.output.summary, index=False)
 comparisons = [("auc", ""), ("accuracy", "")] + [

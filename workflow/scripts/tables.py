@@ -27,18 +27,24 @@ notes += threshold_notes({m: pd.concat(f) for m, f in variants.items()}, labels)
 note = "".join(f"\n\nNote — {n}." for n in notes)
 captions = {
     "table1": (
-        f"Table 1 ({name}): methods, percent, mean ± std over folds; pooled gaps beside the floor of "
-        f"sex-blind decisions (median; 95th percentile; * above it). The floor permutes sex within "
+        f"Table 1 ({name}): methods, percent, mean ± std over folds; per-fold gaps, leakages and the probe "
+        f"beside the sex-blind floor of their fold mean (each fold's null draws averaged across folds draw "
+        f"by draw: median; 95th percentile; * p ≤ 0.05); pooled gaps beside the floor of sex-blind "
+        f"decisions (median; 95th percentile; * above it). The floor permutes sex within "
         f"diagnosis: the DPD floor is centred on the DPD that the groups' different diagnosis rates induce, "
         f"not on 0, so a method thresholded for demographic parity is expected to sit below it. Randomised "
-        f"thresholds (_rand): the gap of the expected decisions with its floor, then the realised gap over "
-        f"randomisation draws (mean [5–95 %]). Score leakage: sex from P(disease), decision leakage: sex "
-        f"from the decision, within diagnosis (AUC, max(AUC, 1 − AUC)){note}"
+        f"thresholds (_rand): the gap of expected rates (of the decision probabilities) with its floor, then "
+        f"the expected gap over randomisation draws (exact) with the realised gap's 5–95 % range. Score "
+        f"leakage: sex from P(disease), decision leakage: sex from the decision, within diagnosis (AUC, "
+        f"max(AUC, 1 − AUC)){note}"
     ),
-    "table2": f"Table 2 ({name}): ablations, percent, mean ± std over folds{note}",
+    "table2": (
+        f"Table 2 ({name}): ablations, percent, mean ± std over folds; per-fold gaps and leakages beside "
+        f"the sex-blind floor of their fold mean (median; 95th percentile; * p ≤ 0.05){note}"
+    ),
 }
 for table, caption in captions.items():
     frame = build_table(
-        summary, registry.table(table), attributes, paper, pooled=pooled if table == "table1" else None
+        summary, registry.table(table), attributes, paper, pooled=pooled, pooled_gaps=table == "table1"
     )
     write_table(frame, getattr(snakemake.output, table)[: -len(".csv")], caption)

@@ -43,6 +43,20 @@ def _strata(y_true, folds):
     return y_true if folds is None else np.char.add(np.char.add(y_true, "|"), np.asarray(folds).astype(str))
 
 
+def gap_null(y_true, y_pred, groups, folds=None, n_draws: int = 1000, seed=0) -> tuple[dict, dict, list]:
+    """(observed gaps, {gap: (n_draws,) null magnitudes}, the two group labels): the draws behind
+    :func:`gap_floor` (the attribute permuted within diagnosis, × fold when ``folds`` is given), kept for
+    whoever combines them (:mod:`.fold_mean` averages them across folds draw by draw)."""
+    y_true = np.asarray(y_true).astype(int)
+    y_pred = np.asarray(y_pred, dtype=float)
+    second, labels = group_indicator(groups)
+    rng = np.random.default_rng(seed)
+    observed = two_group_gaps(y_pred, y_true, second)
+    permuted = permute_within(second, _strata(y_true, folds), n_draws, rng)
+    floor = two_group_gaps(y_pred[None, :], y_true[None, :], permuted)
+    return observed, {gap: np.abs(floor[gap]) for gap in GAPS}, labels
+
+
 def gap_floor(y_true, y_pred, groups, folds=None, n_draws: int = 1000, seed: int = 0) -> pd.DataFrame:
     """Each gap of ``y_pred`` beside its sex-blind floor.
 
@@ -52,16 +66,10 @@ def gap_floor(y_true, y_pred, groups, folds=None, n_draws: int = 1000, seed: int
     ``p_floor`` = (1 + #draws whose gap reaches the observed one) / (1 + n_draws), and ``above_floor``
     (observed magnitude above the floor's 95th percentile).
     """
-    y_true = np.asarray(y_true).astype(int)
-    y_pred = np.asarray(y_pred, dtype=float)
-    second, labels = group_indicator(groups)
-    rng = np.random.default_rng(seed)
-    observed = two_group_gaps(y_pred, y_true, second)
-    permuted = permute_within(second, _strata(y_true, folds), n_draws, rng)
-    floor = two_group_gaps(y_pred[None, :], y_true[None, :], permuted)
+    observed, floor, labels = gap_null(y_true, y_pred, groups, folds, n_draws, seed)
     rows = []
     for gap in GAPS:
-        value, null = float(observed[gap]), np.abs(floor[gap])
+        value, null = float(observed[gap]), floor[gap]
         magnitude = abs(value)
         rows.append(
             {

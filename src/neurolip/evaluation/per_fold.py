@@ -1,5 +1,6 @@
 """Per-fold classification and fairness metrics with fairlearn (long rows: metric, attribute, value), the
-per-fold floors of the gaps and leakages, the held-out probe's per-fold rows, and their summary over folds.
+held-out probe's per-fold rows, and their summary over folds (the floors of the fold means of the gaps and
+leakages come from :mod:`.fold_mean`; the probe's from :func:`.pooled.pooled_probe_rows`).
 
 A group holding a single class has no AUC: the value is missing and a warning is logged, the run goes on.
 """
@@ -13,7 +14,6 @@ from fairlearn.metrics import MetricFrame
 from sklearn.metrics import accuracy_score, recall_score
 
 from ..stats import safe_auc
-from .floors import gap_floor
 from .frame import (
     CONTINUOUS,
     attribute_groups,
@@ -23,7 +23,7 @@ from .frame import (
     two_group_codes,
 )
 from .gaps import pooled_deodds, pooled_dpd
-from .probes import decision_leakage, decision_leakage_floor, probe_auc_floor
+from .probes import decision_leakage
 from .thresholds import expected_gaps, randomised
 
 log = logging.getLogger(__name__)
@@ -118,38 +118,8 @@ def grouped_fold_metrics(predictions, groups, split_values) -> list[dict]:
             leakage = decision_leakage_value(values, y_true, labels, attribute=attribute, metric=metric)
             if leakage is not None:
                 rows.append({"metric": metric, "attribute": attribute, "value": leakage})
-        rows += fold_floor_rows(score_values(predictions), y_true, decision, labels, attribute)
         rows += expected_gap_rows(predictions, y_true, labels, attribute)
     return rows
-
-
-def fold_floor_rows(scores, y_true, decisions, groups, attribute, n_draws=1000, seed=0) -> list[dict]:
-    """The sex-blind floor of one test fold's DPD, DEOdds, score leakage (of ``scores``) and decision leakage
-    (of ``decisions``: 0/1, or decision probabilities) (``<metric>_floor_median``, ``<metric>_floor_p95``: the
-    attribute permuted within diagnosis, ``n_draws`` times), for a two-group attribute present in both
-    classes: a per-fold gap means something only beside what a classifier blind to the attribute shows at
-    the fold's group sizes."""
-    codes = two_group_codes(groups)
-    if codes is None:
-        return []
-    known = codes >= 0
-    y_k, codes_k = y_true[known], codes[known]
-    if min(len(np.unique(codes_k[y_k == c])) for c in (0, 1)) < 2:
-        return []
-    decisions = np.asarray(decisions, dtype=float)
-    floors = gap_floor(y_k, decisions[known], codes_k, n_draws=n_draws, seed=seed).set_index("gap")
-    values = {
-        "dpd": (floors.at["dpd", "floor_median"], floors.at["dpd", "floor_p95"]),
-        "deodds": (floors.at["deodds", "floor_median"], floors.at["deodds", "floor_p95"]),
-    }
-    for metric, source in (("score_leakage", scores), ("decision_leakage", decisions)):
-        leakage = decision_leakage_floor(np.asarray(source)[known], codes_k, y_k, n_draws=n_draws, seed=seed)
-        values[metric] = (leakage["floor_median"], leakage["floor_p95"])
-    return [
-        {"metric": f"{metric}_floor_{name}", "attribute": attribute, "value": float(value)}
-        for metric, pair in values.items()
-        for name, value in zip(("median", "p95"), pair, strict=True)
-    ]
 
 
 def expected_gap_rows(predictions, y_true, groups, attribute) -> list[dict]:
@@ -199,50 +169,33 @@ def decision_leakage_value(
     return float(pooled.leakage_auc.mean())
 
 
-def leakage_per_fold(leakage_files, *, test_groups=None) -> pd.DataFrame:
+def leakage_per_fold(leakage_files) -> pd.DataFrame:
     """Per-fold rows (metric ``probe_auc``) of the sensitive-attribute probe on each method's predicting
     representation, averaged over the fold's seeds. ``leakage_files``: {(method, fold): path}. A
     group-threshold row has no file of its own and gets no probe (its decisions use the attribute itself;
-    its decision leakage says what it carries). ``test_groups`` ({(fold, attribute): (codes, diagnoses) of
-    the fold's test subjects}) adds the probe's floor at the fold's group sizes, through the diagnosis
-    (``probe_auc_floor_median``, ``_p95``: :func:`~neurolip.evaluation.probes.probe_auc_floor`)."""
+    its decision leakage says what it carries). The floor of the probe's fold mean is a pooled row
+    (:func:`~neurolip.evaluation.pooled.pooled_probe_rows`)."""
     frames = []
     for (method, fold), path in leakage_files.items():
         frame = pd.read_csv(path)
         if frame.empty:
             continue
         means = frame.groupby("attribute", sort=False)["probe_auc"].mean()
-        for attribute, value in means.items():
-            frames.append(
-                {
-                    "method": method,
-                    "fold": fold,
-                    "metric": "probe_auc",
-                    "attribute": attribute,
-                    "value": value,
-                }
-            )
-            groups = (test_groups or {}).get((fold, attribute))
-            if groups is None:
-                continue
-            floor = probe_auc_floor(*groups, seed=int(fold))
-            frames += [
-                {
-                    "method": method,
-                    "fold": fold,
-                    "metric": f"probe_auc_{k}",
-                    "attribute": attribute,
-                    "value": floor[k],
-                }
-                for k in ("floor_median", "floor_p95")
-            ]
+        frames += [
+            {"method": method, "fold": fold, "metric": "probe_auc", "attribute": attribute, "value": value}
+            for attribute, value in means.items()
+        ]
     # float even when empty (no two-group attribute): an object column would break every statistic after it
     return pd.DataFrame(frames, columns=["method", "fold", "metric", "attribute", "value"]).astype(
         {"value": float}
     )
 
 
-def summarize(per_fold):
+def summarize(per_fold, fold_mean_floors=None):
+    """Mean, SD and count over folds of each (method, metric, attribute); ``fold_mean_floors``
+    (:func:`.fold_mean.fold_mean_rows`, already in this shape) are appended."""
     grouped = per_fold.groupby(["method", "metric", "attribute"], sort=False)["value"]
     summary = grouped.agg(mean="mean", std="std", n_folds="count").reset_index()
-    return summary
+    if fold_mean_floors is None or fold_mean_floors.empty:
+        return summary
+    return pd.concat([summary, fold_mean_floors], ignore_index=True)

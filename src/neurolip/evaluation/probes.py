@@ -141,8 +141,9 @@ def decision_leakage_floor(scores, codes, y_true, folds=None, n_draws: int = 100
     classes; fold-stratified when ``folds`` is given): the same scores with the attribute permuted within
     diagnosis (× fold when ``folds`` is given), ``n_draws`` times. max(AUC, 1 − AUC) reads above 0.5 for pure
     noise (about 0.56 per test fold at ABIDE's sizes), so the value means something only beside this floor.
-    Returns ``observed``, ``floor_median``, ``floor_p95``, ``p_floor`` and ``above_floor``; NaN when a class
-    lacks one of the two groups."""
+    Returns ``observed``, ``floor_median``, ``floor_p95``, ``p_floor``, ``above_floor`` and the null
+    ``draws`` (``n_draws``; :mod:`.fold_mean` averages them across folds); NaN when a class lacks one of the
+    two groups."""
     scores = np.asarray(scores, dtype=float)
     codes = np.asarray(codes).astype(int)
     y_true = np.asarray(y_true).astype(int)
@@ -153,7 +154,8 @@ def decision_leakage_floor(scores, codes, y_true, folds=None, n_draws: int = 100
         keep = (y_true == diagnosis) & (codes >= 0)
         second = codes[keep] == 1
         if second.all() or not second.any():
-            return {k: np.nan for k in ("observed", "floor_median", "floor_p95", "p_floor", "above_floor")}
+            missing = {k: np.nan for k in ("observed", "floor_median", "floor_p95", "p_floor", "above_floor")}
+            return {**missing, "draws": np.full(n_draws, np.nan)}
         strata = folds[keep]
         ranks = _within_stratum_ranks(scores[keep], strata)
         # each draw permutes the group labels within each fold; the rank sums give the stratified AUC
@@ -172,4 +174,5 @@ def decision_leakage_floor(scores, codes, y_true, folds=None, n_draws: int = 100
         "floor_p95": float(np.percentile(floor, 95)),
         "p_floor": float((1 + np.sum(floor >= value - 1e-12)) / (1 + n_draws)),
         "above_floor": bool(value > np.percentile(floor, 95)),
+        "draws": floor,
     }

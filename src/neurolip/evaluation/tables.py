@@ -20,8 +20,10 @@ POOLED_GAPS = [("dpd", "Pooled DPD"), ("deodds", "Pooled DEOdds")]
 
 def _pooled_cell(pooled, method, metric, attribute):
     """The pooled gap (percent) beside its floor's median and 95th percentile, marked ``*`` above the floor.
-    For a randomised rule the gap and its floor are those of the expected decisions (``expected ...``), and
-    the cell adds the mean and 5–95 % range of the realised gap over randomisation draws."""
+    For a randomised rule the gap and its floor are those of the expected decisions, labelled "gap of
+    expected rates", and the cell adds the exact expected gap over randomisation draws with the 5–95 %
+    range of the realised gap (``<gap>_expected``, ``draw_p05``/``draw_p95``): the two differ, since the
+    mean of an absolute difference is not the absolute difference of the means."""
     rows = pooled[(pooled["method"] == method) & (pooled["attribute"] == attribute)].set_index("metric")
     if metric not in rows.index or "floor_median" not in rows.columns or np.isnan(rows.at[metric, "value"]):
         return ""
@@ -31,12 +33,15 @@ def _pooled_cell(pooled, method, metric, attribute):
     mark = " *" if row["above_floor"] >= 0.5 else ""
     randomised = f"{metric}_expected" in rows.index
     cell = (
-        ("expected " if randomised else "")
+        ("gap of expected rates " if randomised else "")
         + f"{100 * row['value']:.2f} (floor {100 * row['floor_median']:.2f}; p95 {100 * row['floor_p95']:.2f}){mark}"
     )
     if randomised:
         e = rows.loc[f"{metric}_expected"]
-        cell += f"; draws {100 * e['value']:.2f} [{100 * e['draw_p05']:.2f}–{100 * e['draw_p95']:.2f}]"
+        cell += (
+            f"; expected gap over draws {100 * e['value']:.2f} "
+            f"[{100 * e['draw_p05']:.2f}–{100 * e['draw_p95']:.2f}]"
+        )
     return cell
 
 
@@ -51,22 +56,53 @@ def _mean(summary, method, metric, attribute):
     return (np.nan, np.nan) if row.empty else (row["mean"].iloc[0], row["std"].iloc[0])
 
 
-def _cell(summary, method, metric, attribute, n_folds=None):
-    """mean ± std over folds (percent); a per-fold gap or leakage also shows the mean over folds of its
-    sex-blind floor (median; 95th percentile) at the folds' group sizes. A cell that rests on fewer folds
-    than the run's ``n_folds`` (a fold whose test subjects hold one group has no gap) says so."""
+def _fold_mean_floor(summary, pooled, method, metric, attribute):
+    """(median, p95, p, folds) of the floor of a per-fold figure's fold mean: ``<metric>_fold_mean_floor_*``
+    rows of the summary (:mod:`.fold_mean`), or for the held-out probe its ``metrics/pooled.csv`` row (the
+    floor of its fold mean, :func:`.pooled.pooled_probe_rows`); None where there is none."""
+    median = _row(summary, method, f"{metric}_fold_mean_floor_median", attribute)
+    if not median.empty:
+        p95, p = (_mean(summary, method, f"{metric}_fold_mean_floor_{k}", attribute)[0] for k in ("p95", "p"))
+        return median["mean"].iloc[0], p95, p, _folds(median)
+    if metric != "probe_auc" or pooled is None or "p_floor" not in pooled.columns:
+        return None
+    row = pooled[
+        (pooled["method"] == method) & (pooled["metric"] == metric) & (pooled["attribute"] == attribute)
+    ]
+    if row.empty or np.isnan(row["floor_median"].iloc[0]):
+        return None
+    return row["floor_median"].iloc[0], row["floor_p95"].iloc[0], row["p_floor"].iloc[0], None
+
+
+def _cell(summary, method, metric, attribute, n_folds=None, pooled=None):
+    """mean ± std over folds (percent); a per-fold gap or leakage also shows the sex-blind floor of that
+    fold mean (median; 95th percentile of the folds' null draws averaged draw by draw, :mod:`.fold_mean`),
+    ``*`` where p ≤ 0.05 against it. A cell that rests on fewer folds than the run's ``n_folds`` (a fold
+    whose test subjects hold one group has no gap) says so, and so does a floor over fewer folds than the
+    mean beside it."""
     mean, std = _mean(summary, method, metric, attribute)
     if np.isnan(mean):
         return ""
     cell = f"{100 * mean:.2f} ± {100 * std:.2f}" if not np.isnan(std) else f"{100 * mean:.2f}"
-    median, _ = _mean(summary, method, f"{metric}_floor_median", attribute)
-    p95, _ = _mean(summary, method, f"{metric}_floor_p95", attribute)
-    if not np.isnan(median):
-        cell += f" (floor {100 * median:.2f}; p95 {100 * p95:.2f})"
     row = _row(summary, method, metric, attribute)
-    if n_folds and "n_folds" in row.columns and int(row["n_folds"].iloc[0]) < n_folds:
-        cell += f" [{int(row['n_folds'].iloc[0])} of {n_folds} folds]"
+    floor = _fold_mean_floor(summary, pooled, method, metric, attribute)
+    if floor is not None:
+        median, p95, p, floor_folds = floor
+        mean_folds = _folds(row)
+        over = f" over {floor_folds} folds" if floor_folds and mean_folds and floor_folds < mean_folds else ""
+        cell += f" (fold-mean floor {100 * median:.2f}; p95 {100 * p95:.2f}{over})" + (
+            " *" if p <= 0.05 else ""
+        )
+    if n_folds and _folds(row) and _folds(row) < n_folds:
+        cell += f" [{_folds(row)} of {n_folds} folds]"
     return cell
+
+
+def _folds(row):
+    """The ``n_folds`` of a summary row, None where the summary has none."""
+    if "n_folds" not in row.columns or row.empty or pd.isna(row["n_folds"].iloc[0]):
+        return None
+    return int(row["n_folds"].iloc[0])
 
 
 def threshold_notes(predictions: dict, labels: dict) -> list[str]:
@@ -88,18 +124,21 @@ def threshold_notes(predictions: dict, labels: dict) -> list[str]:
     return notes
 
 
-def build_table(summary, methods, attributes, paper_key=None, fairness_only=False, pooled=None):
+def build_table(
+    summary, methods, attributes, paper_key=None, fairness_only=False, pooled=None, pooled_gaps=True
+):
     """One row per method (ours), then the published rows of those methods, labelled as such.
 
     ``methods``: :class:`~neurolip.methods.Method` objects (``MethodRegistry.table(...)``); each carries its
-    label and published numbers (``paper``, per ``paper_key``). ``pooled`` (``metrics/pooled.csv``): adds,
-    per attribute, the pooled DPD and DEOdds beside their sex-blind floors."""
+    label and published numbers (``paper``, per ``paper_key``). ``pooled`` (``metrics/pooled.csv``): gives
+    the probe's cell the floor of its fold mean and, with ``pooled_gaps``, adds per attribute the pooled
+    DPD and DEOdds beside their sex-blind floors."""
     columns = [] if fairness_only else list(OVERALL)
     columns = [(m, label, "") for m, label in columns]
     for attribute in attributes:
         columns += [(m, f"{label} ({attribute})", attribute) for m, label in FAIRNESS]
     pooled_columns = []
-    if pooled is not None:
+    if pooled is not None and pooled_gaps:
         pooled_columns = [(m, f"{label} ({a})", a) for a in attributes for m, label in POOLED_GAPS]
     present = set(summary["method"])
     n_folds = int(summary["n_folds"].max()) if "n_folds" in summary.columns and len(summary) else None
@@ -110,7 +149,7 @@ def build_table(summary, methods, attributes, paper_key=None, fairness_only=Fals
         row = {"Method": method.label, "Source": "this run"}
         row.update(
             {
-                label: _cell(summary, method.name, metric, attribute, n_folds)
+                label: _cell(summary, method.name, metric, attribute, n_folds, pooled)
                 for metric, label, attribute in columns
             }
         )
