@@ -431,6 +431,9 @@ def test_each_environment_runs_its_steps(tmp_path):
             "summary": str(metrics / "summary.csv"),
             "pooled": str(metrics / "pooled.csv"),
             "cohort": str(data / "cohort.tsv"),
+            "threshold_predictions": [
+                str(out / "predictions" / variant.name / f"fold{f}.csv") for f in range(3)
+            ],
         },
         output={
             f"{t}{suffix}": str(tables / f"{t}.{ext}")
@@ -443,6 +446,7 @@ def test_each_environment_runs_its_steps(tmp_path):
             "attributes": ["sex", "srs"],
             "continuous": ["age", "srs"],
             "registry": registry,
+            "threshold_folds": [[variant.name, f] for f in range(3)],
         },
     )
     figures = out / "figures"
@@ -481,7 +485,14 @@ def test_each_environment_runs_its_steps(tmp_path):
             "stability": str(metrics / "stab.csv"),
             "stability_figure": str(figures / "stab.png"),
         },
-        params={"top_k": 5, "method": "neurolip", "folds": [0, 1, 2], "registry": registry},
+        params={
+            "top_k": 5,
+            "method": "neurolip",
+            "folds": [0, 1, 2],
+            "registry": registry,
+            "models_from": "",
+            "simulated": True,
+        },
     )
     seed_scores = {
         m: [str(out / "training" / m / f"fold{f}" / "seed_scores.csv") for f in range(3)] for m in trained
@@ -497,7 +508,7 @@ def test_each_environment_runs_its_steps(tmp_path):
             "truth": str(data / "ground_truth.json"),
         },
         output={"table": str(metrics / "recovery.csv"), "figure": str(figures / "recovery.png")},
-        params={"method": "neurolip", "folds": [0, 1, 2], "registry": registry},
+        params={"method": "neurolip", "folds": [0, 1, 2], "registry": registry, "models_from": ""},
     )
     for method in ("linear_fc", "neurolip"):
         run_step(
@@ -537,6 +548,7 @@ def test_each_environment_runs_its_steps(tmp_path):
                 "linear_permutations": 5,
                 "null_methods": ["linear_fc"],
                 "registry": registry,
+                "simulated": True,
             },
         )
     run_step(
@@ -549,7 +561,7 @@ def test_each_environment_runs_its_steps(tmp_path):
             "connectomes": str(data / "connectomes.npz"),
         },
         output={"table": str(metrics / "map_stability.csv"), "figure": str(figures / "map_stability.png")},
-        params={"top_k": 5, "n_rois": dataset["n_rois"], "registry": registry},
+        params={"top_k": 5, "n_rois": dataset["n_rois"], "registry": registry, "models_from": {}},
     )
     run_step(
         python,
@@ -557,7 +569,12 @@ def test_each_environment_runs_its_steps(tmp_path):
         "attention_overlap",
         input={"attention": attention},
         output={"table": str(metrics / "overlap.csv"), "figure": str(figures / "overlap.png")},
-        params={"method_folds": [["neurolip", f] for f in range(3)], "top_k": 5, "registry": registry},
+        params={
+            "method_folds": [["neurolip", f] for f in range(3)],
+            "top_k": 5,
+            "registry": registry,
+            "models_from": {},
+        },
     )
     table1 = (tables / "table1.csv").read_text()
     assert "NeuroLIP" in table1 and "Logistic regression on FC" in table1 and "Probe AUC (sex)" in table1
