@@ -439,7 +439,8 @@ def test_each_environment_runs_its_steps(tmp_path):
             f"{t}{suffix}": str(tables / f"{t}.{ext}")
             for t in ("table1", "table2")
             for suffix, ext in (("", "csv"), ("_md", "md"), ("_tex", "tex"))
-        },
+        }
+        | {"table1_paper": str(tables / "table1_paper.csv")},
         params={
             "dataset": "simulated",
             "paper": "",

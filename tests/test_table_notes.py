@@ -54,3 +54,22 @@ def test_no_paired_comparison_still_writes_a_header():
     )
     assert buffer.getvalue().strip() == ",".join(PAIRED_COLUMNS)
     assert list(pd.read_csv(io.StringIO(buffer.getvalue())).columns) == PAIRED_COLUMNS
+
+
+def test_the_report_table_has_the_papers_columns_only():
+    from neurolip.evaluation.tables import paper_columns
+
+    full = build_table(_summary(), [Method("m", label="M")], ["sex", "srs"])
+    assert len(full.columns) > 12
+    shown = paper_columns(full, "sex")
+    assert list(shown.columns) == [
+        "Method",
+        "Source",
+        "AUC",
+        "ACC",
+        "SEN",
+        "SPE",
+        "DPD (sex)",
+        "DEOdds (sex)",
+        "ES-AUC (sex)",
+    ]

@@ -38,7 +38,8 @@ rule tables:
         # group-threshold rows say in how many folds their thresholds were fitted
         threshold_predictions=per_method_fold(PATHS["predictions"], list(POSTPROCESSED)),
     output:
-        table1=report_file(f"{BASE}/tables/table1.csv", "table1", "Tables"),
+        table1=f"{BASE}/tables/table1.csv",
+        table1_paper=report_file(f"{BASE}/tables/table1_paper.csv", "table1", "Tables"),
         table1_md=f"{BASE}/tables/table1.md",
         table1_tex=f"{BASE}/tables/table1.tex",
         table2=report_file(f"{BASE}/tables/table2.csv", "table2", "Tables"),

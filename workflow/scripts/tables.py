@@ -4,7 +4,7 @@ log_to_file(snakemake)
 
 import pandas as pd
 
-from neurolip.evaluation.tables import build_table, proxy_notes, threshold_notes, write_table
+from neurolip.evaluation.tables import build_table, paper_columns, proxy_notes, threshold_notes, write_table
 from neurolip.methods import job_registry
 from neurolip.phenotypes import read_phenotypes
 
@@ -48,3 +48,8 @@ for table, caption in captions.items():
         summary, registry.table(table), attributes, paper, pooled=pooled, pooled_gaps=table == "table1"
     )
     write_table(frame, getattr(snakemake.output, table)[: -len(".csv")], caption)
+    if table == "table1":
+        # the report shows the paper's columns; every column stays in table1.csv
+        paper_columns(frame, attributes[0] if attributes else "sex").to_csv(
+            snakemake.output.table1_paper, index=False
+        )

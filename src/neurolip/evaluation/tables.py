@@ -209,6 +209,16 @@ def proxy_notes(cohort: pd.DataFrame, attributes, continuous) -> list[str]:
     return notes
 
 
+def paper_columns(table: pd.DataFrame, attribute: str) -> pd.DataFrame:
+    """The columns of the paper's Table 1 (Method, Source, AUC, ACC, SEN, SPE, and DPD, DEOdds, ES-AUC on
+    ``attribute``): what the report shows; the full table stays in the CSV."""
+    wanted = ["Method", "Source", *(label for _, label in OVERALL)]
+    wanted += [
+        f"{label} ({attribute})" for metric, label in FAIRNESS if metric in ("dpd", "deodds", "es_auc")
+    ]
+    return table[[c for c in wanted if c in table.columns]]
+
+
 def write_table(table, stem, caption):
     """Write ``stem``.csv, .md and .tex."""
     table.to_csv(f"{stem}.csv", index=False)
