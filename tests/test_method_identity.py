@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 from snakemake.utils import validate
+from test_registry import _merged  # Snakemake's merge of --configfile layers, written once
 
 from neurolip.config import SCHEMA_PATH, check_consistency
 from neurolip.methods import MethodRegistry, job_method, job_registry, registry_config
@@ -32,17 +33,6 @@ class Params(dict):
     """The part of Snakemake's Namedlist a job's params offer: attributes, .get and .keys."""
 
     __getattr__ = dict.__getitem__
-
-
-def _merged(base, overlay):
-    out = dict(base)
-    for key, value in overlay.items():
-        out[key] = (
-            _merged(base[key], value)
-            if isinstance(value, dict) and isinstance(base.get(key), dict)
-            else value
-        )
-    return out
 
 
 def workflow_config(layers):
