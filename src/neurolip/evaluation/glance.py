@@ -1,7 +1,10 @@
 """Results at a glance (issue 34): one compact table per run — each method's pooled AUC with its interval,
 its pooled DPD and DEOdds on the primary attribute each beside its sex-blind floor, and its held-out probe
 beside the probe's floor — printed on the console at the end of the run and written as
-``results/<dataset>/summary.md``. Every number comes from ``metrics/pooled.csv``; nothing is recomputed."""
+``results/<dataset>/summary.md``. Every number comes from ``metrics/pooled.csv``; nothing is recomputed.
+Fairness across sites (issue 33), from ``metrics/per_site.csv`` where given: the worst site's AUC beside the
+null 5th percentile of the worst-site AUC, and ES-AUC over sites beside its null median with the
+heterogeneity test's p."""
 
 from __future__ import annotations
 
@@ -9,7 +12,10 @@ import math
 
 import pandas as pd
 
+from .per_site import glance_cells
+
 COLUMNS = ("Method", "AUC [95% CI]", "DPD", "DEOdds", "Probe AUC")
+SITE_COLUMNS = ("Worst site AUC", "ES-AUC (site)")
 
 
 def _row(pooled: pd.DataFrame, method: str, metric: str, attribute: str | None) -> pd.Series | None:
@@ -36,9 +42,14 @@ def _beside_floor(row: pd.Series | None) -> str:
 
 
 def glance_table(
-    pooled: pd.DataFrame, methods: list[str], labels: dict[str, str], attribute: str
+    pooled: pd.DataFrame,
+    methods: list[str],
+    labels: dict[str, str],
+    attribute: str,
+    per_site: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per method of ``methods`` (in that order) with pooled metrics in ``pooled``."""
+    """One row per method of ``methods`` (in that order) with pooled metrics in ``pooled``; with
+    ``per_site`` (``metrics/per_site.csv``) also its fairness across sites (:data:`SITE_COLUMNS`)."""
     rows = []
     for method in methods:
         auc = _row(pooled, method, "auc", None)
@@ -52,9 +63,10 @@ def glance_table(
                 "DPD": _beside_floor(_row(pooled, method, "dpd", attribute)),
                 "DEOdds": _beside_floor(_row(pooled, method, "deodds", attribute)),
                 "Probe AUC": _beside_floor(_row(pooled, method, "probe_auc", attribute)),
+                **(glance_cells(per_site, method) if per_site is not None else {}),
             }
         )
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    return pd.DataFrame(rows, columns=list(COLUMNS) + (list(SITE_COLUMNS) if per_site is not None else []))
 
 
 def glance_markdown(table: pd.DataFrame, dataset: str, attribute: str) -> str:
@@ -66,7 +78,16 @@ def glance_markdown(table: pd.DataFrame, dataset: str, attribute: str) -> str:
         f"Pooled out-of-fold test predictions. DPD, DEOdds and the held-out probe are on **{attribute}**, each "
         f"beside the 95th percentile of its {attribute}-blind floor (`within`: no gap the floor would not "
         "produce by chance; that is not proof of no gap, see docs/results.md). The probe is its fold mean. "
-        "Every row with its intervals: `metrics/pooled.csv`; the paper's tables: `tables/`.\n\n"
+        "Every row with its intervals: `metrics/pooled.csv`; the paper's tables: `tables/`."
+        + (
+            " Worst site AUC: the lowest site AUC beside the 5th percentile the worst site reaches by chance "
+            "(site labels permuted within diagnosis); ES-AUC (site): the paper's equity-scaled AUC with site "
+            "as the attribute, beside its null median, with p_Q of the across-site heterogeneity test; every "
+            "site: `metrics/per_site.csv`."
+            if "ES-AUC (site)" in table.columns
+            else ""
+        )
+        + "\n\n"
         + header
         + body
     )

@@ -17,6 +17,7 @@ from .performance import (
     group_class_counts,
     roc_figure,
 )
+from .sites import per_site_forest_figure
 from .stability import map_stability_figure, stability_figure
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "group_class_counts",
     "map_stability_figure",
     "overlap_figure",
+    "per_site_forest_figure",
     "recovery_figure",
     "region_index_figure",
     "region_significance_figure",
