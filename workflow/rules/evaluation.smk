@@ -354,10 +354,39 @@ rule learning_curves:
         "../scripts/learning_curves.py"
 
 
+# Per-site results (issue 33): site AUCs with intervals, spread, worst site, ES-AUC over sites, heterogeneity
+rule per_site:
+    input:
+        predictions=per_method_fold(PATHS["predictions"], EVALUATED_METHODS),
+        cohort=rules.connectivity.output.cohort,
+        folds=rules.folds.output.folds,
+    output:
+        table=report_file(f"{BASE}/metrics/per_site.csv", "per_site", "Fairness"),
+        figure=report_file(
+            f"{BASE}/figures/per_site_auc.png", "per_site_figure", "Fairness"
+        ),
+        figure_pdf=f"{BASE}/figures/per_site_auc.pdf",  # vector copy (issue 25)
+    log:
+        f"{LOGS}/per_site.log",
+    benchmark:
+        f"{BENCHMARKS}/per_site.tsv"
+    conda:
+        "../../envs/evaluation.yaml"
+    params:
+        method_folds=method_fold_keys(EVALUATED_METHODS),
+        methods=EVALUATED_METHODS,
+        registry=REGISTRY_CONFIG,
+        n_boot=1000,
+        n_perm=1000,
+    script:
+        "../scripts/per_site.py"
+
+
 # Results at a glance: the compact table printed at the end of the run (Snakefile, onsuccess)
 rule glance:
     input:
         pooled=rules.evaluate.output.pooled,
+        per_site=rules.per_site.output.table,
     output:
         summary=report_file(f"{BASE}/summary.md", "glance", "At a glance"),
     log:

@@ -12,5 +12,8 @@ import pandas as pd
 from neurolip.evaluation.glance import glance_markdown, glance_table
 
 params = snakemake.params
-table = glance_table(pd.read_csv(snakemake.input.pooled), params.methods, params.labels, params.attribute)
+per_site = pd.read_csv(snakemake.input.per_site, keep_default_na=False, na_values=[""])
+table = glance_table(
+    pd.read_csv(snakemake.input.pooled), params.methods, params.labels, params.attribute, per_site
+)
 Path(snakemake.output.summary).write_text(glance_markdown(table, params.dataset, params.attribute))
