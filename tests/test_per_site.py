@@ -236,3 +236,78 @@ def test_glance_without_per_site_keeps_its_columns():
     )
     assert "Worst site AUC" not in glance_table(pooled, ["a"], {}, "sex").columns
     assert Path(REPO / "workflow" / "report" / "per_site_figure.rst").exists()
+
+
+def test_the_per_site_and_glance_scripts_run_as_jobs(simulated, tmp_path):
+    """workflow/scripts/per_site.py and glance.py run as Snakemake runs them (tests/envs/run_step.py): the
+    table, the PNG and PDF, and the glance summary with the site columns."""
+    import json
+    import subprocess
+
+    import yaml
+
+    from neurolip.methods import registry_config
+
+    d, cohort, folds = simulated
+    test_of = {
+        f: rows.loc[rows["split"] == "test", "subject_id"].tolist() for f, rows in folds.groupby("fold")
+    }
+    files = _write_predictions(tmp_path, cohort, test_of, methods=("neurolip", "linear_fc"))
+    out = tmp_path / "results"
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+
+    def run(script, **job):
+        spec = tmp_path / f"{script}.json"
+        spec.write_text(json.dumps({"script": str(REPO / "workflow" / "scripts" / f"{script}.py"), **job}))
+        process = subprocess.run(
+            [sys.executable, str(REPO / "tests" / "envs" / "run_step.py"), str(spec)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
+        assert process.returncode == 0, process.stderr[-3000:]
+
+    run(
+        "per_site",
+        input={
+            "predictions": [str(p) for p in files.values()],
+            "cohort": str(d / "cohort.tsv"),
+            "folds": str(d / "folds.tsv"),
+        },
+        output={
+            "table": str(out / "per_site.csv"),
+            "figure": str(out / "per_site_auc.png"),
+            "figure_pdf": str(out / "per_site_auc.pdf"),
+        },
+        params={
+            "method_folds": [list(k) for k in files],
+            "methods": ["neurolip", "linear_fc"],
+            "registry": registry_config(config),
+            "n_boot": 100,
+            "n_perm": 100,
+        },
+        log=[str(tmp_path / "per_site.log")],
+    )
+    table = pd.read_csv(out / "per_site.csv")
+    assert set(table["method"]) == {"neurolip", "linear_fc"} and (out / "per_site_auc.pdf").exists()
+    pooled = pd.DataFrame(
+        [
+            {"method": m, "metric": "auc", "attribute": "", "value": 0.7, "ci_low": 0.6, "ci_high": 0.8}
+            for m in ("neurolip", "linear_fc")
+        ]
+    )
+    pooled.to_csv(out / "pooled.csv", index=False)
+    run(
+        "glance",
+        input={"pooled": str(out / "pooled.csv"), "per_site": str(out / "per_site.csv")},
+        output={"summary": str(out / "summary.md")},
+        params={
+            "dataset": "simulated",
+            "methods": ["neurolip", "linear_fc"],
+            "labels": {},
+            "attribute": "sex",
+        },
+        log=[str(tmp_path / "glance.log")],
+    )
+    summary = (out / "summary.md").read_text()
+    assert "| Worst site AUC | ES-AUC (site) |" in summary and "null p05" in summary
