@@ -222,6 +222,13 @@ def test_a_prediction_of_a_subject_the_cohort_lacks_is_an_error_naming_it(simula
         pooled_predictions({("a", 0): path}, cohort, folds)
 
 
+def test_a_missing_score_is_an_error_naming_the_method_and_subject(rng):
+    frame = _frame(rng)
+    frame.loc[3, "p_disease"] = np.nan
+    with pytest.raises(ValueError, match=r"'m'.*s3"):
+        per_site_metrics({"m": frame}, n_boot=10, n_perm=10)
+
+
 def test_repeated_cv_averages_each_sites_auc_over_repeats(rng):
     a, b = _frame(rng).assign(repeat=0), _frame(rng).assign(repeat=1)
     both = per_site_metrics({"m": pd.concat([a, b])}, n_boot=50, n_perm=50).set_index("site")

@@ -231,6 +231,13 @@ def method_site_rows(frame: pd.DataFrame, method: str, n_boot=1000, n_perm=1000,
     ``y_true``, ``fold`` and P(disease) columns): one per site, then one for all sites."""
     y = frame["y_true"].to_numpy().astype(int)
     scores = score_values(frame)
+    if not np.isfinite(scores).all():
+        bad = (
+            frame.loc[~np.isfinite(scores), "subject_id"].astype(str).tolist()
+            if "subject_id" in frame
+            else []
+        )
+        raise ValueError(f"method {method!r}: predictions without a finite P(disease): {', '.join(bad[:5])}")
     sites = frame["site"].astype(object).where(frame["site"].notna(), None)
     labels = sorted({str(s) for s in sites.dropna()})
     codes = np.array([labels.index(str(s)) if s is not None else -1 for s in sites])
