@@ -74,19 +74,25 @@ def shift_mde(statistic, draws: dict, planted, grid, power=POWER, alpha=ALPHA, c
     the plantings: ``planted`` is a list of (component, sign); each adds sign × Δ to that component of every
     draw. ``draws``: {component: (B, ...) signed null draws}; ``statistic``: maps a dict of (G, B, ...)
     arrays to (G, B). NaN when the draws are NaN; ∞ beyond the grid."""
+    by_planting = shift_mdes(statistic, draws, planted, grid, power, alpha, critical)
+    return max(by_planting.values()) if by_planting else np.nan
+
+
+def shift_mdes(statistic, draws: dict, planted, grid, power=POWER, alpha=ALPHA, critical=None) -> dict:
+    """:func:`shift_mde` of each planting alone: {(component, sign): MDE}; empty when the draws are NaN."""
     null = statistic({k: v[None] for k, v in draws.items()})[0]
     finite = null[np.isfinite(null)]
     if not len(finite):
-        return np.nan
+        return {}
     critical = np.quantile(finite, 1 - alpha) if critical is None else critical
     grid = np.asarray(grid, dtype=float)
-    worst = 0.0
+    out = {}
     for component, sign in planted:
         extra = (grid * sign).reshape((-1,) + (1,) * draws[component].ndim)
         shifted = {k: (v[None] + extra if k == component else v[None]) for k, v in draws.items()}
         curve = np.nanmean(statistic(shifted) > critical, axis=1)
-        worst = max(worst, _first_crossing(grid, curve, power))
-    return float(worst)
+        out[(component, sign)] = _first_crossing(grid, curve, power)
+    return out
 
 
 def _first_crossing(grid, curve, power) -> float:
@@ -111,18 +117,17 @@ def gap_null_components(y_true, y_pred, groups, folds=None, n_draws=1000, seed=0
     return signed_components(np.asarray(y_pred, dtype=float)[None], y_true[None], permuted)
 
 
-def _gap_mdes(draws) -> dict[str, float]:
+def gap_mde(y_true, y_pred, groups, folds=None, n_draws=1000, seed=0, by_planting=False) -> dict:
+    """MDE of each pooled gap (DPD, DEOdds, TPR and FPR gap) against its sex-blind floor
+    (:func:`.floors.gap_floor`), in the gap's units (a rate difference): {gap: MDE of the worst planting},
+    or with ``by_planting`` {gap: {(component, sign): MDE}}."""
+    draws = gap_null_components(y_true, y_pred, groups, folds, n_draws, seed)
     mdes = {}
     for gap, parts in GAP_PARTS.items():
         planted = [(c, s) for c in parts for s in (1, -1)]
-        mdes[gap] = shift_mde(lambda d, gap=gap: gap_statistic(gap, d), draws, planted, GAP_GRID)
+        each = shift_mdes(lambda d, gap=gap: gap_statistic(gap, d), draws, planted, GAP_GRID)
+        mdes[gap] = each if by_planting else (max(each.values()) if each else np.nan)
     return mdes
-
-
-def gap_mde(y_true, y_pred, groups, folds=None, n_draws=1000, seed=0) -> dict[str, float]:
-    """MDE of each pooled gap (DPD, DEOdds, TPR and FPR gap) against its sex-blind floor
-    (:func:`.floors.gap_floor`), in the gap's units (a rate difference)."""
-    return _gap_mdes(gap_null_components(y_true, y_pred, groups, folds, n_draws, seed))
 
 
 def fold_mean_gap_mde(fold_inputs, n_draws=1000, seed=0) -> dict[str, float]:
