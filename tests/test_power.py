@@ -169,3 +169,17 @@ def test_pooled_metrics_carry_an_mde_for_every_floored_row(gap):
     floored = table.dropna(subset=["floor_p95"])
     assert {gap, "score_leakage", "decision_leakage"} <= set(floored.index)
     assert floored["mde"].notna().all() and (floored.loc[gap, "mde"] > floored.loc[gap, "floor_p95"])
+
+
+def test_the_power_benchmark_runs_every_instrument_on_one_cohort():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    from power import cohort_checks, paired_null  # the benchmark's core (figures: docs/benchmarks.md)
+
+    fired, mde = cohort_checks(0, 100)
+    assert {"pooled dpd", "fold-mean deodds", "paired dpd", "pooled score_leakage"} <= set(mde)
+    assert all(np.isfinite(v) for v in mde.values())
+    assert {f for _, f in fired} == {0.0, 0.5, 1.0}
+    assert all(n == 1 for *_, n in paired_null(1, 50, first_seed=3).values())
