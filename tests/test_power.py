@@ -183,3 +183,23 @@ def test_the_power_benchmark_runs_every_instrument_on_one_cohort():
     assert all(np.isfinite(v) for v in mde.values())
     assert {f for _, f in fired} == {0.0, 0.5, 1.0}
     assert all(n == 1 for *_, n in paired_null(1, 50, first_seed=3).values())
+
+
+def test_the_power_benchmark_prints_the_mdes_a_run_wrote(tmp_path, capsys):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    from power import from_results
+
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    pd.DataFrame(
+        [{"method": "m", "metric": "dpd", "attribute": "sex", "value": 0.05, "floor_p95": 0.1, "mde": 0.1734}]
+    ).to_csv(metrics / "pooled.csv", index=False)
+    pd.DataFrame(
+        [{"method": "m", "metric": "dpd_fold_mean_floor_mde", "attribute": "sex", "mean": 0.2468}]
+    ).to_csv(metrics / "summary.csv", index=False)
+    from_results(tmp_path)
+    out = capsys.readouterr().out
+    assert "0.1734" in out and "0.2468" in out
