@@ -36,11 +36,14 @@ captions = {
         f"thresholds (_rand): the gap of expected rates (of the decision probabilities) with its floor, then "
         f"the expected gap over randomisation draws (exact) with the realised gap's 5–95 % range. Score "
         f"leakage: sex from P(disease), decision leakage: sex from the decision, within diagnosis (AUC, "
-        f"max(AUC, 1 − AUC)){note}"
+        f"max(AUC, 1 − AUC)). MDE: the smallest effect each floor detects with 80 % power at this run's "
+        f"sizes (a gap, or a leakage AUC); a cell within its floor says what that rules out: no effect "
+        f"larger than the MDE detectable, not no effect{note}"
     ),
     "table2": (
         f"Table 2 ({name}): ablations, percent, mean ± std over folds; per-fold gaps and leakages beside "
-        f"the sex-blind floor of their fold mean (median; 95th percentile; * p ≤ 0.05){note}"
+        f"the sex-blind floor of their fold mean (median; 95th percentile; MDE at 80 % power; * p ≤ 0.05)"
+        f"{note}"
     ),
 }
 for table, caption in captions.items():

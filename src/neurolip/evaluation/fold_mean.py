@@ -23,6 +23,7 @@ import pandas as pd
 
 from .floors import gap_null
 from .frame import decision_values, score_values, two_group_codes
+from .power import fold_mean_gap_mde, fold_mean_leakage_mde
 from .probes import decision_leakage_floor
 
 # the per-fold figures that get a floor of their fold mean (the held-out probe's lives in metrics/pooled.csv,
@@ -115,6 +116,50 @@ def fold_mean_rows(draws: dict) -> pd.DataFrame:
                 "n_folds": floor["n_folds"],
             }
             for name, value in values.items()
+        ]
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS).astype({"mean": float, "std": float})
+
+
+def fold_inputs(predictions, groups):
+    """What :func:`fold_mean_mde_rows` needs of one test fold: (scores, y_true, decisions, 0/1 codes) of the
+    subjects of a known group, or None where the fold has no floor (:func:`fold_floor_draws`' conditions)."""
+    codes = two_group_codes(groups)
+    if codes is None:
+        return None
+    known = codes >= 0
+    y = predictions["y_true"].to_numpy().astype(int)[known]
+    if min(len(np.unique(codes[known][y == c])) for c in (0, 1)) < 2:
+        return None
+    scores, decisions = score_values(predictions)[known], decision_values(predictions)[known]
+    return np.asarray(scores, dtype=float), y, np.asarray(decisions, dtype=float), codes[known]
+
+
+def fold_mean_mde_rows(inputs: dict, n_draws: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """``<metric>_fold_mean_floor_mde`` summary rows: the smallest effect each floor of a fold mean detects
+    with 80 % power at the folds' own sizes (:mod:`.power`; DPD/DEOdds a rate difference, leakages an AUC).
+    ``inputs``: {(method, attribute): {fold: :func:`fold_inputs`}}."""
+    rows = []
+    for (method, attribute), by_fold in inputs.items():
+        folds = [by_fold[f] for f in sorted(by_fold, key=str) if by_fold[f] is not None]
+        if not folds:
+            continue
+        gaps = fold_mean_gap_mde([(y, d, c) for _, y, d, c in folds], n_draws, seed)
+        mdes = {
+            "dpd": gaps["dpd"],
+            "deodds": gaps["deodds"],
+            "score_leakage": fold_mean_leakage_mde([(s, c, y) for s, y, _, c in folds], n_draws, seed),
+            "decision_leakage": fold_mean_leakage_mde([(d, c, y) for _, y, d, c in folds], n_draws, seed),
+        }
+        rows += [
+            {
+                "method": method,
+                "metric": f"{metric}_fold_mean_floor_mde",
+                "attribute": attribute,
+                "mean": value,
+                "std": np.nan,
+                "n_folds": len(folds),
+            }
+            for metric, value in mdes.items()
         ]
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS).astype({"mean": float, "std": float})
 

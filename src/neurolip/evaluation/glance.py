@@ -30,7 +30,9 @@ def _number(value) -> str:
 
 
 def _beside_floor(row: pd.Series | None) -> str:
-    """``value (floor p95 x: within | ABOVE)``; a value without a floor is shown alone."""
+    """``value (floor p95 x: within | ABOVE)``; a value without a floor is shown alone. A row within its floor
+    says what that rules out where ``metrics/pooled.csv`` has its MDE (:mod:`.power`): ``within; no effect
+    larger than x detectable``."""
     if row is None:
         return "–"
     text = _number(row["value"])
@@ -38,6 +40,9 @@ def _beside_floor(row: pd.Series | None) -> str:
     if floor is None or pd.isna(floor):
         return text
     verdict = "ABOVE" if row.get("above_floor") == 1 else "within"
+    mde = row.get("mde")
+    if verdict == "within" and mde is not None and not pd.isna(mde) and math.isfinite(mde):
+        verdict += f"; no effect larger than {_number(mde)} detectable"
     return f"{text} (floor {_number(floor)}: {verdict})"
 
 
@@ -77,8 +82,9 @@ def glance_markdown(table: pd.DataFrame, dataset: str, attribute: str) -> str:
         f"# NeuroLIP results at a glance: {dataset}\n\n"
         f"Pooled out-of-fold test predictions. DPD, DEOdds and the held-out probe are on **{attribute}**, each "
         f"beside the 95th percentile of its {attribute}-blind floor (`within`: no gap the floor would not "
-        "produce by chance; that is not proof of no gap, see docs/results.md). The probe is its fold mean. "
-        "Every row with its intervals: `metrics/pooled.csv`; the paper's tables: `tables/`."
+        "produce by chance; that is not proof of no gap, see docs/results.md; `no effect larger than x "
+        "detectable`: the smallest effect the floor detects with 80 % power at this run's sizes). The probe is "
+        "its fold mean. Every row with its intervals: `metrics/pooled.csv`; the paper's tables: `tables/`."
         + (
             " Worst site AUC: the lowest site AUC beside the 5th percentile the worst site reaches by chance "
             "(site labels permuted within diagnosis); ES-AUC (site): the paper's equity-scaled AUC with site "

@@ -7,11 +7,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .floors import paired_gap_difference
+from .floors import paired_gap_difference, paired_gap_permutation
 from .frame import (
     decision_values,
     two_group_codes,
 )
+from .power import paired_mde
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,9 @@ def paired_pooled(pooled, pairs, postprocessed, attributes, n_boot=1000, seed=0)
     method and its baseline with the same post-processing: each ``pairs`` entry [method, baseline], and each
     group-threshold variant of the method (``postprocessed``: {variant: base}) against the baseline's
     variant of the same suffix, when both were evaluated. ``pooled``: {method: pooled test predictions, with
-    ``group[<attribute>]`` columns}. Repeated CV: pooled within each repeat, averaged over repeats."""
+    ``group[<attribute>]`` columns}. Repeated CV: pooled within each repeat, averaged over repeats. Each row
+    carries ``mde`` (the smallest difference the interval excludes 0 for with 80 % power at these sizes,
+    :func:`.power.paired_mde`) and ``p_permutation`` (:func:`.floors.paired_gap_permutation`)."""
     comparisons = []
     for method, baseline in pairs:
         comparisons.append((method, baseline))
@@ -120,6 +123,7 @@ def paired_pooled(pooled, pairs, postprocessed, attributes, n_boot=1000, seed=0)
                 suffix = variant[len(method) :]
                 comparisons.append((variant, baseline + suffix))
     columns = ["method", "baseline", "attribute", "gap", "gap_a", "gap_b", "difference", "ci_low", "ci_high"]
+    columns += ["mde", "p_permutation"]
     rows = []
     for method, baseline in comparisons:
         if method not in pooled or baseline not in pooled:
@@ -148,16 +152,19 @@ def paired_pooled(pooled, pairs, postprocessed, attributes, n_boot=1000, seed=0)
                 if codes is None:
                     continue
                 known = codes >= 0
-                parts.append(
-                    paired_gap_difference(
-                        part["y_true"].to_numpy()[known],
-                        part["decision"].to_numpy()[known],
-                        part["decision_baseline"].to_numpy()[known],
-                        codes[known],
-                        n_boot=n_boot,
-                        seed=seed,
-                    )
+                arrays = (
+                    part["y_true"].to_numpy()[known],
+                    part["decision"].to_numpy()[known],
+                    part["decision_baseline"].to_numpy()[known],
+                    codes[known],
                 )
+                boot = paired_gap_difference(*arrays, n_boot=n_boot, seed=seed)
+                # beside the interval: the smallest difference it excludes 0 for with 80 % power (.power),
+                # and the per-subject swap permutation test (benchmarks/power.py compares the two)
+                boot["mde"] = boot["gap"].map(paired_mde(*arrays, n_boot=n_boot, seed=seed))
+                permutation = paired_gap_permutation(*arrays, n_draws=n_boot, seed=seed)
+                boot["p_permutation"] = permutation["p_permutation"].to_numpy()
+                parts.append(boot)
             if parts:
                 mean = pd.concat(parts).groupby("gap", sort=False).mean(numeric_only=True).reset_index()
                 rows += [

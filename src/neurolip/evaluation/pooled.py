@@ -12,6 +12,7 @@ from .frame import (
     score_values,
     two_group_codes,
 )
+from .power import gap_mde, leakage_mde
 from .probes import decision_leakage, decision_leakage_floor, probe_auc_floor
 from .thresholds import randomised, randomised_threshold_report
 
@@ -26,6 +27,7 @@ POOLED_COLUMNS = [
     "floor_p95",
     "p_floor",
     "above_floor",
+    "mde",
     "draw_p05",
     "draw_p95",
 ]
@@ -52,7 +54,9 @@ def pooled_metrics(prediction_files, attributes, n_boot=1000, seed=0, floor_draw
     method with randomised decisions (``p_decision`` strictly between 0 and 1 for some subject) the gaps of
     the expected group rates, not one draw. Such a method also gets the exact expectation over draws of the
     realised gaps (``<gap>_expected``) with their 5–95 % range over ``n_draws`` randomisation draws
-    (``draw_p05``, ``draw_p95``) and ``randomised_share[<group>]``. Returns a long table
+    (``draw_p05``, ``draw_p95``) and ``randomised_share[<group>]``. Every floored row carries ``mde``: the
+    smallest effect of its kind its floor detects with 80 % power at these sizes (:mod:`.power`; a rate
+    difference for the gaps, a leakage AUC for the leakages; the held-out probe's is left empty here). Returns a long table
     (:data:`POOLED_COLUMNS`); ``above_floor`` of repeated CV is the share of repeats above the floor.
     """
     rows = []
@@ -96,6 +100,8 @@ def instrument_rows(frame, attributes, seed, floor_draws, n_draws):
         if min(len(np.unique(groups_k[y_k == c])) for c in (0, 1)) < 2:
             continue  # a gap needs both groups in both classes
         floors = gap_floor(y_k, decision[known], groups_k, folds[known], n_draws=floor_draws, seed=seed)
+        # the smallest gap the floor detects with 80 % power at these sizes (.power): what "within" rules out
+        mdes = gap_mde(y_k, decision[known], groups_k, folds[known], n_draws=floor_draws, seed=seed)
         for record in floors.to_dict("records"):
             rows.append(
                 {
@@ -106,6 +112,7 @@ def instrument_rows(frame, attributes, seed, floor_draws, n_draws):
                     "floor_p95": record["floor_p95"],
                     "p_floor": record["p_floor"],
                     "above_floor": float(record["above_floor"]),
+                    "mde": mdes[record["gap"]],
                 }
             )
         # score leakage (the continuous P(disease), every row has it) and decision leakage (the decision
@@ -122,6 +129,9 @@ def instrument_rows(frame, attributes, seed, floor_draws, n_draws):
                     "attribute": attribute,
                     "value": float(floor["observed"]),
                     **{k: float(floor[k]) for k in ("floor_median", "floor_p95", "p_floor", "above_floor")},
+                    "mde": leakage_mde(
+                        values[known], groups_k, y_k, folds[known], n_draws=floor_draws, seed=seed
+                    ),
                 }
             )
             prefix = metric.split("_")[0]

@@ -34,7 +34,9 @@ def _pooled_cell(pooled, method, metric, attribute):
     randomised = f"{metric}_expected" in rows.index
     cell = (
         ("gap of expected rates " if randomised else "")
-        + f"{100 * row['value']:.2f} (floor {100 * row['floor_median']:.2f}; p95 {100 * row['floor_p95']:.2f}){mark}"
+        + f"{100 * row['value']:.2f} (floor {100 * row['floor_median']:.2f}; p95 {100 * row['floor_p95']:.2f}"
+        + _mde_text(row.get("mde"), not mark)
+        + f"){mark}"
     )
     if randomised:
         e = rows.loc[f"{metric}_expected"]
@@ -43,6 +45,16 @@ def _pooled_cell(pooled, method, metric, attribute):
             f"[{100 * e['draw_p05']:.2f}–{100 * e['draw_p95']:.2f}]"
         )
     return cell
+
+
+def _mde_text(mde, within: bool, unit: str = "gap") -> str:
+    """``; MDE x`` (percent; :mod:`.power`: the smallest effect the floor detects with 80 % power), and for
+    a row within its floor what that rules out: ``— no gap larger than x detectable``."""
+    if mde is None or pd.isna(mde) or not np.isfinite(mde):
+        return ""
+    return f"; MDE {100 * mde:.2f}" + (
+        f" — no {unit} larger than {100 * mde:.2f} detectable" if within else ""
+    )
 
 
 def _row(summary, method, metric, attribute):
@@ -90,8 +102,17 @@ def _cell(summary, method, metric, attribute, n_folds=None, pooled=None):
         median, p95, p, floor_folds = floor
         mean_folds = _folds(row)
         over = f" over {floor_folds} folds" if floor_folds and mean_folds and floor_folds < mean_folds else ""
-        cell += f" (fold-mean floor {100 * median:.2f}; p95 {100 * p95:.2f}{over})" + (
-            " *" if p <= 0.05 else ""
+        # the smallest effect this floor detects with 80 % power (.power; the probe's: metrics/pooled.csv)
+        mde = _mean(summary, method, f"{metric}_fold_mean_floor_mde", attribute)[0]
+        if np.isnan(mde) and pooled is not None and "mde" in pooled.columns:
+            probe = _row(pooled, method, metric, attribute)
+            mde = probe["mde"].iloc[0] if not probe.empty else np.nan
+        unit = "gap" if metric in ("dpd", "deodds") else "leakage AUC"
+        cell += (
+            f" (fold-mean floor {100 * median:.2f}; p95 {100 * p95:.2f}{over}"
+            + _mde_text(mde, p > 0.05, unit)
+            + ")"
+            + (" *" if p <= 0.05 else "")
         )
     if n_folds and _folds(row) and _folds(row) < n_folds:
         cell += f" [{_folds(row)} of {n_folds} folds]"
