@@ -186,3 +186,25 @@ def test_table_is_quiet_for_identical_texts_and_fires_for_swapped_class_words(re
     table1 = robustness_table(metric_rows(one_seed, groups, "sex"), {("neurolip", 0): maps})
     assert (table1["verdict"] == "no seed spread: n_seeds 1").all()
     assert table1["seed_spread"].isna().all()
+
+
+def test_the_paraphrase_trained_method_is_its_own_recipe_and_retrains():
+    from neurolip.methods import Method, MethodRegistry
+
+    specs = method_specs()
+    varied = Method.from_entry("neurolip_paraphrase_train", specs["neurolip_paraphrase_train"])
+    base = Method.from_entry("neurolip", specs["neurolip"])
+    assert varied.training_spec["text_templates"] == "paraphrase_draw"
+    assert {k: v for k, v in varied.training_spec.items() if k != "text_templates"} == base.training_spec
+    assert (
+        "text_templates" not in base.spec
+    )  # absent: every other method keeps its fingerprint and checkpoints
+    assert varied.fingerprint != base.fingerprint  # the train rule's params: a change reruns it
+    with pytest.raises(ValueError, match="text_templates"):
+        Method.from_entry("x", {"objective": "linear", "text_templates": "paraphrase_draw"})
+    # a read-out-only method of it takes its texts too; one that says otherwise is refused
+    config = _merged(SHIPPED, {"training": {"methods": ["neurolip", "neurolip_paraphrase_train"]}})
+    config["evaluation"] = {"fair_thresholds": {"methods": []}}
+    config["methods"]["reader"] = {"models_from": "neurolip_paraphrase_train", "erase_attribute": "sex"}
+    config["training"]["methods"].append("reader")
+    assert MethodRegistry.from_config(config)["reader"].spec["text_templates"] == "paraphrase_draw"
