@@ -208,3 +208,32 @@ def test_the_paraphrase_trained_method_is_its_own_recipe_and_retrains():
     config["methods"]["reader"] = {"models_from": "neurolip_paraphrase_train", "erase_attribute": "sex"}
     config["training"]["methods"].append("reader")
     assert MethodRegistry.from_config(config)["reader"].spec["text_templates"] == "paraphrase_draw"
+
+
+def test_workflow_schedules_variant_texts_rescoring_and_paraphrase_training(tmp_path):
+    """Dry run: the paraphrase-trained method trains on the drawn texts, every variant is encoded once, each
+    re-scored method gets one job per fold, and a variant the segments cannot make stops the parse."""
+    from conftest import run_snakemake
+
+    config = {
+        "results_dir": str(tmp_path / "results"),
+        "training": {"methods": ["neurolip", "neurolip_paraphrase_train"], "n_seeds": 2},
+        "evaluation": {"fair_thresholds": {"methods": []}, "gap_pairs": [], "maps": {"null_methods": []}},
+    }
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(config))
+    target = f"{tmp_path}/results/simulated/metrics/text_robustness.csv"
+    out = run_snakemake(["-n", "-p", "--configfile", str(path), "--", target]).stdout
+    jobs = dict(line.split()[:2] for line in out.splitlines() if line.startswith(("text_", "train")))
+    n_variants = len(SHIPPED["text_robustness"]["variants"])
+    assert jobs["text_variant_features"] == str(n_variants + 1)  # the variants and paraphrase_draw
+    assert jobs["text_robustness_fold"] == str(2 * SHIPPED["cv"]["n_folds"])
+    train_inputs = [
+        line for line in out.splitlines() if "input:" in line and "text_variants/paraphrase_draw" in line
+    ]
+    # its training jobs and its re-scoring jobs (the models' fingerprints name the texts they learnt from)
+    assert len(train_inputs) == 2 * SHIPPED["cv"]["n_folds"]
+    config["text_robustness"] = {"variants": ["drop_disease"]}
+    path.write_text(yaml.safe_dump(config))
+    failed = run_snakemake(["-n", "--configfile", str(path), "--", target], check=False)
+    assert failed.returncode != 0 and "class prompts hold only it" in failed.stdout + failed.stderr
