@@ -14,6 +14,7 @@ include: "workflow/rules/fmriprep.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/evaluation.smk"
+include: "workflow/rules/text_robustness.smk"
 
 
 # Light steps stay on the submitting node under a cluster profile: fetching needs the network that compute

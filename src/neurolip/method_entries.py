@@ -49,6 +49,7 @@ RECIPE_KEYS = {
         "global_weight",
         "calt",
         "global_text",
+        "text_templates",
         "fairclip_weight",
         "adversary_weight",
     ),

@@ -352,3 +352,56 @@ def print_glance(path):
     """The run's compact results table on the console, when the run has one."""
     if Path(path).is_file():
         print(f"\n{Path(path).read_text()}\n(written to {path})")
+
+
+# Text robustness (docs/method.md, Text robustness): the methods re-scored with changed texts, those of
+# text_robustness.methods (and of its trained variants) that this run trains and that read text
+TEXT_ROBUSTNESS = config["text_robustness"]
+
+
+def text_robustness_methods():
+    from neurolip.text_variants import check_variant
+
+    for variant in TEXT_ROBUSTNESS["variants"]:
+        check_variant(
+            variant,
+            config["dataset"]["text"]["segments"],
+            TEXT_ROBUSTNESS["paraphrases"],
+        )
+    wanted = list(TEXT_ROBUSTNESS["methods"])
+    wanted += [m for pair in TEXT_ROBUSTNESS["trained_variants"] for m in pair]
+    wanted = list(dict.fromkeys(wanted))
+    reads_text = [
+        m
+        for m in wanted
+        if m in METHODS
+        and REGISTRY[m].spec["objective"] == "contrastive"
+        and not REGISTRY[m].spec.get("group_thresholds")
+    ]
+    if len(reads_text) < len(wanted):
+        logger.warning(
+            f"text_robustness: no re-scoring of {sorted(set(wanted) - set(reads_text))} (not trained by "
+            "training.methods, or reading no text)"
+        )
+    return reads_text
+
+
+TEXT_ROBUSTNESS_METHODS = text_robustness_methods()
+TEXT_ROBUSTNESS_PAIRS = [
+    pair
+    for pair in TEXT_ROBUSTNESS["trained_variants"]
+    if all(m in TEXT_ROBUSTNESS_METHODS for m in pair)
+]
+
+
+def text_features_of(method):
+    """The text features ``method`` trains on: the config's texts, or its text_templates variant's."""
+    templates = REGISTRY[method].spec.get("text_templates", "config")
+    if templates == "config":
+        return f"{DATA_DIR}/text_features.safetensors"
+    return f"{DATA_DIR}/text_variants/{templates}.safetensors"
+
+
+def text_robustness_targets():
+    """metrics/text_robustness.csv, when some method is re-scored (add to `all` to run it by default)."""
+    return [f"{BASE}/metrics/text_robustness.csv"] if TEXT_ROBUSTNESS_METHODS else []

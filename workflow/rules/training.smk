@@ -25,7 +25,8 @@ rule train:
         connectomes=lambda wc: fold_connectomes(wc.fold),
         cohort=rules.connectivity.output.cohort,
         folds=rules.folds.output.folds,
-        text_features=rules.text_features.output.features,
+        # the config's texts, or a text_templates variant's (text_robustness)
+        text_features=lambda wc: text_features_of(wc.method),
         models_from=models_from_input,
     output:
         predictions=PATHS["predictions"],
@@ -84,7 +85,7 @@ if PERMUTATIONS:
             connectomes=fold_connectomes(MAPS["null_fold"]),
             cohort=rules.connectivity.output.cohort,
             folds=rules.folds.output.folds,
-            text_features=rules.text_features.output.features,
+            text_features=lambda wc: text_features_of(wc.method),
             observed=observed_selection,
         output:
             predictions=null_outputs(PATHS["null_predictions"]),

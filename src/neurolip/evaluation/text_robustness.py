@@ -1,0 +1,180 @@
+"""The text-robustness table (docs/method.md, "Text robustness"): for every method and text variant, the
+change in AUC, DPD and DEOdds (primary sensitive attribute) and the agreement of the disease attention map
+with the unchanged run, each beside the seed-to-seed spread of the unchanged method.
+
+Every figure is taken per model (seed) and fold: a seed's metric under the variant minus the same seed's
+metric with the unchanged texts, averaged over seeds and folds (``delta``), beside the mean over folds of the
+range of the unchanged metric across the fold's seeds (``seed_spread``). A change no larger than that range
+is "inside the seed spread": reseeding alone moves the metric as much. A map's agreement is the Spearman
+correlation of a seed's variant map with its own unchanged map, beside the mean Spearman correlation of two
+seeds' unchanged maps of the same fold (``seed_spread`` for maps): an agreement at least as high is inside.
+With one model per fold there is no spread and no verdict (``no seed spread: n_seeds 1``). ``delta_reported``
+is the same change of the fold's reported prediction (its models combined and calibrated), for reading
+beside Table 1; ``fold_sd`` the fold-to-fold SD of the unchanged reported metric.
+
+A trained variant (a method trained on other texts, e.g. paraphrased templates) is a row too: the variant
+method's seed s read with the unchanged texts minus the base method's seed s (same seed, same fold).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+from scipy import stats as scipy_stats
+
+from ..group_rates import two_group_gaps
+from ..stats import safe_auc
+
+UNCHANGED = "unchanged"
+FOLD_LEVEL = -1
+METRICS = ("auc", "dpd", "deodds")
+NO_SPREAD = "no seed spread: n_seeds {n}"
+INSIDE, OUTSIDE = "inside the seed spread", "outside the seed spread"
+
+
+def metrics_of(frame: pd.DataFrame, groups) -> dict[str, float]:
+    """AUC of ``p_disease`` and the decisions' DPD and DEOdds between the two groups (``groups``: a label per
+    row, None unknown; NaN gaps with other than two groups)."""
+    y, decision = frame["y_true"].to_numpy(), frame["y_pred"].to_numpy(dtype=float)
+    out = {"auc": safe_auc(y, frame["p_disease"].to_numpy())}
+    groups = pd.Series(list(groups), dtype=object)
+    known = groups.notna().to_numpy()
+    labels = sorted(set(groups[known].astype(str)))
+    if len(labels) != 2:
+        return {**out, "dpd": np.nan, "deodds": np.nan}
+    second = groups[known].astype(str).to_numpy() == labels[1]
+    gaps = two_group_gaps(decision[known], y[known], second)
+    return {**out, "dpd": float(gaps["dpd"]), "deodds": float(gaps["deodds"])}
+
+
+def metric_rows(rescored: pd.DataFrame, group_frame, attribute: str) -> pd.DataFrame:
+    """One row per method, fold, variant and seed (``seed`` -1: the fold's reported prediction) with its
+    AUC, DPD and DEOdds; groups of the primary ``attribute`` from ``group_frame``
+    (:class:`~neurolip.evaluation.frame.GroupFrame`: continuous ones split at the fold's training median)."""
+    rows = []
+    for (method, fold, variant, seed), frame in rescored.groupby(["method", "fold", "variant", "seed"]):
+        groups, _ = group_frame.groups(frame.reset_index(drop=True), int(fold))
+        labels = groups.get(attribute, [None] * len(frame))
+        rows.append(
+            {"method": method, "fold": int(fold), "variant": variant, "seed": int(seed)}
+            | metrics_of(frame, labels)
+        )
+    return pd.DataFrame(rows)
+
+
+def _spearman(a, b) -> float:
+    return float(scipy_stats.spearmanr(a, b)[0])
+
+
+def _verdict(inside: bool | None, n_seeds: int) -> str:
+    if n_seeds < 2:
+        return NO_SPREAD.format(n=n_seeds)
+    return INSIDE if inside else OUTSIDE
+
+
+def _scalar_rows(per_seed, per_fold, base_key, changed_key, method, variant, n_seeds):
+    """Rows of AUC, DPD, DEOdds for one (changed vs base) comparison. ``per_seed``/``per_fold``: metric
+    frames indexed by (method, variant, fold, seed) / (method, variant, fold)."""
+    rows = []
+    base_seeds, changed_seeds = per_seed.loc[base_key], per_seed.loc[changed_key]
+    base_fold, changed_fold = per_fold.loc[base_key], per_fold.loc[changed_key]
+    for metric in METRICS:
+        delta = (changed_seeds[metric] - base_seeds[metric]).mean()
+        ranges = base_seeds[metric].groupby(level="fold").agg(lambda v: v.max() - v.min())
+        spread = float(ranges.mean()) if n_seeds >= 2 else np.nan
+        rows.append(
+            {
+                "method": method,
+                "variant": variant,
+                "metric": metric,
+                "unchanged": float(base_seeds[metric].mean()),
+                "changed": float(changed_seeds[metric].mean()),
+                "delta": float(delta),
+                "seed_spread": spread,
+                "delta_reported": float((changed_fold[metric] - base_fold[metric]).mean()),
+                "fold_sd": float(base_fold[metric].std(ddof=1)),
+                "n_seeds": n_seeds,
+                "n_folds": int(base_fold[metric].size),
+                "verdict": _verdict(None if np.isnan(spread) else abs(delta) <= spread, n_seeds),
+            }
+        )
+    return rows
+
+
+def _map_row(maps, base, changed, method, variant, folds, seeds):
+    """Agreement of each seed's changed map with its base map, beside the seed-to-seed agreement."""
+    if not all(f"{base[1]}/seed{s}" in maps.get((base[0], f), {}) for f in folds for s in seeds):
+        return []
+    agreement = [
+        _spearman(maps[(changed[0], f)][f"{changed[1]}/seed{s}"], maps[(base[0], f)][f"{base[1]}/seed{s}"])
+        for f in folds
+        for s in seeds
+    ]
+    between = (
+        []
+        if len(seeds) < 2
+        else [
+            np.mean(
+                [
+                    _spearman(
+                        maps[(base[0], f)][f"{base[1]}/seed{a}"], maps[(base[0], f)][f"{base[1]}/seed{b}"]
+                    )
+                    for a, b in itertools.combinations(seeds, 2)
+                ]
+            )
+            for f in folds
+        ]
+    )
+    spread = float(np.mean(between)) if len(seeds) >= 2 else np.nan
+    value = float(np.mean(agreement))
+    return [
+        {
+            "method": method,
+            "variant": variant,
+            "metric": "map_agreement",
+            "unchanged": 1.0,
+            "changed": value,
+            "delta": value - 1.0,
+            "seed_spread": spread,
+            "delta_reported": np.nan,
+            "fold_sd": np.nan,
+            "n_seeds": len(seeds),
+            "n_folds": len(folds),
+            "verdict": _verdict(None if np.isnan(spread) else value >= spread, len(seeds)),
+        }
+    ]
+
+
+def robustness_table(metrics: pd.DataFrame, maps: dict, trained_variants=()) -> pd.DataFrame:
+    """``metrics``: :func:`metric_rows`; ``maps``: {(method, fold): {"<variant>/seed<s>": map}};
+    ``trained_variants``: [(variant method, base method)] both in ``metrics``. One row per method, variant
+    and metric (AUC, DPD, DEOdds, map agreement), then the trained variants' rows (method = the base,
+    variant = ``trained:<variant method>``)."""
+    per_seed = metrics[metrics["seed"] != FOLD_LEVEL].set_index(["method", "variant", "fold", "seed"])
+    per_seed = per_seed.sort_index()
+    per_fold = metrics[metrics["seed"] == FOLD_LEVEL].set_index(["method", "variant", "fold"]).sort_index()
+    rows = []
+    for method in dict.fromkeys(metrics["method"]):
+        own = per_seed.loc[method]
+        if UNCHANGED not in own.index.get_level_values("variant"):
+            raise ValueError(f"text robustness: {method} has no '{UNCHANGED}' read-out")
+        seeds = sorted(set(own.loc[UNCHANGED].index.get_level_values("seed")))
+        folds = sorted(set(own.loc[UNCHANGED].index.get_level_values("fold")))
+        for variant in dict.fromkeys(own.index.get_level_values("variant")):
+            if variant == UNCHANGED:
+                continue
+            rows += _scalar_rows(
+                per_seed, per_fold, (method, UNCHANGED), (method, variant), method, variant, len(seeds)
+            )
+            rows += _map_row(maps, (method, UNCHANGED), (method, variant), method, variant, folds, seeds)
+    for variant_method, base in trained_variants:
+        seeds = sorted(set(per_seed.loc[(base, UNCHANGED)].index.get_level_values("seed")))
+        folds = sorted(set(per_seed.loc[(base, UNCHANGED)].index.get_level_values("fold")))
+        name = f"trained:{variant_method}"
+        rows += _scalar_rows(
+            per_seed, per_fold, (base, UNCHANGED), (variant_method, UNCHANGED), base, name, len(seeds)
+        )
+        rows += _map_row(maps, (base, UNCHANGED), (variant_method, UNCHANGED), base, name, folds, seeds)
+    return pd.DataFrame(rows)
