@@ -167,7 +167,7 @@ def test_unchanged_rescoring_reproduces_the_methods_predictions(rescored):
 
 def test_table_is_quiet_for_identical_texts_and_fires_for_swapped_class_words(rescored):
     from neurolip.evaluation.frame import GroupFrame
-    from neurolip.evaluation.text_robustness import INSIDE, OUTSIDE, metric_rows, robustness_table
+    from neurolip.evaluation.text_robustness import INSIDE, NO_SPREAD, OUTSIDE, metric_rows, robustness_table
 
     data, _, frame, maps = rescored
     folds = pd.read_csv(data["folds"], sep="\t", dtype={"subject_id": str})
@@ -184,7 +184,7 @@ def test_table_is_quiet_for_identical_texts_and_fires_for_swapped_class_words(re
     assert set(table["variant"]) == {tv.IDENTITY, tv.SWAP, tv.SHUFFLE, tv.PARAPHRASE, "drop_sensitive"}
     one_seed = frame[frame["seed"].isin([-1, 0])]
     table1 = robustness_table(metric_rows(one_seed, groups, "sex"), {("neurolip", 0): maps})
-    assert (table1["verdict"] == "no seed spread: n_seeds 1").all()
+    assert (table1["verdict"] == NO_SPREAD).all()
     assert table1["seed_spread"].isna().all()
 
 
@@ -237,3 +237,38 @@ def test_workflow_schedules_variant_texts_rescoring_and_paraphrase_training(tmp_
     path.write_text(yaml.safe_dump(config))
     failed = run_snakemake(["-n", "--configfile", str(path), "--", target], check=False)
     assert failed.returncode != 0 and "class prompts hold only it" in failed.stdout + failed.stderr
+
+
+def test_one_seed_falls_back_to_the_fold_spread_and_can_fire():
+    """With one model per fold the yardstick is the fold-to-fold variation: a change smaller than the
+    folds' SD is inside it, a larger one outside; maps against the agreement of two folds' maps."""
+    from neurolip.evaluation.text_robustness import FOLD_INSIDE, FOLD_OUTSIDE, robustness_table
+
+    rng = np.random.default_rng(0)
+    base_auc = 0.75 + rng.normal(0, 0.03, 5)
+    rows = []
+    for fold, auc in enumerate(base_auc):
+        for seed in (0, -1):
+            common = {"method": "m", "fold": fold, "seed": seed, "dpd": 0.1, "deodds": 0.1}
+            rows.append(common | {"variant": "unchanged", "auc": auc})
+            rows.append(common | {"variant": "tiny", "auc": auc - 0.001})
+            rows.append(common | {"variant": "huge", "auc": auc - 0.3})
+    shared = rng.normal(size=50)
+    maps = {
+        ("m", f): {
+            "unchanged/seed0": shared + rng.normal(0, 0.5, 50),
+            "tiny/seed0": None,
+            "huge/seed0": None,
+        }
+        for f in range(5)
+    }
+    for f in range(5):
+        own = maps[("m", f)]["unchanged/seed0"]
+        maps[("m", f)]["tiny/seed0"] = own + rng.normal(0, 0.01, 50)
+        maps[("m", f)]["huge/seed0"] = rng.normal(size=50)
+    table = robustness_table(pd.DataFrame(rows), maps).set_index(["variant", "metric"])
+    assert table.loc[("tiny", "auc"), "verdict"] == FOLD_INSIDE
+    assert table.loc[("huge", "auc"), "verdict"] == FOLD_OUTSIDE
+    assert table.loc[("tiny", "auc"), "spread_basis"] == "fold SD"
+    assert table.loc[("tiny", "map_agreement"), "verdict"] == FOLD_INSIDE
+    assert table.loc[("huge", "map_agreement"), "verdict"] == FOLD_OUTSIDE

@@ -345,6 +345,7 @@ def all_targets():
         data_targets()
         + per_method_fold(PATHS["predictions"], METHODS)
         + evaluation_targets()
+        + text_robustness_targets()
     )
 
 

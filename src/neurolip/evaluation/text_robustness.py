@@ -8,7 +8,10 @@ range of the unchanged metric across the fold's seeds (``seed_spread``). A chang
 is "inside the seed spread": reseeding alone moves the metric as much. A map's agreement is the Spearman
 correlation of a seed's variant map with its own unchanged map, beside the mean Spearman correlation of two
 seeds' unchanged maps of the same fold (``seed_spread`` for maps): an agreement at least as high is inside.
-With one model per fold there is no spread and no verdict (``no seed spread: n_seeds 1``). ``delta_reported``
+With one model per fold (the demo) the yardstick is the variation across folds instead (``spread_basis``
+``fold SD``: the fold-to-fold SD of the unchanged metric; for maps ``fold agreement``: the mean Spearman
+correlation of two folds' unchanged maps), a coarser one, named in the verdict ("... the fold spread (one
+seed)"); with one seed and one fold there is none (``no spread: one seed, one fold``). ``delta_reported``
 is the same change of the fold's reported prediction (its models combined and calibrated), for reading
 beside Table 1; ``fold_sd`` the fold-to-fold SD of the unchanged reported metric.
 
@@ -30,8 +33,10 @@ from ..stats import safe_auc
 UNCHANGED = "unchanged"
 FOLD_LEVEL = -1
 METRICS = ("auc", "dpd", "deodds")
-NO_SPREAD = "no seed spread: n_seeds {n}"
+NO_SPREAD = "no spread: one seed, one fold"
 INSIDE, OUTSIDE = "inside the seed spread", "outside the seed spread"
+FOLD_INSIDE, FOLD_OUTSIDE = "inside the fold spread (one seed)", "outside the fold spread (one seed)"
+SEED_RANGE, FOLD_SD, FOLD_AGREEMENT = "seed range", "fold SD", "fold agreement"
 
 
 def metrics_of(frame: pd.DataFrame, groups) -> dict[str, float]:
@@ -68,10 +73,12 @@ def _spearman(a, b) -> float:
     return float(scipy_stats.spearmanr(a, b)[0])
 
 
-def _verdict(inside: bool | None, n_seeds: int) -> str:
-    if n_seeds < 2:
-        return NO_SPREAD.format(n=n_seeds)
-    return INSIDE if inside else OUTSIDE
+def _verdict(inside: bool | None, basis: str | None) -> str:
+    if basis is None or inside is None:
+        return NO_SPREAD
+    if basis == SEED_RANGE:
+        return INSIDE if inside else OUTSIDE
+    return FOLD_INSIDE if inside else FOLD_OUTSIDE
 
 
 def _scalar_rows(per_seed, per_fold, base_key, changed_key, method, variant, n_seeds):
@@ -83,7 +90,11 @@ def _scalar_rows(per_seed, per_fold, base_key, changed_key, method, variant, n_s
     for metric in METRICS:
         delta = (changed_seeds[metric] - base_seeds[metric]).mean()
         ranges = base_seeds[metric].groupby(level="fold").agg(lambda v: v.max() - v.min())
-        spread = float(ranges.mean()) if n_seeds >= 2 else np.nan
+        fold_sd = float(base_fold[metric].std(ddof=1)) if base_fold[metric].size > 1 else np.nan
+        if n_seeds >= 2:
+            spread, basis = float(ranges.mean()), SEED_RANGE
+        else:
+            spread, basis = fold_sd, (FOLD_SD if np.isfinite(fold_sd) else None)
         rows.append(
             {
                 "method": method,
@@ -94,10 +105,11 @@ def _scalar_rows(per_seed, per_fold, base_key, changed_key, method, variant, n_s
                 "delta": float(delta),
                 "seed_spread": spread,
                 "delta_reported": float((changed_fold[metric] - base_fold[metric]).mean()),
-                "fold_sd": float(base_fold[metric].std(ddof=1)),
+                "fold_sd": fold_sd,
+                "spread_basis": basis,
                 "n_seeds": n_seeds,
                 "n_folds": int(base_fold[metric].size),
-                "verdict": _verdict(None if np.isnan(spread) else abs(delta) <= spread, n_seeds),
+                "verdict": _verdict(None if np.isnan(spread) else abs(delta) <= spread, basis),
             }
         )
     return rows
@@ -127,7 +139,22 @@ def _map_row(maps, base, changed, method, variant, folds, seeds):
             for f in folds
         ]
     )
-    spread = float(np.mean(between)) if len(seeds) >= 2 else np.nan
+    if len(seeds) >= 2:
+        spread, basis = float(np.mean(between)), SEED_RANGE
+    elif len(folds) >= 2:
+        # one seed: how well two folds' unchanged maps agree (other subjects, other models)
+        first = f"{base[1]}/seed{seeds[0]}"
+        spread = float(
+            np.mean(
+                [
+                    _spearman(maps[(base[0], a)][first], maps[(base[0], b)][first])
+                    for a, b in itertools.combinations(folds, 2)
+                ]
+            )
+        )
+        basis = FOLD_AGREEMENT
+    else:
+        spread, basis = np.nan, None
     value = float(np.mean(agreement))
     return [
         {
@@ -140,9 +167,10 @@ def _map_row(maps, base, changed, method, variant, folds, seeds):
             "seed_spread": spread,
             "delta_reported": np.nan,
             "fold_sd": np.nan,
+            "spread_basis": basis,
             "n_seeds": len(seeds),
             "n_folds": len(folds),
-            "verdict": _verdict(None if np.isnan(spread) else value >= spread, len(seeds)),
+            "verdict": _verdict(None if np.isnan(spread) else value >= spread, basis),
         }
     ]
 
