@@ -79,7 +79,9 @@ rule text_robustness:
         cohort=rules.connectivity.output.cohort,
         folds=rules.folds.output.folds,
     output:
-        table=f"{BASE}/metrics/text_robustness.csv",
+        table=report_file(
+            f"{BASE}/metrics/text_robustness.csv", "text_robustness", "Text robustness"
+        ),
     log:
         f"{LOGS}/text_robustness.log",
     conda:
