@@ -2,6 +2,7 @@
 end-to-end run on a tiny simulated cohort that produces every table, figure and the report."""
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -86,6 +87,19 @@ def test_schema_rejects_an_unknown_source(tmp_path):
 def test_dry_run_of_every_shipped_config(name, tmp_path):
     process = run_snakemake(["-n", "--configfile", f"config/{name}", "--config", f"results_dir={tmp_path}"])
     assert "train" in process.stdout and "evaluate" in process.stdout
+
+
+def test_network_null_models_are_trained_on_every_fold_one_per_job(tmp_path):
+    """evaluation.maps.permutations = K null models per fold: K x n_folds train_null jobs per network method
+    of null_methods (none for a method outside it), each its own fold<f>/perm<k> folder."""
+    process = run_snakemake(
+        ["-n", "--configfile", str(tiny_config(tmp_path)), "--config", f"results_dir={tmp_path}/results"]
+    )
+    jobs = re.findall(r"rule train_null\w*:", process.stdout)
+    outputs = set(re.findall(r"/null/(\w+/fold\d+/perm\d+)/seed_scores\.csv", process.stdout))
+    # tiny config: neurolip in null_methods, 3 folds, 3 permutations; linear_fc refits inside disease_maps
+    assert len(jobs) == 9
+    assert outputs == {f"neurolip/fold{f}/perm{k}" for f in range(3) for k in range(3)}
 
 
 def test_a_method_key_its_recipe_ignores_stops_the_dry_run(tmp_path):
