@@ -92,7 +92,7 @@ BAR_KINDS = {
     "bar:above": "filled: above its null (p ≤",
     "bar:not above": "hollow: not above its null",
     "bar:too small": "cross-hatched: null too small to reject",
-    "bar:no null": "hatched: no null models",
+    "bar:no null": "hatched: no null: not tested",
 }
 
 
@@ -380,6 +380,8 @@ def test_the_smallest_p_a_null_can_give():
     assert reachable_p(20, "approximate: 20 trained null models of fold 0, groups of 5") == pytest.approx(0.2)
     assert reachable_p(100, "100 null refits per fold, same subjects") == pytest.approx(1 / 101)
     assert np.isnan(reachable_p(np.nan, "none"))
+    # a table's own p_resolution (K trained null models per fold: 1 / (K + 1)) is the row's resolution
+    assert reachable_p(20, "20 trained null models per fold", p_resolution=1 / 21) == pytest.approx(1 / 21)
 
 
 def test_patient_and_control_maps_share_one_colour_scale(tmp_path, rng, kept):

@@ -21,6 +21,15 @@ def test_map_null_benchmark_runs_and_its_controls_pass():
 
 
 @pytest.mark.slow
+def test_network_map_null_benchmark_runs_and_its_controls_pass():
+    out = run_script(
+        "benchmarks/network_map_null.py",
+        *("--null-cohorts", "5", "--effect-cohorts", "2", "--permutations", "19", "--subjects", "400"),
+    )
+    assert "old (fold 0 only" in out and "95 % CI" in out and out.strip().endswith("controls passed")
+
+
+@pytest.mark.slow
 def test_fairness_instruments_benchmark_runs_and_its_controls_pass():
     out = run_script("benchmarks/fairness_instruments.py", "--seeds", "1", "--cohorts", "40")
     assert (

@@ -492,6 +492,35 @@ def test_null_models_take_any_permutation(cohort, tmp_path):
     np.testing.assert_allclose(identity[0].score, observed.score, rtol=1e-4)
 
 
+def test_cohort_wide_null_models_of_two_folds_read_the_same_permutation(cohort, tmp_path):
+    """The workflow's permuter (fold_io.cohort_wide_permuter) on the real fold files: null model k of folds
+    0 and 1 gives each shared training subject the same donor's connectome, and test subjects their own."""
+    from neurolip.training.fold_io import cohort_wide_permuter, copy_fold, load_fold
+
+    permute = cohort_wide_permuter(cohort["folds"], seed=0)
+    received = {}
+    for fold in (0, 1):
+        observed = load_fold(cohort["connectomes"], cohort["folds"], cohort["cohort"], fold)
+        data = copy_fold(observed)
+        permute(data, 2)
+        whose = {}
+        for split in ("train", "val", "test"):
+            for subject, matrix in zip(data.subject_ids[split], data.x[split], strict=True):
+                # the connectome a subject got, named by whose it is in the observed fold
+                pool = [
+                    *observed.subject_ids["train"],
+                    *observed.subject_ids["val"],
+                    *observed.subject_ids["test"],
+                ]
+                stacked = torch.cat([observed.x["train"], observed.x["val"], observed.x["test"]])
+                whose[subject] = pool[int(((stacked - matrix).abs().flatten(1).sum(1)).argmin())]
+        assert all(whose[s] == s for s in data.subject_ids["test"])
+        assert sum(whose[s] != s for s in data.subject_ids["train"]) > len(data.subject_ids["train"]) // 2
+        received[fold] = {s: whose[s] for s in [*data.subject_ids["train"], *data.subject_ids["val"]]}
+    shared = set(received[0]) & set(received[1])
+    assert shared and all(received[0][s] == received[1][s] for s in shared)
+
+
 def test_an_ensemble_of_one_is_the_sequential_model(cohort, tmp_path):
     training = {**TRAINING, "max_epochs": 3}
     sequential = run(cohort, "brainnettf", tmp_path / "seq", training={**training, "ensemble": False})

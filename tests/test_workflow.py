@@ -2,6 +2,7 @@
 end-to-end run on a tiny simulated cohort that produces every table, figure and the report."""
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -86,6 +87,19 @@ def test_schema_rejects_an_unknown_source(tmp_path):
 def test_dry_run_of_every_shipped_config(name, tmp_path):
     process = run_snakemake(["-n", "--configfile", f"config/{name}", "--config", f"results_dir={tmp_path}"])
     assert "train" in process.stdout and "evaluate" in process.stdout
+
+
+def test_network_null_models_are_trained_on_every_fold_one_per_job(tmp_path):
+    """evaluation.maps.permutations = K null models per fold: K x n_folds train_null jobs per network method
+    of null_methods (none for a method outside it), each its own fold<f>/perm<k> folder."""
+    process = run_snakemake(
+        ["-n", "--configfile", str(tiny_config(tmp_path)), "--config", f"results_dir={tmp_path}/results"]
+    )
+    jobs = re.findall(r"rule train_null\w*:", process.stdout)
+    outputs = set(re.findall(r"/null/(\w+/fold\d+/perm\d+)/seed_scores\.csv", process.stdout))
+    # tiny config: neurolip in null_methods, 3 folds, 3 permutations; linear_fc refits inside disease_maps
+    assert len(jobs) == 9
+    assert outputs == {f"neurolip/fold{f}/perm{k}" for f in range(3) for k in range(3)}
 
 
 def test_a_method_key_its_recipe_ignores_stops_the_dry_run(tmp_path):
@@ -181,18 +195,20 @@ def test_end_to_end_outputs(tiny_run):
     assert linear.estimator.str.contains("standardised").any()
     assert linear.null_agreement.between(-1, 1).all() and (linear.n_null == 19).all()
     assert linear.p_vs_null.between(1 / 20, 1).all()
-    # neurolip's 3 trained null models: too few for two groups of one map per fold (test rows); validation
-    # maps have none (the null models' validation connectomes are permuted); each row says which
+    # neurolip's 3 trained null models on every fold (null model k of each fold: cohort-wide permutation
+    # k): its across-fold test rows get a null with p resolution 1/4; validation maps have none (the null
+    # models' validation connectomes are permuted); each row says which
     network = stability[stability.method == "neurolip"]
-    assert network.null_agreement.isna().all()
-    test_rows = network[network.split == "test"]
-    assert len(test_rows) and test_rows.null_source.str.startswith("none: 3 null models").all()
+    across = network[(network.split == "test") & (network.pair == "other fold")]
+    assert len(across) and across.null_agreement.notna().all() and (across.n_null == 3).all()
+    assert np.allclose(across.p_resolution, 1 / 4) and across.p_vs_null.between(1 / 4, 1).all()
     assert network[network.split == "val"].null_source.str.contains("test subjects only").all()
     unmapped = stability[~stability.method.isin(["linear_fc", "neurolip", "random"])]
     assert unmapped.null_agreement.isna().all()
-    assert unmapped.null_source.str.startswith("none: not in evaluation.maps.null_methods").all()
+    assert unmapped.null_source.str.startswith("no null: not tested").all()
     regions = pd.read_csv(results / "metrics" / "map_regions_neurolip.csv")
     assert (regions.n_null_models == 3).all() and regions.p_fwer.between(1 / 4, 1).all()
+    assert set(regions.loc[regions.estimator == "pattern", "fold"]) == {0, 1, 2}
     assert set(regions.estimator) == {"pattern", "attention"} and np.isfinite(regions.z).all()
     # linear_fc: each region's z against its own null and a max-statistic p_FWER, on every fold
     linear_regions = pd.read_csv(results / "metrics" / "map_regions_linear_fc.csv")

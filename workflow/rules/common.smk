@@ -64,11 +64,12 @@ PATHS = {
     "recovery": f"{BASE}/metrics/attention_recovery_{{method}}.csv",
     "seed_scores": f"{BASE}/training/{{method}}/fold{{fold}}/seed_scores.csv",
     "leakage": f"{BASE}/training/{{method}}/fold{{fold}}/leakage.csv",
-    # null models for brain maps: connectomes shuffled among training subjects (evaluation.maps)
-    "null_work_dir": f"{BASE}/null/{{method}}/perm{{perm}}",
-    "null_predictions": f"{BASE}/null/{{method}}/perm{{perm}}/predictions.csv",
-    "null_scores": f"{BASE}/null/{{method}}/perm{{perm}}/seed_scores.csv",
-    "null_attention": f"{BASE}/null/{{method}}/perm{{perm}}/attention.npz",
+    # null models for brain maps (evaluation.maps): null model perm of every fold, the training and
+    # validation connectomes permuted by one cohort-wide permutation perm (one model per job)
+    "null_work_dir": f"{BASE}/null/{{method}}/fold{{fold}}/perm{{perm}}",
+    "null_predictions": f"{BASE}/null/{{method}}/fold{{fold}}/perm{{perm}}/predictions.csv",
+    "null_scores": f"{BASE}/null/{{method}}/fold{{fold}}/perm{{perm}}/seed_scores.csv",
+    "null_attention": f"{BASE}/null/{{method}}/fold{{fold}}/perm{{perm}}/attention.npz",
     "map_regions": f"{BASE}/metrics/map_regions_{{method}}.csv",
 }
 
@@ -100,7 +101,8 @@ PERMUTATIONS = list(range(MAPS["permutations"]))
 # disease_maps job itself: evaluation.maps.linear_permutations warm-started refits on every fold
 # (neurolip.evaluation.map_null.LogisticPatternNull, the same model as the observed one, at its C)
 LINEAR_NULL_METHODS = REGISTRY.linear_null_methods(NULL_METHODS)
-# the others (network methods) train evaluation.maps.permutations null models on the null fold
+# the others (network methods) train evaluation.maps.permutations null models on EVERY fold (null model k
+# of each fold reads cohort-wide permutation k): K x n_folds trained models per method
 TRAINED_NULL_METHODS = [m for m in NULL_METHODS if m not in LINEAR_NULL_METHODS]
 # sources of 4-D images: their time series are extracted in one job per subject
 NIFTI_SOURCE = config["dataset"]["source"] in ("fmriprep", "adhd_nilearn")
@@ -236,21 +238,17 @@ def models_from_dir(wildcards):
 
 
 def null_inputs(template, method):
-    """The permutation-null files of ``method`` (none when it has no trained null)."""
+    """The permutation-null files of ``method``, fold-major (every fold's K null models; none when it has
+    no trained null)."""
     if method not in TRAINED_NULL_METHODS:
         return []
-    return expand(template, method=method, perm=PERMUTATIONS)
-
-
-def null_outputs(template):
-    """``template`` for every permutation, the method left a wildcard: one null job writes them all."""
-    return expand(template, method="{method}", perm=PERMUTATIONS)
+    return expand(template, method=method, fold=FOLDS, perm=PERMUTATIONS)
 
 
 def observed_selection(wildcards):
-    """The observed model's selection.json on the null fold: a linear method's null models reuse its C, a
-    network method's null models its read-out."""
-    return PATHS["selection"].format(method=wildcards.method, fold=MAPS["null_fold"])
+    """The observed model's selection.json of the null model's fold: a linear method's null models reuse
+    its C, a network method's null models its read-out."""
+    return PATHS["selection"].format(method=wildcards.method, fold=wildcards.fold)
 
 
 def linear_null_selections(wildcards):

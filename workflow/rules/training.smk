@@ -74,30 +74,30 @@ use rule train as train_ttca with:
         method=ttca_method_pattern(),
 
 
-# Null models for brain maps (evaluation.maps): one fold, one seed, the training and validation
-# connectomes shuffled among subjects of the same site; their maps give each region's null distribution. All permutations of
-# a method in one job (one start-up, one data load; null models reuse the observed model's C or read-out), each
-# writing its own null/<method>/perm<p>/ folder.
+# Null models for brain maps (evaluation.maps): null model {perm} of EVERY fold, one seed, its training and
+# validation connectomes permuted by cohort-wide permutation {perm} (within site x outer test fold, drawn from
+# (training.seed, perm) alone: the same brain-label pairs on every fold); their maps give each fold's region
+# null and the across-fold stability null. One model per job (a stopped run resumes where it was), writing
+# null/<method>/fold<f>/perm<p>/; null models reuse the observed model's C or read-out of their fold.
 if PERMUTATIONS:
 
     rule train_null:
         input:
-            connectomes=fold_connectomes(MAPS["null_fold"]),
+            connectomes=lambda wc: fold_connectomes(int(wc.fold)),
             cohort=rules.connectivity.output.cohort,
             folds=rules.folds.output.folds,
             text_features=lambda wc: text_features_of(wc.method),
             observed=observed_selection,
         output:
-            predictions=null_outputs(PATHS["null_predictions"]),
-            seed_scores=null_outputs(PATHS["null_scores"]),
+            predictions=[PATHS["null_predictions"]],
+            seed_scores=[PATHS["null_scores"]],
         log:
-            f"{LOGS}/train_null/{{method}}.log",
+            f"{LOGS}/train_null/{{method}}/fold{{fold}}/perm{{perm}}.log",
         benchmark:
-            f"{BENCHMARKS}/train_null/{{method}}.tsv"
+            f"{BENCHMARKS}/train_null/{{method}}/fold{{fold}}/perm{{perm}}.tsv"
         wildcard_constraints:
             method=plain_method_pattern(),
-        # the longest training job of a run (all permutations): started first, it does not end the run alone
-        priority: 1
+            perm=r"\d+",
         conda:
             "../../envs/training.yaml"
         threads: config["training"]["threads"]
@@ -106,23 +106,28 @@ if PERMUTATIONS:
             mem_mb=4000,
         params:
             method=lambda wc: wc.method,
-            fold=MAPS["null_fold"],
-            permutations=PERMUTATIONS,
+            fold=lambda wc: int(wc.fold),
+            permutations=lambda wc: [int(wc.perm)],
+            # the permutation is drawn from (permutation_seed, perm): a changed seed retrains the nulls
+            permutation_seed=config["training"]["seed"],
             method_fingerprint=lambda wc: REGISTRY[wc.method].fingerprint,
             training={**TRAINER_SETTINGS, "n_seeds": 1},
             model=config["model"],
             text_encoder=config["text_encoder"],
             sensitive=SENSITIVE,
-            work_dirs=lambda wc: expand(
-                PATHS["null_work_dir"], method=wc.method, perm=PERMUTATIONS
-            ),
+            work_dirs=lambda wc: [
+                PATHS["null_work_dir"].format(
+                    method=wc.method, fold=wc.fold, perm=wc.perm
+                )
+            ],
         script:
             "../scripts/train_null.py"
 
     use rule train_null as train_null_ttca with:
         output:
-            predictions=null_outputs(PATHS["null_predictions"]),
-            seed_scores=null_outputs(PATHS["null_scores"]),
-            attention=null_outputs(PATHS["null_attention"]),
+            predictions=[PATHS["null_predictions"]],
+            seed_scores=[PATHS["null_scores"]],
+            attention=[PATHS["null_attention"]],
         wildcard_constraints:
             method=ttca_method_pattern(),
+            perm=r"\d+",

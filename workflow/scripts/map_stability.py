@@ -22,13 +22,14 @@ table["shares_subjects"] = table["pair"] == "same fold, other seed"
 table = table.reindex(columns=[*table.columns.drop(NULL_COLUMNS, errors="ignore"), *NULL_COLUMNS])
 chance = random_agreement(snakemake.params.n_rois, k=snakemake.params.top_k)
 # the null agreement: same estimator, same folds, null model k of each fold against null model k of the
-# others (map_null.stability_against_null); raw maps and maps z-scored against their fold's null
+# others (map_null.stability_against_null; linear refits on training subjects, trained null models of
+# network methods on test subjects); raw maps and maps z-scored against their fold's null
 nulls = [pd.read_csv(path) for path in snakemake.input.null_stability]
 for row in pd.concat([n for n in nulls if not n.empty] or [pd.DataFrame()], ignore_index=True).itertuples():
     table.loc[len(table)] = {
         "method": row.method,
-        "estimator": f"{row.estimator}, {row.maps} (refit at the observed C, training subjects)",
-        "split": "train",
+        "estimator": f"{row.estimator}, {row.maps} ({row.null_source})",
+        "split": "train" if "training subjects" in row.null_source else "test",
         "pair": "other fold",
         "spearman": row.observed,
         "n_pairs": row.n_folds * (row.n_folds - 1) // 2,
@@ -36,8 +37,9 @@ for row in pd.concat([n for n in nulls if not n.empty] or [pd.DataFrame()], igno
         "null_agreement": row.null_mean,
         "null_agreement_p95": row.null_p95,
         "p_vs_null": row.p_value,
+        "p_resolution": row.p_resolution,
         "n_null": row.n_null,
-        "null_source": f"{row.n_null} null refits per fold, training subjects",
+        "null_source": f"{row.n_null} {row.null_source}",
     }
 for split in ("val", "test"):
     table.loc[len(table)] = {

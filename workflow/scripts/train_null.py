@@ -1,6 +1,7 @@
-"""The permutation-null models of one method (evaluation.maps) in one job: every permutation's predictions,
-per-seed scores and, for TTCA methods, attention, each in its own null/<method>/perm<p>/ folder; the
-connectomes permuted within site, the observed model's C or read-out reused."""
+"""One permutation-null model of one method and fold (evaluation.maps): its predictions, per-seed scores and,
+for TTCA methods, attention in null/<method>/fold<f>/perm<p>/; the training and validation connectomes
+permuted by cohort-wide permutation p (within site x outer test fold, the same p on every fold), the
+observed model's C or read-out of this fold reused."""
 
 from _logging import log_to_file
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from neurolip.methods import job_method
 from neurolip.training.checkpoint import clean_finished
-from neurolip.training.fold_io import permute_connectomes_within_site
+from neurolip.training.fold_io import cohort_wide_permuter
 from neurolip.training.null_models import train_null_models
 from neurolip.training.trainer import FoldInputs, FoldOutputs
 
@@ -48,7 +49,7 @@ train_null_models(
     outputs=outputs,
     sensitive_attributes=params.sensitive,
     observed_selection=Path(snakemake.input.observed) if snakemake.input.get("observed") else None,
-    permute=permute_connectomes_within_site,
+    permute=cohort_wide_permuter(snakemake.input.folds, params.permutation_seed),
 )
 
 clean_finished(params.work_dirs, snakemake.config.get("keep_checkpoints", False))

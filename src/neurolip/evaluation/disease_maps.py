@@ -6,13 +6,18 @@ and the agreement of its maps across folds beside that of its null maps.
 Which null a map is compared with (rule ``disease_maps``): a plain logistic regression (``linear_null``) is
 refitted on every fold at its own C beside ``linear_permutations`` within-site null refits, mapped on the
 fold's training subjects (:class:`~.map_null.LogisticPatternNull`); any other method of ``null_methods``
-reads the trained null models of ``null_fold`` (first seed), mapped on test subjects. Each region is
-z-scored against its own null and compared with the null maps' leave-one-out z maxima
-(:func:`~.map_null.max_statistic_test`).
+reads its trained null models of EVERY fold (``evaluation.maps.permutations`` = K per fold, one seed; null
+model k of each fold trained on cohort-wide permutation k, within site × outer test fold), mapped on each
+fold's test subjects like the fold's observed model of that seed. Each fold's map is z-scored region by
+region against that fold's K null maps and compared with their leave-one-out z maxima
+(:func:`~.map_null.max_statistic_test`); the across-fold stability of null maps k is the observed one's
+statistic (:func:`~.map_null.fold_null_replicates`), p = (1 + #null ≥ observed) / (K + 1), resolution
+1 / (K + 1). A method outside ``null_methods`` gets no null and no "above the null" statement.
 """
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +40,6 @@ from .map_null import (
     fold_null_replicates,
     max_statistic_test,
     null_agreement,
-    same_fold_null_replicates,
     stability_against_null,
 )
 
@@ -60,9 +64,13 @@ STABILITY_COLUMNS = [
     "null_mean",
     "null_p95",
     "p_value",
+    "p_resolution",
     "n_folds",
     "n_null",
+    "null_source",
 ]
+# what a method outside evaluation.maps.null_methods says instead of a null (no "above the null" statement)
+NOT_TESTED = "no null: not tested (the method is not in evaluation.maps.null_methods)"
 # the region table of a map without a null of at least three maps: its observed values only
 _NULL_REGION_COLUMNS = ("null_mean", "null_sd", "z", "p_uncorrected", "p_fwer", "null_max", "q_fdr")
 
@@ -79,6 +87,24 @@ class MapSettings:
     alpha: float
     null_methods: list
     linear_permutations: int
+
+
+def _fold_and_perm(path) -> tuple[int, int]:
+    """(fold, permutation) of a trained null model's file (``null/<method>/fold<f>/perm<p>/...``)."""
+    found = re.search(r"fold(\d+)/perm(\d+)/", str(path))
+    if found is None:
+        raise ValueError(f"{path}: a null model's file must lie under fold<f>/perm<p>/")
+    return int(found.group(1)), int(found.group(2))
+
+
+def _by_fold(maps: dict) -> dict:
+    """{fold: (K, R)} of {(fold, perm): map}, rows in permutation order; every fold must have the same
+    permutations (null map k of every fold is permutation k)."""
+    folds = sorted({f for f, _ in maps})
+    perms = {f: sorted(p for g, p in maps if g == f) for f in folds}
+    if any(perms[f] != perms[folds[0]] for f in folds):
+        raise ValueError(f"the folds' null models are not the same permutations: {perms}")
+    return {f: np.array([maps[(f, p)] for p in perms[f]]) for f in folds}
 
 
 def read_scores(paths) -> pd.DataFrame:
@@ -212,21 +238,26 @@ class DiseaseMaps:
         return fitted
 
     def trained_null_maps(self, null_scores=(), null_attention=()) -> dict:
-        """{(estimator, "test"): (P, R)} maps of the trained null models (the null fold, one seed each), on
-        the test subjects only: a null model's validation connectomes are permuted, so its validation scores
+        """{(estimator, "test"): {fold: (K, R)}} maps of the trained null models of every fold (one seed each,
+        null model k of each fold at row k: the files' ``fold<f>/perm<k>`` paths say which), on each fold's
+        test subjects only: a null model's validation connectomes are permuted, so its validation scores
         cannot be mapped on the subjects they are written under."""
         null = {}
         if null_scores:
-            null[("pattern", "test")] = np.array(
-                [next(iter(self.fold_pattern_maps(read_scores([p]), "test").values())) for p in null_scores]
-            )
+            maps = {}
+            for path in null_scores:
+                fold, perm = _fold_and_perm(path)
+                (model_map,) = self.fold_pattern_maps(read_scores([path]), "test").values()
+                maps[(fold, perm)] = model_map
+            null[("pattern", "test")] = _by_fold(maps)
         if null_attention:
-            null[("attention", "test")] = np.array(
-                [
-                    attention_model_maps(load_attention({0: path}))[(0, self.settings.seed)]
-                    for path in null_attention
+            maps = {}
+            for path in null_attention:
+                fold, perm = _fold_and_perm(path)
+                maps[(fold, perm)] = attention_model_maps(load_attention({fold: path}))[
+                    (fold, self.settings.seed)
                 ]
-            )
+            null[("attention", "test")] = _by_fold(maps)
         return null
 
     def subjects_of(self, split) -> dict:
@@ -255,27 +286,24 @@ class DiseaseMaps:
                 f"{len(spearman)} null refits per fold (cohort-wide permutations), same subjects",
             )
         if settings.method not in settings.null_methods:
-            return {"null_source": "none: not in evaluation.maps.null_methods"}
+            return {"null_source": NOT_TESTED}
         if row.pair == "same fold, other seed":
             # the seeds of a fold fit the same labels (and their noise); null models each fit their own
             return {"null_source": "none: the seeds share their labels, each null model has its own"}
         null = trained_null.get((row.estimator, row.split))
         if null is None:
             return {"null_source": f"none: the null models are mapped on test subjects only ({row.split})"}
-        size = len(settings.folds)
-        if len(null) < 2 * size:
-            return {"null_source": f"none: {len(null)} null models, fewer than two groups of {size}"}
-        spearman, jaccard = same_fold_null_replicates(null, size, k=settings.top_k, seed=settings.null_fold)
-        # groups of null models of one fold (no null models on the others): they share their test subjects,
-        # the observed folds' models share most training labels; neither bias is bounded, so it is approximate
+        if row.pair != "other fold" or len(null) < 2:
+            return {"null_source": f"none: null models of {len(null)} fold(s), pair {row.pair}"}
+        # null map k of every fold (cohort-wide permutation k), compared across folds as the observed maps are
+        spearman, jaccard = fold_null_replicates(null, k=settings.top_k)
         return null_agreement(
             row.spearman,
             row.jaccard_top_k,
             spearman,
             jaccard,
-            f"approximate: {len(null)} trained null models of fold {settings.null_fold}, groups of {size}",
-            n_null_models=len(null),
-            min_p=1 / (1 + len(null) // size),
+            f"{len(spearman)} trained null models per fold (cohort-wide permutation k on every fold), "
+            "test subjects",
         )
 
     def with_null_columns(self, agreement, fitted, trained_null) -> pd.DataFrame:
@@ -295,17 +323,27 @@ class DiseaseMaps:
                 fold: (null.observed_map_, null.null_maps_, "training subjects, refit at observed C")
                 for fold, null in fitted.items()
             }
-        observed = model_maps.get((self.settings.null_fold, self.settings.seed))
-        # one map per null model (each file: the null fold, one seed)
-        null = trained_null.get((estimator, "test"), []) if observed is not None else []
-        pooled = np.mean(list(model_maps.values()), axis=0)
-        return {
-            self.settings.null_fold: (
-                observed if observed is not None else pooled,
-                np.array(null),
-                "test subjects, trained null models",
+        # every fold's model of the null models' seed against that fold's K null maps
+        null = trained_null.get((estimator, "test"), {})
+        runs = {
+            fold: (
+                model_maps[(fold, self.settings.seed)],
+                fold_null,
+                "test subjects, trained null models of this fold",
             )
+            for fold, fold_null in null.items()
+            if (fold, self.settings.seed) in model_maps
         }
+        if self.settings.null_fold not in runs:
+            # the figure's fold: its model's map, or the pooled map over models where that model is missing
+            observed = model_maps.get((self.settings.null_fold, self.settings.seed))
+            pooled = np.mean(list(model_maps.values()), axis=0)
+            runs[self.settings.null_fold] = (
+                observed if observed is not None else pooled,
+                np.empty((0, len(pooled))),
+                "test subjects, no null models",
+            )
+        return dict(sorted(runs.items()))
 
     def null_phrase(self, estimator, null, fitted, model_maps) -> str:
         """What a map figure's title says about the map and its null, true in each case: the subjects it is
@@ -317,12 +355,31 @@ class DiseaseMaps:
         if (settings.null_fold, settings.seed) not in model_maps:
             mapped = f"no model of fold {settings.null_fold}, seed {settings.seed}: mean over models"
         if len(null) >= 3:
-            return f"{mapped}; null: {len(null)} trained null models (connectomes permuted within site)"
+            return (
+                f"{mapped}; null: {len(null)} trained null models of this fold "
+                "(cohort-wide permutations within site × outer fold)"
+            )
         if settings.method not in settings.null_methods:
-            return f"{mapped}; untested: the method is not in evaluation.maps.null_methods"
+            return f"{mapped}; {NOT_TESTED}"
         if len(null):
             return f"{mapped}; untested: {len(null)} null models, the test needs at least 3"
         return f"{mapped}; untested: no null model maps to test against"
+
+    def trained_stability(self, estimator, model_maps, null) -> pd.DataFrame | None:
+        """Across-fold stability of the folds' models of the null models' seed (test subjects) beside that of
+        null maps k of every fold (:func:`~.map_null.stability_against_null`), raw and standardised; None
+        with fewer than two such folds or three null models per fold."""
+        seed = self.settings.seed
+        folds = [f for f in sorted(null) if (f, seed) in model_maps and len(null[f]) >= 3]
+        if len(folds) < 2:
+            return None
+        return stability_against_null(
+            {f: model_maps[(f, seed)] for f in folds}, {f: null[f] for f in folds}
+        ).assign(
+            method=self.settings.method,
+            estimator=estimator,
+            null_source=f"trained null models per fold (cohort-wide permutations), seed {seed}, test subjects",
+        )
 
     def regions(self, maps, agreement, fitted, trained_null, coordinates, label):
         """The region tables of every test map against its null, the fold agreement of the linear refits
@@ -351,8 +408,16 @@ class DiseaseMaps:
                     stability_against_null(
                         {f: n.observed_map_ for f, n in fitted.items()},
                         {f: n.null_maps_ for f, n in fitted.items()},
-                    ).assign(method=settings.method, estimator=estimator)
+                    ).assign(
+                        method=settings.method,
+                        estimator=estimator,
+                        null_source="null refits per fold (cohort-wide permutations), training subjects",
+                    )
                 )
+            elif trained_null.get((estimator, "test")):
+                trained = self.trained_stability(estimator, model_maps, trained_null[(estimator, "test")])
+                if trained is not None:
+                    null_stability.append(trained)
             for fold, (observed, null, mapped_on) in self.null_runs(
                 estimator, model_maps, fitted, trained_null
             ).items():

@@ -39,17 +39,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from ..permutations import within_block_permutations
-
-
-def cohort_permutations(sites, test_folds, n_permutations: int, seed: int = 0) -> np.ndarray:
-    """(n_permutations, n) index arrays permuting the whole cohort within site × outer test fold: one null
-    label vector per permutation for every fold of a cross-validation. Models of different folds share most
-    of their training subjects and labels, so their maps agree even without any effect; null models of
-    different folds must share their (permuted) labels likewise, or the null agreement across folds is too
-    low. Blocking on the outer test fold keeps each fold's label composition, which stratified folds fix."""
-    blocks = np.char.add(np.char.add(np.asarray(sites).astype(str), "|"), np.asarray(test_folds).astype(str))
-    return within_block_permutations(blocks, n_permutations, seed)
+# cohort_permutations moved below training and evaluation (training draws it too); still importable here
+from ..permutations import cohort_permutations, within_block_permutations  # noqa: F401
 
 
 def region_incidence(n_rois: int) -> np.ndarray:
@@ -247,6 +238,7 @@ NULL_COLUMNS = [
     "null_jaccard_p95",
     "p_vs_null",
     "p_vs_null_jaccard",
+    "p_resolution",
     "n_null",
     "null_source",
 ]
@@ -280,6 +272,8 @@ def null_agreement(
         "null_jaccard_p95": float(np.percentile(jaccard, 95)),
         "p_vs_null": p_value(spearman, observed_spearman),
         "p_vs_null_jaccard": p_value(jaccard, observed_jaccard),
+        # the smallest p the null can give: 1 / (1 + independent replicates)
+        "p_resolution": float(max(1 / (1 + len(spearman)), min_p or 0.0)),
         "n_null": int(n_null_models if n_null_models is not None else len(spearman)),
         "null_source": source,
     }
@@ -328,7 +322,8 @@ def stability_against_null(observed_maps: dict, null_maps: dict) -> pd.DataFrame
     folds). Rows: ``raw`` (the maps as they are) and ``standardised`` (each map z-scored against its own
     fold's null; null maps leave-one-out). Columns: ``observed`` (mean Spearman over fold pairs),
     ``null_mean``, ``null_p95`` (over the P null replicates: permutation k of each fold against permutation
-    k of the others), ``p_value`` = (1 + #replicates ≥ observed) / (1 + P)."""
+    k of the others), ``p_value`` = (1 + #replicates ≥ observed) / (1 + P) and its ``p_resolution``
+    1 / (1 + P)."""
     folds = sorted(observed_maps)
     if len(folds) < 2:
         raise ValueError("stability needs maps of at least two folds")
@@ -349,6 +344,7 @@ def stability_against_null(observed_maps: dict, null_maps: dict) -> pd.DataFrame
                 "null_mean": float(replicates.mean()),
                 "null_p95": float(np.percentile(replicates, 95)),
                 "p_value": float((1 + (replicates >= value).sum()) / (1 + n_null)),
+                "p_resolution": 1 / (1 + n_null),
                 "n_folds": len(folds),
                 "n_null": n_null,
             }

@@ -74,6 +74,67 @@ def permute_connectomes_within_site(data: FoldData, permutation: int) -> None:
         data.x[split] = data.x[split][torch.from_numpy(index)]
 
 
+def cohort_donors(
+    folds: pd.DataFrame, cohort: pd.DataFrame, fold: int, permutation: int, seed: int
+) -> pd.Series:
+    """{subject: whose connectome it gets} for null model ``permutation`` of ``fold``: one cohort-wide
+    permutation of the fold's repeat, within site × outer test fold (:func:`~neurolip.permutations.cohort_permutation`,
+    drawn from (``seed``, ``permutation``) alone), restricted to the fold's training and validation subjects.
+    Null model k of every fold reads the same permutation k (the same brain-label pairs wherever two folds
+    share subjects), as the observed models of different folds share their training labels; a donor is
+    in the same outer test fold as its receiver, so never in this fold's test split."""
+    from ..permutations import cohort_permutation
+
+    part = folds[folds["fold"] == fold]
+    if part.empty:
+        raise ValueError(f"fold {fold} is not in the folds table")
+    repeat = part["repeat"].iloc[0] if "repeat" in part else 0
+    rows = folds[folds["split"] == "test"]
+    if "repeat" in rows:
+        rows = rows[rows["repeat"] == repeat]
+    ids = rows["subject_id"].astype(str).to_numpy()
+    pool = part.loc[part["split"] != "test", "subject_id"].astype(str)
+    twice = sorted(set(ids[pd.Series(ids).duplicated().to_numpy()]))
+    untested = sorted(set(pool) - set(ids))
+    if twice or untested:
+        raise ValueError(
+            f"fold {fold}: every subject of a repeat must be in exactly one test fold; tested twice: {twice[:5]}, "
+            f"never tested: {untested[:5]}"
+        )
+    missing = sorted(set(ids) - set(cohort.index))
+    if missing:
+        raise ValueError(f"subjects {missing[:5]} of the folds table are not in the cohort table")
+    index = cohort_permutation(
+        cohort.loc[ids, "site"].astype(str).to_numpy(), rows["fold"].to_numpy(), permutation, seed
+    )
+    donors = pd.Series(ids[index], index=ids)
+    outside = sorted(set(donors.loc[pool]) - set(pool))
+    if outside:
+        raise ValueError(
+            f"fold {fold}: donors {outside[:5]} are not training or validation subjects of the fold "
+            "(every subject of a repeat must be in exactly one test fold)"
+        )
+    return donors.loc[pool]
+
+
+def cohort_wide_permuter(folds_path, seed: int):
+    """``permute(data, permutation)`` for :func:`~.null_models.train_null_models`: each training and
+    validation subject gets the connectome of its donor in cohort-wide permutation ``permutation``
+    (:func:`cohort_donors`; texts, labels and attributes stay); test subjects keep their own."""
+    folds = pd.read_csv(folds_path, sep="\t", dtype={"subject_id": str})
+
+    def permute(data: FoldData, permutation: int) -> None:
+        donors = cohort_donors(folds, data.cohort, data.fold, permutation, seed)
+        pool = [*data.subject_ids["train"], *data.subject_ids["val"]]
+        stacked = torch.cat([data.x["train"], data.x["val"]])
+        row = {s: i for i, s in enumerate(pool)}
+        for split in ("train", "val"):
+            take = [row[donors[s]] for s in data.subject_ids[split]]
+            data.x[split] = stacked[torch.tensor(take, dtype=torch.long)]
+
+    return permute
+
+
 def predictions_frame(data: FoldData, fold: int, split: str, probabilities, scores, sensitive_attributes):
     """Calibrated P(disease), the decision at 0.5 (the calibration put the threshold where validation says)
     and the read-out's raw score for the subjects of ``split``, with their sensitive attributes."""

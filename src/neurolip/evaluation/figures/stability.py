@@ -52,15 +52,23 @@ def stability_figure(table, maps, path, title=None):
     _save(fig, path)
 
 
-def reachable_p(n_null, null_source, alpha=ALPHA):
-    """The smallest p a row's null can give: 1 / (1 + replicates), the replicates being the null refits
-    (``n_null``) or, for trained null models drawn in groups ("groups of G" in ``null_source``, as
-    disease_maps writes it), the disjoint groups n_null // G (map_null.null_agreement's ``min_p``)."""
+def reachable_p(n_null, null_source, alpha=ALPHA, p_resolution=np.nan):
+    """The smallest p a row's null can give: its ``p_resolution`` column where the table has one, else
+    1 / (1 + replicates), the replicates being the null models (``n_null``) or, for null models drawn in
+    groups ("groups of G" in ``null_source``, tables of the former fold-0 design), the disjoint groups."""
+    if np.isfinite(p_resolution):
+        return float(p_resolution)
     if not np.isfinite(n_null) or n_null <= 0:
         return np.nan
     groups = re.search(r"groups of (\d+)", str(null_source))
     replicates = int(n_null) // int(groups.group(1)) if groups else int(n_null)
     return 1.0 / (1 + replicates)
+
+
+def _resolution(row):
+    return reachable_p(
+        row.get("n_null", np.nan), row.get("null_source", ""), p_resolution=row.get("p_resolution", np.nan)
+    )
 
 
 def _bar_kind(row, p_column, null_column, alpha=ALPHA):
@@ -70,7 +78,7 @@ def _bar_kind(row, p_column, null_column, alpha=ALPHA):
         return "no null"
     if row[p_column] <= alpha:
         return "above"
-    if reachable_p(row.get("n_null", np.nan), row.get("null_source", "")) > alpha:
+    if _resolution(row) > alpha:
         return "too small"
     return "not above"
 
@@ -111,7 +119,7 @@ def map_stability_figure(table, path, registry=None, alpha=ALPHA, models_from=No
             kind = _bar_kind(row, p_column, null, alpha)
             drawn.add(kind)
             if kind == "too small":
-                min_ps.append(reachable_p(row["n_null"], row["null_source"]))
+                min_ps.append(_resolution(row))
             ax.barh(
                 y[i],
                 row[metric],
@@ -125,6 +133,14 @@ def map_stability_figure(table, path, registry=None, alpha=ALPHA, models_from=No
                 ax.plot([row[null], row[f"{null}_p95"]], [y[i], y[i]], c="grey", lw=2, gid="null range")
                 ax.plot([row[null]], [y[i]], marker="|", c="black", ms=12, mew=2, gid="null range")
                 drawn.add("null range")
+            # each bar's p beside it with its resolution (the smallest p its null can give)
+            note = (
+                "no null: not tested"
+                if kind == "no null"
+                else f"p {row[p_column]:.3f} (res. {_resolution(row):.3f})"
+            )
+            right = np.nanmax([row[metric], row.get(f"{null}_p95", np.nan), 0.0])
+            ax.text(right + 0.02, y[i], note, fontsize=5.5, va="center", gid="p value")
         if not chance.empty:
             ax.axvline(float(chance[metric].iloc[0]), ls="--", c="grey", lw=1, gid="random")
             drawn.add("random")
@@ -141,7 +157,7 @@ def map_stability_figure(table, path, registry=None, alpha=ALPHA, models_from=No
         "too small": "cross-hatched: null too small to reject (min p = "
         + ", ".join(f"{p:.2f}" for p in sorted(set(np.round(min_ps, 2))))
         + ")",
-        "no null": "hatched: no null models",
+        "no null": "hatched: no null: not tested",
     }
     for kind in ("above", "not above", "too small", "no null"):
         if kind in drawn:
