@@ -36,7 +36,10 @@ captions = {
         f"thresholds (_rand): the gap of expected rates (of the decision probabilities) with its floor, then "
         f"the expected gap over randomisation draws (exact) with the realised gap's 5–95 % range. Score "
         f"leakage: sex from P(disease), decision leakage: sex from the decision, within diagnosis (AUC, "
-        f"max(AUC, 1 − AUC)){note}"
+        f"max(AUC, 1 − AUC)). Probe AUC: the held-out sex probe's within-diagnosis AUC (its scores are "
+        f"out of sample, cross-fitted over the subjects the model did not train on), tested exactly against "
+        f"sex permuted within diagnosis × fold on its own scores, with the smallest AUC that test detects "
+        f"with 80 % power (MDE){note}"
     ),
     "table2": (
         f"Table 2 ({name}): ablations, percent, mean ± std over folds; per-fold gaps and leakages beside "

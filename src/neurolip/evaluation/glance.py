@@ -32,7 +32,10 @@ def _beside_floor(row: pd.Series | None) -> str:
     if floor is None or pd.isna(floor):
         return text
     verdict = "ABOVE" if row.get("above_floor") == 1 else "within"
-    return f"{text} (floor {_number(floor)}: {verdict})"
+    mde = row.get("mde")
+    # the held-out probe's row says the smallest within-diagnosis AUC its test would have seen
+    detectable = "" if mde is None or pd.isna(mde) else f"; MDE {_number(mde)}"
+    return f"{text} (floor {_number(floor)}: {verdict}{detectable})"
 
 
 def glance_table(
@@ -65,7 +68,9 @@ def glance_markdown(table: pd.DataFrame, dataset: str, attribute: str) -> str:
         f"# NeuroLIP results at a glance: {dataset}\n\n"
         f"Pooled out-of-fold test predictions. DPD, DEOdds and the held-out probe are on **{attribute}**, each "
         f"beside the 95th percentile of its {attribute}-blind floor (`within`: no gap the floor would not "
-        "produce by chance; that is not proof of no gap, see docs/results.md). The probe is its fold mean. "
+        "produce by chance; that is not proof of no gap, see docs/results.md). The probe is the fold mean of "
+        "its within-diagnosis AUCs, tested exactly (sex permuted within diagnosis × fold), with the smallest "
+        "AUC that test detects with 80 % power (MDE). "
         "Every row with its intervals: `metrics/pooled.csv`; the paper's tables: `tables/`.\n\n"
         + header
         + body

@@ -59,7 +59,8 @@ def _mean(summary, method, metric, attribute):
 def _fold_mean_floor(summary, pooled, method, metric, attribute):
     """(median, p95, p, folds) of the floor of a per-fold figure's fold mean: ``<metric>_fold_mean_floor_*``
     rows of the summary (:mod:`.fold_mean`), or for the held-out probe its ``metrics/pooled.csv`` row (the
-    floor of its fold mean, :func:`.pooled.pooled_probe_rows`); None where there is none."""
+    exact test of its fold mean of within-diagnosis AUCs, :func:`.probe_test.pooled_probe_rows`); None where
+    there is none."""
     median = _row(summary, method, f"{metric}_fold_mean_floor_median", attribute)
     if not median.empty:
         p95, p = (_mean(summary, method, f"{metric}_fold_mean_floor_{k}", attribute)[0] for k in ("p95", "p"))
@@ -72,6 +73,17 @@ def _fold_mean_floor(summary, pooled, method, metric, attribute):
     if row.empty or np.isnan(row["floor_median"].iloc[0]):
         return None
     return row["floor_median"].iloc[0], row["floor_p95"].iloc[0], row["p_floor"].iloc[0], None
+
+
+def _probe_mde(pooled, method, metric, attribute) -> str:
+    """``; MDE x`` for the held-out probe: the within-diagnosis AUC its exact test detects with 80 % power
+    (``mde`` of its ``metrics/pooled.csv`` row, :func:`.probe_test.probe_mde`); empty for other metrics."""
+    if metric != "probe_auc" or pooled is None or "mde" not in pooled.columns:
+        return ""
+    row = pooled[
+        (pooled["method"] == method) & (pooled["metric"] == metric) & (pooled["attribute"] == attribute)
+    ]
+    return "" if row.empty or pd.isna(row["mde"].iloc[0]) else f"; MDE {100 * row['mde'].iloc[0]:.2f}"
 
 
 def _cell(summary, method, metric, attribute, n_folds=None, pooled=None):
@@ -90,8 +102,9 @@ def _cell(summary, method, metric, attribute, n_folds=None, pooled=None):
         median, p95, p, floor_folds = floor
         mean_folds = _folds(row)
         over = f" over {floor_folds} folds" if floor_folds and mean_folds and floor_folds < mean_folds else ""
-        cell += f" (fold-mean floor {100 * median:.2f}; p95 {100 * p95:.2f}{over})" + (
-            " *" if p <= 0.05 else ""
+        cell += (
+            f" (fold-mean floor {100 * median:.2f}; p95 {100 * p95:.2f}{over}{_probe_mde(pooled, method, metric, attribute)})"
+            + (" *" if p <= 0.05 else "")
         )
     if n_folds and _folds(row) and _folds(row) < n_folds:
         cell += f" [{_folds(row)} of {n_folds} folds]"
