@@ -2,7 +2,7 @@
 on simulated cohorts at ABIDE's sizes.
 
     PYTHONPATH=src:benchmarks python benchmarks/probe_exact_test.py [--cohorts 200] [--grid-cohorts 100] [--draws 500]
-        [--across-parts]
+        [--across-parts] [--symmetric]
 
 A cohort is ``fold_mean_floor.cohort``'s (1034 subjects, 19 sites of unequal size, ~15 % female, autism in
 39.5 % of females and 50.5 % of males, 5 folds stratified on diagnosis × site). Its representation has 16
@@ -11,7 +11,8 @@ within-fold AUC of about 0.75) and, for females, a shift δ along another direct
 *oracle* projection on it separates the sexes within diagnosis with the planted AUC (0.5: no residual sex).
 Per fold, the validation subjects are 15 % of the training folds; the probe is cross-fitted over validation +
 test subjects as in the workflow (``training.stages.probe.cross_fitted_scores``: five parts of the test fold,
-each scored by a probe fitted on the validation subjects and the other parts), with a stand-in learner (a
+part j scored by a probe fitted on the validation subjects and parts 0 … j − 1; ``--symmetric``: on all
+other parts, the first design; ``--across-parts``: subjects of different parts compared too), with a stand-in learner (a
 shrinkage LDA, closed form; the workflow's probe is a logistic regression with C chosen by inner CV, too slow
 for thousands of cohorts; the test's validity does not depend on the learner). Its scores are tested by
 ``evaluation.probe_test.probe_exact_test`` (within-diagnosis AUC, fold mean; sex permuted within diagnosis ×
@@ -36,6 +37,7 @@ from neurolip.training.stages.probe import cross_fitted_scores
 
 DIM, SITE_SD, VAL_SHARE = 16, 0.3, 0.15
 ACROSS_PARTS = False  # --across-parts: compare subjects of different cross-fit parts too (the first design)
+SYMMETRIC = False  # --symmetric: each part's probe fitted on all other parts (the first design)
 
 
 class ShrinkageLDA:
@@ -119,9 +121,10 @@ def main():
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--grid", type=float, nargs="+", default=[0.56, 0.58, 0.60, 0.62, 0.64])
     parser.add_argument("--across-parts", action="store_true")
+    parser.add_argument("--symmetric", action="store_true")
     args = parser.parse_args()
-    global ACROSS_PARTS
-    ACROSS_PARTS = args.across_parts
+    global ACROSS_PARTS, SYMMETRIC
+    ACROSS_PARTS, SYMMETRIC = args.across_parts, args.symmetric
     start = time.time()
     rows = {}
     for planted, seed in ((0.5, 0), (0.66, 100_000)):

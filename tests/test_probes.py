@@ -238,3 +238,34 @@ def test_probe_pairs_on_a_planted_truth(tmp_path):
     assert per_fold[per_fold.method == "both"].value.mean() == pytest.approx(pooled.at["both", "value"])
     probe_pairs_figure(pairs.reset_index(), {}, "sex", tmp_path / "p.png", tmp_path / "p.pdf")
     assert (tmp_path / "p.png").stat().st_size > 20000 and (tmp_path / "p.pdf").stat().st_size > 5000
+
+
+def test_chained_parts_are_scored_by_probes_fitted_on_earlier_parts_only():
+    """Part j's probe sees the fit subjects and parts 0 … j − 1 (chained); symmetric cross-fitting sees every
+    other part. No subject is ever scored by a probe fitted on it."""
+    rng = np.random.default_rng(0)
+    seen = []
+
+    class Recorder:
+        def fit(self, x, z):
+            seen.append({tuple(row) for row in x})
+            self.w = rng.normal(size=x.shape[1])
+            return self
+
+        def decision_function(self, x):
+            return x @ self.w
+
+    fit_x, test_x = rng.normal(size=(20, 3)), rng.normal(size=(50, 3))
+    codes = rng.integers(0, 2, 50)
+    for chained in (True, False):
+        seen.clear()
+        scores, parts, _ = cross_fitted_scores(
+            fit_x, rng.integers(0, 2, 20), test_x, codes, codes, make_probe=Recorder, chained=chained
+        )
+        assert np.isfinite(scores).all() and sorted(set(parts)) == [0, 1, 2, 3, 4]
+        for j, fitted in enumerate(seen):
+            own = {tuple(row) for row in test_x[parts == j]}
+            earlier = {tuple(row) for row in test_x[parts < j]}
+            later = {tuple(row) for row in test_x[parts > j]}
+            assert not own & fitted and earlier <= fitted
+            assert (not later & fitted) if chained else later <= fitted

@@ -8,12 +8,14 @@ diagnosis, where most patients are male, reads 0.5), averaged over the fold's mo
 within-stratum ranks: U is linear in the ranks). The statistic is the mean of the folds' figures, which is the
 per-fold ``probe_auc`` of ``metrics/per_fold.csv`` averaged over folds.
 
-**Parts.** The test fold is scored part by part, each part by a probe fitted on the validation subjects and the
-other parts; scores of different parts come from different probes, and a part's labels shaped the probes
-of the others. Comparing only subjects of the same part keeps each stratum's scores a fixed function of
-data that excludes its own labels (pooled across parts the test fired in 8.0 % of null cohorts at ABIDE's
-sizes; ``benchmarks/probe_exact_test.py``); with parts stratified on sex × diagnosis the Mann–Whitney
-variance is that of the unstratified AUC, so nothing is lost in power.
+**Parts.** The test fold is scored part by part, part j by a probe fitted on the validation subjects and parts
+0 … j − 1 (``training.stages.probe.cross_fitted_scores``); scores of different parts come from different
+probes, so only subjects of the same part are compared. Chained, part j's AUC given the earlier parts is a
+Mann–Whitney draw of its own labels, so the permutation of the fixed scores has the null's variance:
+false alarms 5.5 % [3.7, 8.2] of 400 null cohorts at ABIDE's sizes, power 95.5 % at a residual
+within-diagnosis AUC of 0.66 (``benchmarks/probe_exact_test.py``, docs/benchmarks.md). Symmetric
+cross-fitting (every other part in the fit set) made the parts' AUCs covary and fired in 8.0–11.3 % of
+null cohorts.
 
 **Floor.** The attribute permuted within diagnosis × fold × part against the probe's own scores, ``n_draws`` times,
 the same statistic each time; one-sided p = (1 + #{null ≥ observed}) / (B + 1) (a probe fitted to read the
@@ -21,8 +23,9 @@ attribute reads it in its own direction; below 0.5 is no leakage). Under "the sc
 attribute beyond the diagnosis" the labels are exchangeable within those strata, which is what the draws do.
 
 **MDE.** :func:`probe_mde`: the smallest statistic the test detects with 80 % power at α = 0.05, from the
-Mann–Whitney null variance of each stratum, 0.5 + (z₀.₉₅ + z₀.₈₀)·σ₀ (``benchmarks/probe_exact_test.py``
-checks it against the power curve at ABIDE's sizes).
+Mann–Whitney null variance of each stratum, 0.5 + (z₀.₉₅ + z₀.₈₀)·σ₀: 0.565 at ABIDE's sizes, where the
+benchmark's power curve reaches 80 % at a mean statistic of 0.571 (a planted oracle within-diagnosis AUC of
+0.634; the probe, fitted on a few hundred subjects, reads less than the oracle).
 
 The diagnosis probe (what the representation keeps) is tested the same way with strata = fold (its chance
 floor: the diagnosis permuted within fold). :func:`probe_pairs` puts each method's two probes side by side

@@ -4,9 +4,9 @@ method's prediction reads, fitted *out of sample* (docs/method.md).
 :class:`HeldOutProbe` is fitted on subjects that the model and the eraser were not fitted on, passed through
 the training-fitted eraser, its C chosen by inner cross-validation on that same fit set. It is cross-fitted
 over those subjects (:func:`cross_fitted_scores`): each model's validation subjects (for a cross-fitted
-recipe, model k's inner fold k) and the test fold in five parts, each part scored by a probe fitted on the
-validation subjects and the other four parts, so every test subject gets a score from a probe not fitted on
-it (:func:`held_out_leakage_rows`: one row per model, attribute and test subject; the diagnosis is probed the
+recipe, model k's inner fold k) and the test fold in five parts, part j scored by a probe fitted on the
+validation subjects and parts 0 … j − 1 (chained, so the exact test stays exact), so every test subject
+gets a score from a probe not fitted on it (:func:`held_out_leakage_rows`: one row per model, attribute and test subject; the diagnosis is probed the
 same way). The exact test of those scores and the decision-level leakage are the evaluation's
 (``neurolip.evaluation.probe_test``, ``neurolip.evaluation.probes``).
 """
@@ -120,16 +120,24 @@ def cross_fitted_scores(
     chunks: int = 5,
     make_probe=None,
     partition_seed: int | None = None,
+    chained: bool = True,
 ):
-    """Out-of-sample probe scores of every test subject, the probe cross-fitted over the subjects the model
-    did not train on: the test subjects are split into ``chunks`` parts (stratified by ``test_strata``, e.g.
-    code × diagnosis); each part is scored by a probe fitted on the ``fit_*`` subjects (validation or
-    out-of-fold) plus the other parts, so no subject is scored by a probe fitted on it and every test subject
-    gets a score. ``make_probe()`` builds an unfitted probe with ``fit``/``decision_function`` (default:
-    :class:`HeldOutProbe` with ``seed``). ``partition_seed`` (default ``seed``) fixes the parts: the same
-    for every model of a fold, so their scores are compared within the same parts. Returns (scores, parts,
-    probes); unknown codes (-1) are scored, never fitted on. Scores of different parts come from different
-    probes: the exact test compares subjects of the same part only (``evaluation.probe_test``)."""
+    """Out-of-sample probe scores of every test subject from probes fitted on the subjects the model did not
+    train on: the test subjects are split into ``chunks`` parts (stratified by ``test_strata``, e.g. code ×
+    diagnosis); part j is scored by a probe fitted on the ``fit_*`` subjects (validation or out-of-fold) plus
+    parts 0 … j − 1 (``chained``; without it, plus every other part: symmetric cross-fitting), so no subject
+    is scored by a probe fitted on it and every test subject gets a score.
+
+    Why chained: with symmetric cross-fitting part A's labels shape the probe that scores part B and B's
+    those that score A, so the parts' AUCs covary positively under the null (the same label pairs enter
+    both) and a permutation of the fixed scores is anti-conservative (benchmarks/probe_exact_test.py:
+    ``--symmetric``). Chained, part j's AUC given the earlier parts' labels is a Mann–Whitney draw of its
+    own labels, the parts' AUCs are uncorrelated and the permutation within part × diagnosis has the null's
+    variance. ``make_probe()`` builds an unfitted probe with ``fit``/``decision_function`` (default:
+    :class:`HeldOutProbe` with ``seed``). ``partition_seed`` (default ``seed``) fixes the parts: the same for
+    every model of a fold. Returns (scores, parts, probes); unknown codes (-1) are scored, never fitted on.
+    Scores of different parts come from different probes: the exact test compares subjects of the same part
+    only (``evaluation.probe_test``)."""
     make_probe = make_probe or (lambda: HeldOutProbe(seed=seed))
     fit_x = np.asarray(fit_x, dtype=float).reshape(len(fit_codes), -1)
     test_x = np.asarray(test_x, dtype=float).reshape(len(test_codes), -1)
@@ -146,8 +154,9 @@ def cross_fitted_scores(
         scored = parts == part
         if not scored.any():
             continue
-        x = np.concatenate([fit_x, test_x[~scored]])
-        z = np.concatenate([fit_codes, test_codes[~scored]])
+        added = parts < part if chained else ~scored
+        x = np.concatenate([fit_x, test_x[added]])
+        z = np.concatenate([fit_codes, test_codes[added]])
         probe = make_probe().fit(x, z)
         scores[scored] = probe.decision_function(test_x[scored])
         probes.append(probe)
@@ -165,7 +174,7 @@ def held_out_leakage_rows(
     of the diagnosis (``attribute`` ``"diagnosis"``: what the representation keeps), cross-fitted by
     :func:`cross_fitted_scores` over the subjects the model and its eraser were not fitted on
     (``features["val"]``: validation or out-of-fold; ``features["test"]``: the test fold, scored part by
-    part by probes fitted on the validation subjects and the other parts). The evaluation tests the scores
+    part by probes fitted on the validation subjects and the earlier parts). The evaluation tests the scores
     exactly (:mod:`neurolip.evaluation.probe_test`). An attribute whose fit subjects hold fewer than two of a
     group, or whose test subjects one group only, is logged and skipped. ``model``: the model's index
     among the fold's models (a cross-fitted recipe's K models may share a seed)."""
