@@ -242,7 +242,8 @@ def probe_pairs(leakage: pd.DataFrame, references: dict, n_draws: int = 1000) ->
 
 def probe_pairs_figure(pairs: pd.DataFrame, labels: dict, attribute: str, png, pdf) -> None:
     """One point per method: the attribute probe's within-diagnosis AUC (what it gives away; dashed: the
-    median of its methods' floors' 95th percentiles) against the diagnosis probe's AUC (what it keeps), an
+    median of its methods' floors' 95th percentiles) against the diagnosis probe's AUC (what it keeps;
+    dotted: its chance floor's 95th percentile), an
     arrow from each erased method's unerased counterpart. Written as a 300-dpi PNG and a PDF."""
     import matplotlib
 
@@ -259,6 +260,14 @@ def probe_pairs_figure(pairs: pd.DataFrame, labels: dict, attribute: str, png, p
         ax.axvline(0.5, color="0.6", lw=0.8)
         ax.axvline(floor, color="0.3", ls="--", lw=0.8, label=f"{attribute} floor p95 (median) {floor:.3f}")
         ax.axhline(0.5, color="0.6", lw=0.8, label="chance (0.5)")
+        kept_floor = float(np.nanmedian(rows["diagnosis_floor_p95"]))
+        ax.axhline(
+            kept_floor,
+            color="0.3",
+            ls=":",
+            lw=0.8,
+            label=f"diagnosis chance floor p95 (median) {kept_floor:.3f}",
+        )
         colours = plt.get_cmap("tab10")
         for i, r in rows.iterrows():
             marker = "o" if r["attribute_p"] <= 0.05 else "s"
