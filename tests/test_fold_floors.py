@@ -199,6 +199,10 @@ def test_table_cells_mark_a_fold_mean_above_its_floor_and_take_the_probes_floor_
     assert _cell(summary, "m", "probe_auc", "sex", 5, pooled) == (
         "60.00 ± 2.00 (fold-mean floor 52.00; p95 55.00) *"
     )
+    # the probe's exact test with its MDE (metrics/pooled.csv, probe_test.pooled_probe_rows)
+    assert _cell(summary, "m", "probe_auc", "sex", 5, pooled.assign(mde=0.565)) == (
+        "60.00 ± 2.00 (fold-mean floor 52.00; p95 55.00; MDE 56.50) *"
+    )
     assert _cell(summary, "m", "probe_auc", "sex", 5) == "60.00 ± 2.00"
 
 

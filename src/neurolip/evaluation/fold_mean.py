@@ -26,7 +26,7 @@ from .frame import decision_values, score_values, two_group_codes
 from .probes import decision_leakage_floor
 
 # the per-fold figures that get a floor of their fold mean (the held-out probe's lives in metrics/pooled.csv,
-# :func:`.pooled.pooled_probe_rows`)
+# :func:`.probe_test.pooled_probe_rows`)
 FLOORED = ("dpd", "deodds", "score_leakage", "decision_leakage")
 STATISTICS = ("median", "p95", "p")
 SUMMARY_COLUMNS = ["method", "metric", "attribute", "mean", "std", "n_folds"]

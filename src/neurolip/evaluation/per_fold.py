@@ -1,6 +1,6 @@
 """Per-fold classification and fairness metrics with fairlearn (long rows: metric, attribute, value), the
 held-out probe's per-fold rows, and their summary over folds (the floors of the fold means of the gaps and
-leakages come from :mod:`.fold_mean`; the probe's from :func:`.pooled.pooled_probe_rows`).
+leakages come from :mod:`.fold_mean`; the probe's from :func:`.probe_test.pooled_probe_rows`).
 
 A group holding a single class has no AUC: the value is missing and a warning is logged, the run goes on.
 """
