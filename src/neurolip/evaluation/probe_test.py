@@ -287,6 +287,7 @@ def probe_pairs_figure(pairs: pd.DataFrame, labels: dict, attribute: str, png, p
                     xytext=(r["reference_attribute_probe_auc"], r["reference_diagnosis_probe_auc"]),
                     arrowprops={"arrowstyle": "->", "color": colours(i % 10), "lw": 1.0},
                 )
+        ax.margins(0.08)  # no point on the frame
         ax.set_xlabel(f"{attribute} probe: within-diagnosis AUC (what the representation gives away)")
         ax.set_ylabel("diagnosis probe: AUC (what it keeps)")
         ax.set_title(
