@@ -411,6 +411,7 @@ def test_each_environment_runs_its_steps(tmp_path):
             "paired": str(metrics / "paired_comparison.csv"),
             "pooled": str(metrics / "pooled.csv"),
             "paired_pooled": str(metrics / "paired_pooled.csv"),
+            "probe_pairs": str(metrics / "probe_pairs.csv"),
         },
         params={
             "method_folds": keys,
@@ -420,7 +421,19 @@ def test_each_environment_runs_its_steps(tmp_path):
             "reference": "neurolip",
             "gap_pairs": [["neurolip", "linear_fc"]],
             "postprocessed": {variant.name: variant.base},
+            "unerased": {},
         },
+    )
+    run_step(
+        python,
+        tmp_path,
+        "probe_pairs_figure",
+        input={"pairs": str(metrics / "probe_pairs.csv")},
+        output={
+            "png": str(out / "figures" / "probe_pairs.png"),
+            "pdf": str(out / "figures" / "probe_pairs.pdf"),
+        },
+        params={"labels": {}, "attribute": "sex"},
     )
     tables = out / "tables"
     run_step(
@@ -581,6 +594,6 @@ def test_each_environment_runs_its_steps(tmp_path):
     assert "NeuroLIP" in table1 and "Logistic regression on FC" in table1 and "Probe AUC (sex)" in table1
     assert "Note — srs" in (tables / "table1.md").read_text()
     leakage = pd.read_csv(out / "training" / "neurolip_sexblind" / "fold0" / "leakage.csv")
-    assert set(leakage.attribute) == {"sex"} and leakage.probe_auc.between(0, 1).all()
+    assert set(leakage.attribute) == {"sex", "diagnosis"} and leakage.probe_score.notna().all()
     for name in ("roc", "tradeoff", "groups", "fold_auc", "calibration"):
         assert (figures / f"{name}.png").stat().st_size > 5000, name

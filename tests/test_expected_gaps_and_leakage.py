@@ -242,11 +242,24 @@ def test_attribute_codes_map_each_label_to_one_code_across_splits():
 
 def test_leakage_per_fold_copies_no_probe_onto_thresholded_rows(tmp_path):
     path = tmp_path / "leak.csv"
-    pd.DataFrame({"attribute": ["sex", "sex"], "probe_auc": [0.6, 0.7]}).to_csv(path, index=False)
+    # two models' probe scores of four test subjects (two per diagnosis), and the diagnosis probe's
+    scores = pd.DataFrame(
+        {
+            "fold": 0,
+            "seed": [0] * 4 + [1] * 4,
+            "attribute": "sex",
+            "subject_id": ["a", "b", "c", "d"] * 2,
+            "code": [1, 0, 1, 0] * 2,
+            "diagnosis": [0, 0, 1, 1] * 2,
+            "probe_score": [0.9, 0.1, 0.8, 0.2, 0.1, 0.9, 0.8, 0.2],
+        }
+    )
+    pd.concat([scores, scores.assign(attribute="diagnosis")]).to_csv(path, index=False)
     rows = leakage_per_fold({("m", 0): path})
-    assert rows.method.tolist() == ["m"] and rows.value.tolist() == [pytest.approx(0.65)]
+    # within diagnosis: model 0 reads 1.0 in both classes, model 1 0.0 then 1.0: the fold reads 0.75
+    assert rows.method.tolist() == ["m"] and rows.value.tolist() == [pytest.approx(0.75)]
+    pd.DataFrame({"attribute": ["sex"], "probe_auc": [0.6]}).to_csv(path, index=False)
+    with pytest.raises(ValueError, match="no per-subject probe scores"):
+        leakage_per_fold({("m", 0): path})
     with pytest.raises(TypeError):
         leakage_per_fold({("m", 0): path}, {"m_fairthr_eo": "m"})
-    # the probe's floor is that of its fold mean, a pooled row (pooled_probe_rows), not a per-fold row
-    with pytest.raises(TypeError):
-        leakage_per_fold({("m", 0): path}, test_groups={})

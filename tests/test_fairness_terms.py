@@ -302,6 +302,7 @@ def test_workflow_leakage_probe_is_fitted_on_held_out_subjects():
     from types import SimpleNamespace
 
     import pandas as pd
+    from sklearn.metrics import roc_auc_score
 
     from neurolip.training.stages.erase import RepresentationEraser
     from neurolip.training.stages.probe import held_out_leakage_rows
@@ -314,7 +315,7 @@ def test_workflow_leakage_probe_is_fitted_on_held_out_subjects():
         {"sex": np.where(np.concatenate(list(sex.values())) == 1, "male", "female")},
         index=sum(ids.values(), []),
     )
-    data = SimpleNamespace(cohort=cohort, subject_ids=ids)
+    data = SimpleNamespace(cohort=cohort, subject_ids=ids, y={s: rng.integers(0, 2, k) for s, k in n.items()})
     for carries, check in ((True, lambda auc: auc >= 0.75), (False, lambda auc: auc <= 0.58)):
         # sex sits in direction 0 on the training subjects and, when it "carries", in direction 1 elsewhere
         # (a representation whose sex direction moves out of sample: erasure fitted on training misses it)
@@ -327,5 +328,12 @@ def test_workflow_leakage_probe_is_fitted_on_held_out_subjects():
             features[s] = x
         eraser = RepresentationEraser("sex").fit({"r": torch.from_numpy(features["train"])}, sex["train"])
         erased = {s: eraser("r", torch.from_numpy(v)).numpy() for s, v in features.items()}
-        (row,) = held_out_leakage_rows(data, erased, ["sex"], "r", seed=0, fold=0)
-        assert check(row["probe_auc"]) and row["n_fit"] == n["val"], row
+        rows = pd.DataFrame(held_out_leakage_rows(data, erased, ["sex"], "r", seed=0, fold=0))
+        sex_rows = rows[rows.attribute == "sex"]
+        # every test subject scored once, part j by a probe fitted on the validation subjects and parts < j
+        # (on average 2/5 of the test fold)
+        assert sex_rows.subject_id.tolist() == ids["test"] and set(rows.attribute) == {"sex", "diagnosis"}
+        assert sorted(sex_rows.part.unique()) == [0, 1, 2, 3, 4]
+        assert (abs(sex_rows.n_fit - (n["val"] + 0.4 * n["test"])) < 5).all(), sex_rows.n_fit.iloc[0]
+        auc = roc_auc_score(sex_rows.code, sex_rows.probe_score)
+        assert check(auc), auc

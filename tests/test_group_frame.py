@@ -43,11 +43,6 @@ def test_cohort_wide_codes_are_those_the_probe_reads(rng):
     expected = attribute_codes(cohort.set_index("subject_id"), ids, "sex")
     np.testing.assert_array_equal(frame.codes("sex", ids), expected)
     assert frame.codes("sex", ids)[4] == -1
-    groups = frame.probe_groups()
-    # sex has two groups, age (continuous, 40 distinct values) is no probe attribute
-    assert set(groups) == {(0, "sex"), (1, "sex")}
-    codes, diagnoses = groups[(1, "sex")]
-    assert len(codes) == len(diagnoses) == 20 and set(diagnoses) == {0, 1}
 
 
 def test_frame_groups_split_at_the_fold_training_median_and_give_the_same_metrics(rng):

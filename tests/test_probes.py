@@ -1,15 +1,37 @@
 """Controls of neurolip.evaluation.probes: the held-out probe tells an erased representation that still
 carries sex out of sample from a sex-free one; the training-split probe (training/leakage.py) cannot."""
 
+import sys
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
 import torch
+from scipy.stats import norm
 
-from neurolip.evaluation.probes import decision_leakage, probe_auc_floor
+from neurolip.evaluation.per_fold import leakage_per_fold
+from neurolip.evaluation.pooled import POOLED_COLUMNS
+from neurolip.evaluation.probe_test import (
+    per_fold_probe_auc,
+    pooled_probe_rows,
+    probe_exact_test,
+    probe_pairs,
+    probe_pairs_figure,
+)
+from neurolip.evaluation.probes import decision_leakage
+from neurolip.training.leakage import attribute_codes
 from neurolip.training.leakage import probe as training_split_probe
 from neurolip.training.linear import fit_logistic_on_val
 from neurolip.training.stages.erase import RepresentationEraser
-from neurolip.training.stages.probe import HeldOutProbe, held_out_probe
+from neurolip.training.stages.probe import (
+    HeldOutProbe,
+    cross_fitted_scores,
+    held_out_leakage_rows,
+    held_out_probe,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 
 def representations(sex_strength, seed, dim=128, sizes=(100, 300, 300)):
@@ -77,52 +99,184 @@ def test_decision_leakage_finds_a_sex_shifted_score_within_diagnosis():
     assert blind[blind.scope == "pooled"].n.sum() == n
 
 
-def test_probe_floor_is_the_mann_whitney_null_and_separates_a_sex_carrying_representation():
-    """The held-out probe's floor at the test fold's group sizes: centred on 0.5 with the Mann-Whitney
-    spread; a representation that carries sex out of sample reads above its 95th percentile, a sex-free one
-    within it (positive and negative control)."""
-    codes = np.r_[np.zeros(170, dtype=int), np.ones(37, dtype=int), -np.ones(5, dtype=int)]
-    floor = probe_auc_floor(codes, n_draws=4000, seed=0)
-    sd = np.sqrt((170 + 37 + 1) / (12 * 170 * 37))  # Mann-Whitney null SD of the AUC
-    assert abs(floor["floor_median"] - 0.5) < 0.01
-    assert abs(floor["floor_p95"] - (0.5 + 1.645 * sd)) < 0.01, (floor, sd)
-    assert np.isnan(probe_auc_floor(np.zeros(50, dtype=int))["floor_p95"])
-    for strength, carries_sex in ((1.0, True), (0.0, False)):
-        erased, sex = representations(strength, seed=2)
-        auc = held_out_probe(erased["val"], sex["val"], erased["test"], sex["test"], seed=0)["probe_auc"]
-        p95 = probe_auc_floor(sex["test"], seed=0)["floor_p95"]
-        print(f"sex strength {strength}: probe {auc:.3f}, floor p95 {p95:.3f}")
-        assert (auc > p95) == carries_sex, (strength, auc, p95)
+def _cohort_scores(planted_auc, seed, n=400, folds=4, sex_shift_with_diagnosis=True):
+    """Probe scores of a small cohort (benchmarks/probe_exact_test.py's design at small sizes): a
+    representation with the diagnosis and, for females, a shift giving the oracle a within-diagnosis sex AUC
+    ``planted_auc``; probes cross-fitted over 15 % validation + test subjects (stand-in learner)."""
+    from probe_exact_test import ShrinkageLDA
 
-
-def test_probe_floor_through_the_diagnosis_keeps_a_diagnosis_only_representation_within_it():
-    """Sex associated with the diagnosis (80 % males among patients, 50 % among controls, as in the demo
-    cohort): a representation that carries the diagnosis and nothing else about sex lets the probe read sex
-    above the plain Mann-Whitney floor, but within the floor through the diagnosis; one that also carries sex
-    reads above both."""
-    rng = np.random.default_rng(7)
-    dim = 32
-    sex_direction, dx_direction = (v / np.linalg.norm(v) for v in rng.normal(size=(2, dim)))
-    fired = {}
-    for strength in (0.0, 0.8):
-        data = {}
-        for split, n in (("val", 400), ("test", 400)):
-            y = rng.integers(0, 2, n)
-            sex = (rng.random(n) < np.where(y == 1, 0.8, 0.5)).astype(int)
-            x = rng.normal(size=(n, dim)) + 2.0 * np.outer(2 * y - 1, dx_direction)
-            data[split] = (x + strength * np.outer(2 * sex - 1, sex_direction), sex, y)
-        auc = held_out_probe(data["val"][0], data["val"][1], data["test"][0], data["test"][1], seed=0)[
-            "probe_auc"
-        ]
-        plain = probe_auc_floor(data["test"][1], seed=0)["floor_p95"]
-        through = probe_auc_floor(data["test"][1], data["test"][2], seed=0)
-        print(
-            f"sex strength {strength}: probe {auc:.3f}, plain floor p95 {plain:.3f}, through diagnosis "
-            f"median {through['floor_median']:.3f} p95 {through['floor_p95']:.3f}"
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    female = (rng.random(n) < np.where(y == 1, 0.1, 0.25)).astype(int)  # sex tied to the diagnosis
+    fold = rng.permutation(np.arange(n) % folds)
+    x = rng.normal(size=(n, 8))
+    x[:, 0] += 1.5 * y
+    x[:, 1] += np.sqrt(2) * norm.ppf(planted_auc) * female
+    frames = []
+    for k in range(folds):
+        test, training = np.flatnonzero(fold == k), np.flatnonzero(fold != k)
+        val = rng.choice(training, int(0.15 * len(training)), replace=False)
+        scores, parts, _ = cross_fitted_scores(
+            x[val], female[val], x[test], female[test], 2 * female[test] + y[test], make_probe=ShrinkageLDA
         )
-        assert through["floor_median"] > 0.55  # the diagnosis alone tells sex here
-        fired[strength] = (auc > plain, auc > through["floor_p95"])
-    assert fired[0.0] == (True, False), fired
-    assert fired[0.8] == (True, True), fired
-    with pytest.raises(ValueError, match="two-group"):
-        probe_auc_floor(np.array([0, 1, 2]))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "fold": k,
+                    "seed": 0,
+                    "subject_id": test.astype(str),
+                    "code": female[test],
+                    "diagnosis": y[test],
+                }
+            ).assign(probe_score=scores, part=parts)
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_probe_exact_test_is_calibrated_and_has_power():
+    """The exact test at small sizes (300–400 subjects, 4 folds): its false alarms at no residual sex within
+    diagnosis (sex tied to the diagnosis, which the representation carries) stay near 5 %, and it fires at a
+    planted within-diagnosis AUC of 0.75; its analytic MDE sits between the two mean statistics."""
+    p_null = np.array(
+        [probe_exact_test(_cohort_scores(0.5, s, n=300), n_draws=200, seed=s)["p_floor"] for s in range(250)]
+    )
+    rate = (p_null <= 0.05).mean()
+    print(f"false alarms {rate:.3f} over 250 cohorts")
+    assert 0.015 <= rate <= 0.085, rate  # 5 % ± 2.5 binomial SDs at 250 cohorts
+    tests = [probe_exact_test(_cohort_scores(0.75, 1000 + s), n_draws=200, seed=s) for s in range(40)]
+    power = np.mean([t["p_floor"] <= 0.05 for t in tests])
+    mde = np.mean([t["mde"] for t in tests])
+    print(
+        f"power {power:.3f} at planted AUC 0.75; mean statistic {np.mean([t['value'] for t in tests]):.3f}, MDE {mde:.3f}"
+    )
+    assert power >= 0.8, power
+    assert 0.55 < mde < 0.65 and np.mean([t["value"] for t in tests]) > mde
+
+
+def test_probe_exact_test_statistic_is_the_mean_of_per_fold_within_diagnosis_aucs_over_models():
+    """Two models' scores: the statistic is the mean over folds and models of each fold's within-diagnosis
+    AUC (U summed over the diagnosis classes × cross-fit parts over their pairs); a diagnosis-only score
+    reads 0.5 exactly."""
+    from sklearn.metrics import roc_auc_score
+
+    scores = _cohort_scores(0.7, 3, folds=3)
+    other = scores.assign(
+        seed=1, probe_score=scores.probe_score + np.random.default_rng(0).normal(size=len(scores))
+    )
+    both = pd.concat([scores, other], ignore_index=True)
+    expected = []
+    for _, part in both.groupby("fold"):
+        per_model = []
+        for _, model in part.groupby("seed"):
+            u = pairs = 0
+            for _, d in model.groupby(["diagnosis", "part"]):
+                n1, n0 = (d.code == 1).sum(), (d.code == 0).sum()
+                u += roc_auc_score(d.code, d.probe_score) * n1 * n0
+                pairs += n1 * n0
+            per_model.append(u / pairs)
+        expected.append(np.mean(per_model))
+    assert probe_exact_test(both, n_draws=50)["value"] == pytest.approx(np.mean(expected))
+    np.testing.assert_allclose(per_fold_probe_auc(both).to_numpy(), expected)
+    diagnosis_only = scores.assign(probe_score=scores.diagnosis.astype(float))
+    assert probe_exact_test(diagnosis_only, n_draws=50)["value"] == pytest.approx(0.5)
+    assert np.isnan(probe_exact_test(scores.assign(code=0), n_draws=50)["value"])
+
+
+def test_probe_pairs_on_a_planted_truth(tmp_path):
+    """Planted truth: a representation that carries the diagnosis and no sex (sex quiet, diagnosis fires);
+    one that carries both (sex fires) and the same after LEACE fitted on its training subjects (sex gone,
+    diagnosis kept). The held-out probes are the trainer's (:func:`held_out_leakage_rows`) and the pair table
+    and figure the evaluation's."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(11)
+    # a large training split: LEACE's direction estimated precisely (with 500 its estimation error left a
+    # residual the exact test found)
+    n = {"train": 5000, "val": 150, "test": 250}
+    leakage = []
+    # (sex shift, share of females among patients and controls): sex tied to the diagnosis where the probe
+    # could read it through the diagnosis; not for the erased one, since LEACE erases what the whole
+    # training set says about sex, diagnosis included, and with sex tied to the diagnosis a within-diagnosis
+    # residual stays (the exact test finds it: 0.574, p 0.005 in a first version of this test)
+    representations = {"dx_only": (0.0, (0.25, 0.1)), "both": (1.2, (0.25, 0.1)), "erased": (1.2, (0.2, 0.2))}
+    for fold in range(3):
+        ids = {s: [f"f{fold}{s}{i}" for i in range(k)] for s, k in n.items()}
+        y = {s: rng.integers(0, 2, k) for s, k in n.items()}
+        noise = {s: rng.normal(size=(k, 8)) for s, k in n.items()}
+        for method, (strength, shares) in representations.items():
+            sex = {
+                s: (rng.random(k) < np.where(y[s] == 1, shares[1], shares[0])).astype(int)
+                for s, k in n.items()
+            }
+            cohort = pd.DataFrame(
+                {"sex": np.where(np.concatenate(list(sex.values())) == 1, "female", "male")},
+                index=sum(ids.values(), []),
+            )
+            data = SimpleNamespace(cohort=cohort, subject_ids=ids, y=y)
+            codes = {s: attribute_codes(cohort, ids[s], "sex") for s in n}
+            features = {
+                s: noise[s] + np.outer(1.5 * y[s], np.eye(8)[0]) + np.outer(strength * codes[s], np.eye(8)[1])
+                for s in n
+            }
+            if method == "erased":
+                eraser = RepresentationEraser("sex").fit(
+                    {"r": torch.from_numpy(features["train"])}, codes["train"]
+                )
+                features = {s: eraser("r", torch.from_numpy(v)).numpy() for s, v in features.items()}
+            rows = held_out_leakage_rows(data, features, ["sex"], "r", seed=0, fold=fold)
+            leakage.append(pd.DataFrame(rows).assign(method=method))
+    leakage = pd.concat(leakage, ignore_index=True)
+    pairs = probe_pairs(leakage, {"erased": "both"}, n_draws=400).set_index("method")
+    print(pairs.round(3).to_string())
+    # each verdict at α = 0.01 (a single cohort; the rate at 0.05 is the calibration test's)
+    assert pairs.at["dx_only", "attribute_p"] > 0.01 and pairs.at["dx_only", "diagnosis_p"] <= 0.01
+    assert pairs.at["both", "attribute_p"] <= 0.01 and pairs.at["both", "diagnosis_p"] <= 0.01
+    assert pairs.at["erased", "attribute_p"] > 0.01 and pairs.at["erased", "diagnosis_p"] <= 0.01
+    assert pairs.at["erased", "diagnosis_probe_auc"] > 0.8
+    assert pairs.at["erased", "reference"] == "both"
+    assert pairs.at["erased", "reference_attribute_probe_auc"] == pytest.approx(
+        pairs.at["both", "attribute_probe_auc"]
+    )
+    for m in pairs.index:
+        assert pairs.at[m, "attribute_mde"] < pairs.at["both", "attribute_probe_auc"]
+    # the pooled row and the per-fold rows agree with the pair table
+    pooled = pooled_probe_rows(leakage, POOLED_COLUMNS, n_draws=400).set_index("method")
+    assert pooled.at["both", "value"] == pytest.approx(pairs.at["both", "attribute_probe_auc"])
+    assert pooled.at["both", "above_floor"] == 1.0
+    np.testing.assert_allclose(pooled.p_floor, pairs.loc[pooled.index, "attribute_p"])
+    per_fold = leakage_per_fold(leakage)
+    assert set(per_fold.attribute) == {"sex"} and len(per_fold) == 9
+    assert per_fold[per_fold.method == "both"].value.mean() == pytest.approx(pooled.at["both", "value"])
+    probe_pairs_figure(pairs.reset_index(), {}, "sex", tmp_path / "p.png", tmp_path / "p.pdf")
+    assert (tmp_path / "p.png").stat().st_size > 20000 and (tmp_path / "p.pdf").stat().st_size > 5000
+
+
+def test_chained_parts_are_scored_by_probes_fitted_on_earlier_parts_only():
+    """Part j's probe sees the fit subjects and parts 0 … j − 1 (chained); symmetric cross-fitting sees every
+    other part. No subject is ever scored by a probe fitted on it."""
+    rng = np.random.default_rng(0)
+    seen = []
+
+    class Recorder:
+        def fit(self, x, z):
+            seen.append({tuple(row) for row in x})
+            self.w = rng.normal(size=x.shape[1])
+            return self
+
+        def decision_function(self, x):
+            return x @ self.w
+
+    fit_x, test_x = rng.normal(size=(20, 3)), rng.normal(size=(50, 3))
+    codes = rng.integers(0, 2, 50)
+    for chained in (True, False):
+        seen.clear()
+        scores, parts, _ = cross_fitted_scores(
+            fit_x, rng.integers(0, 2, 20), test_x, codes, codes, make_probe=Recorder, chained=chained
+        )
+        assert np.isfinite(scores).all() and sorted(set(parts)) == [0, 1, 2, 3, 4]
+        for j, fitted in enumerate(seen):
+            own = {tuple(row) for row in test_x[parts == j]}
+            earlier = {tuple(row) for row in test_x[parts < j]}
+            later = {tuple(row) for row in test_x[parts > j]}
+            assert not own & fitted and earlier <= fitted
+            assert (not later & fitted) if chained else later <= fitted

@@ -693,6 +693,8 @@ def test_a_cuda_device_the_machine_lacks_stops_the_workflow_before_any_job(tmp_p
 
 def evaluation_inputs(tmp_path, rng, cohort):
     """Prediction and (empty) leakage files of two methods x three folds, as training writes them."""
+    from neurolip.training.stages.probe import LEAKAGE_COLUMNS
+
     folds = pd.DataFrame(
         {"subject_id": cohort.subject_id, "fold": np.arange(len(cohort)) % 3, "split": "test", "repeat": 0}
     )
@@ -719,9 +721,7 @@ def evaluation_inputs(tmp_path, rng, cohort):
             predictions[(method, fold)] = tmp_path / f"{method}{fold}.csv"
             frame.to_csv(predictions[(method, fold)], index=False)
             leakage[(method, fold)] = tmp_path / f"{method}{fold}_leak.csv"
-            pd.DataFrame(columns=["fold", "seed", "attribute", "representation", "probe_auc"]).to_csv(
-                leakage[(method, fold)], index=False
-            )
+            pd.DataFrame(columns=LEAKAGE_COLUMNS).to_csv(leakage[(method, fold)], index=False)
     return folds, predictions, leakage
 
 

@@ -167,6 +167,11 @@ def test_end_to_end_outputs(tiny_run):
     } <= set(table1.columns)
     # thresholded rows have no representation probe; every row has decision-level leakage
     assert not set(postprocessed) & set(probe.method)
+    # each probed method's pair: what it gives away (sex, beside its exact test and MDE), what it keeps
+    pairs = pd.read_csv(results / "metrics" / "probe_pairs.csv")
+    assert set(pairs.method) == set(probe.method) and pairs.diagnosis_probe_auc.between(0, 1).all()
+    assert pairs.attribute_p.between(0, 1).all() and pairs.attribute_mde.gt(0.5).all()
+    assert (results / "figures" / "probe_pairs.png").stat().st_size > 20000
     for metric in ("score_leakage", "decision_leakage"):
         leakage = summary[(summary.metric == metric) & (summary.attribute == "sex")]
         assert set(methods) <= set(leakage.method)

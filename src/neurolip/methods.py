@@ -255,6 +255,32 @@ class MethodRegistry:
     def label(self, name: str) -> str:
         return self._methods[name].label if name in self._methods else name
 
+    @property
+    def unerased(self) -> dict[str, str]:
+        """{trained method with an erase stage: its unerased counterpart among the trained methods}: the
+        method whose models it reads (``models_from``), or else the one whose spec is its own without the
+        erasure; an erasing method with neither is left out (its probes are shown without a reference)."""
+        out = {}
+        for name in self.trained:
+            spec = dict(self._methods[name].spec)
+            if not spec.get("erase_attribute"):
+                continue
+            source = spec.get("models_from")
+            if source and not self._methods[source].spec.get("erase_attribute"):
+                out[name] = source
+                continue
+            plain = {**spec, "erase_attribute": None}
+            for other in self.trained:
+                theirs = dict(self._methods[other].spec)
+                if (
+                    other != name
+                    and not theirs.get("erase_attribute")
+                    and {**theirs, "erase_attribute": None} == plain
+                ):
+                    out[name] = other
+                    break
+        return out
+
     def table(self, table: str) -> list[Method]:
         """Methods listed in ``table`` (``table1``/``table2``): trained ones in config order, then the
         group-threshold variants."""

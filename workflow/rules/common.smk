@@ -324,6 +324,7 @@ def evaluation_targets():
         f"{BASE}/tables/table2.csv",
         f"{BASE}/figures/roc.png",
         f"{BASE}/figures/per_site_auc.png",
+        f"{BASE}/figures/probe_pairs.png",
     ]
     targets += expand(PATHS["brain_patient"], method=ATTENTION_METHODS)
     targets += [f"{BASE}/metrics/map_stability.csv"]

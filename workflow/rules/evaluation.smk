@@ -12,6 +12,9 @@ rule evaluate:
         paired_pooled=report_file(
             f"{BASE}/metrics/paired_pooled.csv", "paired_pooled", "Metrics"
         ),
+        probe_pairs=report_file(
+            f"{BASE}/metrics/probe_pairs.csv", "probe_pairs", "Fairness"
+        ),
     log:
         f"{LOGS}/evaluate.log",
     benchmark:
@@ -26,8 +29,30 @@ rule evaluate:
         reference=REGISTRY.reference or "",
         gap_pairs=config["evaluation"]["gap_pairs"],
         postprocessed=REGISTRY.postprocessed,
+        # each erasing method's unerased counterpart (metrics/probe_pairs.csv)
+        unerased=REGISTRY.unerased,
     script:
         "../scripts/evaluate.py"
+
+
+# what each method's representation gives away (sex probe) against what it keeps (diagnosis probe)
+rule probe_pairs_figure:
+    input:
+        pairs=rules.evaluate.output.probe_pairs,
+    output:
+        png=report_file(
+            f"{BASE}/figures/probe_pairs.png", "probe_pairs_figure", "Fairness"
+        ),
+        pdf=f"{BASE}/figures/probe_pairs.pdf",
+    log:
+        f"{LOGS}/probe_pairs_figure.log",
+    conda:
+        "../../envs/evaluation.yaml"
+    params:
+        labels={m: REGISTRY.label(m) for m in EVALUATED_METHODS},
+        attribute=config["evaluation"]["primary_attribute"],
+    script:
+        "../scripts/probe_pairs_figure.py"
 
 
 rule tables:

@@ -8,7 +8,8 @@ from neurolip.evaluation.frame import GroupFrame
 from neurolip.evaluation.metrics import evaluate
 from neurolip.evaluation.paired import paired_comparison, paired_pooled, test_train_ratio
 from neurolip.evaluation.per_fold import leakage_per_fold, summarize
-from neurolip.evaluation.pooled import pooled_metrics, pooled_probe_rows
+from neurolip.evaluation.pooled import POOLED_COLUMNS, pooled_metrics
+from neurolip.evaluation.probe_test import pooled_probe_rows, probe_pairs, read_leakage
 from neurolip.phenotypes import read_phenotypes
 
 files = {
@@ -20,12 +21,11 @@ frame = GroupFrame(
     read_phenotypes(snakemake.input.cohort), folds, snakemake.params.attributes, snakemake.params.continuous
 )
 evaluation = evaluate(files, frame)
-# the held-out probe's floor depends only on each test fold's group sizes by diagnosis (cohort-wide codes, as
-# the probe read them)
-test_groups = frame.probe_groups()
-leakage = leakage_per_fold(
+# the held-out probes' out-of-sample scores of every test subject (sensitive attributes and diagnosis)
+scores = read_leakage(
     dict(zip(map(tuple, snakemake.params.leakage_keys), snakemake.input.leakage, strict=True))
 )
+leakage = leakage_per_fold(scores)
 per_fold = pd.concat([evaluation.per_fold, leakage], ignore_index=True)
 # the per-fold gaps and leakages beside the floors of their fold means (the probe's: metrics/pooled.csv)
 summary = summarize(per_fold, evaluation.fold_mean_floors)
@@ -43,9 +43,14 @@ paired_comparison(
     test_train_ratio=test_train_ratio(folds),
 ).to_csv(snakemake.output.paired, index=False)
 pd.concat(
-    [pooled_metrics(evaluation.pooled, snakemake.params.attributes), pooled_probe_rows(leakage, test_groups)],
+    [
+        pooled_metrics(evaluation.pooled, snakemake.params.attributes),
+        pooled_probe_rows(scores, POOLED_COLUMNS),
+    ],
     ignore_index=True,
 ).to_csv(snakemake.output.pooled, index=False)
+# what each representation gives away (attribute probe) and keeps (diagnosis probe), beside its unerased model
+probe_pairs(scores, snakemake.params.unerased).to_csv(snakemake.output.probe_pairs, index=False)
 paired_pooled(
     evaluation.pooled, snakemake.params.gap_pairs, snakemake.params.postprocessed, snakemake.params.attributes
 ).to_csv(snakemake.output.paired_pooled, index=False)

@@ -36,9 +36,12 @@ captions = {
         f"thresholds (_rand): the gap of expected rates (of the decision probabilities) with its floor, then "
         f"the expected gap over randomisation draws (exact) with the realised gap's 5–95 % range. Score "
         f"leakage: sex from P(disease), decision leakage: sex from the decision, within diagnosis (AUC, "
-        f"max(AUC, 1 − AUC)). MDE: the smallest effect each floor detects with 80 % power at this run's "
-        f"sizes (a gap, or a leakage AUC); a cell within its floor says what that rules out: no effect "
-        f"larger than the MDE detectable, not no effect{note}"
+        f"max(AUC, 1 − AUC)). Probe AUC: the held-out sex probe's within-diagnosis AUC (its scores are "
+        f"out of sample, cross-fitted over the subjects the model did not train on), tested exactly against "
+        f"sex permuted within diagnosis × fold on its own scores. MDE: the smallest effect each floor or "
+        f"test detects with 80 % power at this run's sizes (a gap, a leakage AUC or a probe AUC); a cell "
+        f"within its floor says what that rules out: no effect larger than the MDE detectable, not no "
+        f"effect{note}"
     ),
     "table2": (
         f"Table 2 ({name}): ablations, percent, mean ± std over folds; per-fold gaps and leakages beside "

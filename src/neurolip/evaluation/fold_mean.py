@@ -27,7 +27,7 @@ from .power import fold_mean_gap_mde, fold_mean_leakage_mde
 from .probes import decision_leakage_floor
 
 # the per-fold figures that get a floor of their fold mean (the held-out probe's lives in metrics/pooled.csv,
-# :func:`.pooled.pooled_probe_rows`)
+# :func:`.probe_test.pooled_probe_rows`)
 FLOORED = ("dpd", "deodds", "score_leakage", "decision_leakage")
 STATISTICS = ("median", "p95", "p")
 SUMMARY_COLUMNS = ["method", "metric", "attribute", "mean", "std", "n_folds"]

@@ -123,17 +123,3 @@ class GroupFrame:
         index = {v: i for i, v in enumerate(self.labels[attribute])}
         values = self.cohort.loc[subject_ids, attribute]
         return np.array([index[str(v)] if pd.notna(v) else -1 for v in values])
-
-    def probe_groups(self) -> dict:
-        """{(fold, attribute): (cohort-wide codes, diagnoses) of the fold's test subjects} for every two-group
-        attribute (the held-out probe reads those only): its floor depends only on these group sizes."""
-        return {
-            (fold, attribute): (
-                self.codes(attribute, ids),
-                self.cohort.loc[ids, "diagnosis"].astype(int).to_numpy(),
-            )
-            for fold, rows in self.folds.groupby("fold")
-            for ids in [rows.loc[rows["split"] == "test", "subject_id"].tolist()]
-            for attribute in self.attributes
-            if len(self.labels.get(attribute, [])) == 2
-        }

@@ -84,7 +84,8 @@ def glance_markdown(table: pd.DataFrame, dataset: str, attribute: str) -> str:
         f"beside the 95th percentile of its {attribute}-blind floor (`within`: no gap the floor would not "
         "produce by chance; that is not proof of no gap, see docs/results.md; `no effect larger than x "
         "detectable`: the smallest effect the floor detects with 80 % power at this run's sizes). The probe is "
-        "its fold mean. Every row with its intervals: `metrics/pooled.csv`; the paper's tables: `tables/`."
+        "the fold mean of its within-diagnosis AUCs, tested exactly (sex permuted within diagnosis × fold), its "
+        "MDE the smallest AUC that test detects with 80 % power. Every row with its intervals: `metrics/pooled.csv`; the paper's tables: `tables/`."
         + (
             " Worst site AUC: the lowest site AUC beside the 5th percentile the worst site reaches by chance "
             "(site labels permuted within diagnosis); ES-AUC (site): the paper's equity-scaled AUC with site "

@@ -1,6 +1,6 @@
 """Per-fold classification and fairness metrics with fairlearn (long rows: metric, attribute, value), the
 held-out probe's per-fold rows, and their summary over folds (the floors of the fold means of the gaps and
-leakages come from :mod:`.fold_mean`; the probe's from :func:`.pooled.pooled_probe_rows`).
+leakages come from :mod:`.fold_mean`; the probe's from :func:`.probe_test.pooled_probe_rows`).
 
 A group holding a single class has no AUC: the value is missing and a warning is logged, the run goes on.
 """
@@ -23,6 +23,7 @@ from .frame import (
     two_group_codes,
 )
 from .gaps import pooled_deodds, pooled_dpd
+from .probe_test import DIAGNOSIS, per_fold_probe_auc, read_leakage
 from .probes import decision_leakage
 from .thresholds import expected_gaps, randomised
 
@@ -171,19 +172,19 @@ def decision_leakage_value(
 
 def leakage_per_fold(leakage_files) -> pd.DataFrame:
     """Per-fold rows (metric ``probe_auc``) of the sensitive-attribute probe on each method's predicting
-    representation, averaged over the fold's seeds. ``leakage_files``: {(method, fold): path}. A
-    group-threshold row has no file of its own and gets no probe (its decisions use the attribute itself;
-    its decision leakage says what it carries). The floor of the probe's fold mean is a pooled row
-    (:func:`~neurolip.evaluation.pooled.pooled_probe_rows`)."""
+    representation: the within-diagnosis AUC of the attribute from the probe's out-of-sample scores of the
+    fold's test subjects, averaged over the fold's models (:func:`.probe_test.per_fold_probe_auc`).
+    ``leakage_files``: {(method, fold): path}, or the frame :func:`.probe_test.read_leakage` made of them. A
+    group-threshold row has no file rows of its own and gets no probe (its decisions use the attribute
+    itself; its decision leakage says what it carries). The exact test of the fold mean is a pooled row
+    (:func:`.probe_test.pooled_probe_rows`); the diagnosis probe is in ``metrics/probe_pairs.csv``."""
+    leakage = leakage_files if isinstance(leakage_files, pd.DataFrame) else read_leakage(leakage_files)
     frames = []
-    for (method, fold), path in leakage_files.items():
-        frame = pd.read_csv(path)
-        if frame.empty:
-            continue
-        means = frame.groupby("attribute", sort=False)["probe_auc"].mean()
+    probes = leakage[leakage["attribute"] != DIAGNOSIS]
+    for (method, attribute), part in probes.groupby(["method", "attribute"], sort=False):
         frames += [
             {"method": method, "fold": fold, "metric": "probe_auc", "attribute": attribute, "value": value}
-            for attribute, value in means.items()
+            for fold, value in per_fold_probe_auc(part).items()
         ]
     # float even when empty (no two-group attribute): an object column would break every statistic after it
     return pd.DataFrame(frames, columns=["method", "fold", "metric", "attribute", "value"]).astype(

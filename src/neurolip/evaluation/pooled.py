@@ -1,6 +1,6 @@
 """Metrics on the pooled out-of-fold predictions of every subject: bootstrap intervals
 (:mod:`.bootstrap`), the floor of every gap and leakage (:mod:`.floors`, :mod:`.probes`), the report of a
-randomised threshold rule, and the held-out probe beside its floor (``metrics/pooled.csv``)."""
+randomised threshold rule (``metrics/pooled.csv``; the held-out probe's rows: :mod:`.probe_test`)."""
 
 import numpy as np
 import pandas as pd
@@ -13,7 +13,7 @@ from .frame import (
     two_group_codes,
 )
 from .power import gap_mde, leakage_mde
-from .probes import decision_leakage, decision_leakage_floor, probe_auc_floor
+from .probes import decision_leakage, decision_leakage_floor
 from .thresholds import randomised, randomised_threshold_report
 
 POOLED_COLUMNS = [
@@ -167,39 +167,3 @@ def merge_floor_rows(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per (metric, attribute): the floor columns of a gap's instrument row joined onto its
     bootstrap row (DPD, DEOdds)."""
     return rows.groupby(["metric", "attribute"], sort=False).first().reset_index()
-
-
-def pooled_probe_rows(per_fold: pd.DataFrame, test_groups, n_draws: int = 1000) -> pd.DataFrame:
-    """``metrics/pooled.csv`` rows of the held-out probe: its mean over folds beside the floor of that mean
-    (each fold's draws of :func:`~neurolip.evaluation.probes.probe_auc_floor`, averaged over the folds),
-    ``p_floor`` and ``above_floor`` (above the floor's 95th percentile)."""
-    rows = []
-    probes = per_fold[per_fold["metric"] == "probe_auc"]
-    for (method, attribute), part in probes.groupby(["method", "attribute"], sort=False):
-        folds = [f for f in part["fold"] if (f, attribute) in test_groups]
-        if not folds:
-            continue
-        value = float(part.set_index("fold").loc[folds, "value"].mean())
-        draws = np.mean(
-            [
-                probe_auc_floor(*test_groups[(f, attribute)], n_draws=n_draws, seed=int(f))["draws"]
-                for f in folds
-            ],
-            axis=0,
-        )
-        if np.isnan(draws).all():
-            continue
-        p95 = float(np.nanpercentile(draws, 95))
-        rows.append(
-            {
-                "method": method,
-                "metric": "probe_auc",
-                "attribute": attribute,
-                "value": value,
-                "floor_median": float(np.nanmedian(draws)),
-                "floor_p95": p95,
-                "p_floor": float((1 + np.sum(draws >= value - 1e-12)) / (1 + n_draws)),
-                "above_floor": float(value > p95),
-            }
-        )
-    return pd.DataFrame(rows).reindex(columns=POOLED_COLUMNS)

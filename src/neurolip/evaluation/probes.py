@@ -4,8 +4,9 @@
 uncorrelated with the attribute; a probe fitted on those erased training representations
 (``training/leakage.py``) has weights ~0 and reads AUC ~0.5 whatever the test representations carry.
 ``HeldOutProbe`` is fitted on subjects that neither the model nor the eraser was fitted on (inner-validation
-or out-of-fold subjects, passed through the training-fitted eraser), its C chosen by inner cross-validation
-on that same fit set, and scored on the test fold. The workflow probes each model's own representation
+or out-of-fold subjects and the other parts of the test fold, passed through the training-fitted eraser),
+its C chosen by inner cross-validation on that same fit set; each test subject is scored by a probe not
+fitted on it, and the scores are tested exactly (:mod:`.probe_test`). The workflow probes each model's own representation
 (before the read-out's normalisation; a cross-fitted recipe's K models have K representation spaces, so
 there is no K-model mean to probe) and averages the models' AUCs; the K-model decision is covered by the
 decision-level leakage.
@@ -28,50 +29,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
-
-
-def probe_auc_floor(test_codes, y_true=None, n_draws: int = 1000, seed: int = 0) -> dict:
-    """The floor of a held-out probe's test AUC (``probe_auc``) at a test fold's group sizes.
-
-    Without ``y_true``: a probe of a representation blind to the attribute orders the test subjects
-    independently of it, so its AUC is one draw of the Mann-Whitney null of the fold's two group sizes
-    (distribution-free for untied scores): the codes permuted against fixed ranks, ``n_draws`` times.
-
-    With ``y_true`` (the diagnoses): a representation should carry the diagnosis, and where sex and
-    diagnosis are associated (ABIDE: most patients are male) a probe reads sex through it. The floor is then
-    that of a probe that reads the diagnosis perfectly and nothing else about sex: subjects ranked by
-    diagnosis (in the direction that favours the second group), in random order within it, the codes
-    permuted within diagnosis. Any representation that carries sex only through the diagnosis sits at or
-    below it. The AUC is directional (the probe was fitted on other subjects; below 0.5 is no leakage). A
-    fold's figure is the mean of its models' AUCs on the same subjects; the floor is one probe's, which is
-    conservative (Var(mean) ≤ Var(one)). Returns ``floor_median``, ``floor_p95`` and ``draws`` (NaN with one
-    group); codes other than 0, 1 and -1 (unknown) are an error."""
-    codes = np.asarray(test_codes).astype(int)
-    if not np.isin(codes, (-1, 0, 1)).all():
-        raise ValueError(f"the probe floor needs a two-group attribute (codes {sorted(set(codes.tolist()))})")
-    known = codes >= 0
-    second = codes[known] == 1
-    if second.all() or not second.any():
-        return {"floor_median": np.nan, "floor_p95": np.nan, "draws": np.full(n_draws, np.nan)}
-    rng = np.random.default_rng(seed)
-    if y_true is None:
-        strata = np.zeros(len(second), dtype=int)
-        ranks = np.arange(1.0, len(second) + 1)
-    else:
-        strata = np.asarray(y_true).astype(int)[known]
-        shares = [second[strata == c].mean() if (strata == c).any() else 0.0 for c in (0, 1)]
-        oriented = strata if shares[1] >= shares[0] else 1 - strata
-        ranks = rankdata(oriented + 0.5 * rng.random(len(second)))
-    permuted = np.tile(second, (n_draws, 1))
-    for stratum in np.unique(strata):
-        members = np.flatnonzero(strata == stratum)
-        permuted[:, members] = rng.permuted(permuted[:, members], axis=1)
-    null = _stratified_auc(permuted, ranks, np.zeros(len(second)))
-    return {
-        "floor_median": float(np.median(null)),
-        "floor_p95": float(np.percentile(null, 95)),
-        "draws": null,
-    }
 
 
 def _within_stratum_ranks(scores, strata) -> np.ndarray:

@@ -71,7 +71,8 @@ def _mean(summary, method, metric, attribute):
 def _fold_mean_floor(summary, pooled, method, metric, attribute):
     """(median, p95, p, folds) of the floor of a per-fold figure's fold mean: ``<metric>_fold_mean_floor_*``
     rows of the summary (:mod:`.fold_mean`), or for the held-out probe its ``metrics/pooled.csv`` row (the
-    floor of its fold mean, :func:`.pooled.pooled_probe_rows`); None where there is none."""
+    exact test of its fold mean of within-diagnosis AUCs, :func:`.probe_test.pooled_probe_rows`); None where
+    there is none."""
     median = _row(summary, method, f"{metric}_fold_mean_floor_median", attribute)
     if not median.empty:
         p95, p = (_mean(summary, method, f"{metric}_fold_mean_floor_{k}", attribute)[0] for k in ("p95", "p"))
@@ -107,7 +108,7 @@ def _cell(summary, method, metric, attribute, n_folds=None, pooled=None):
         if np.isnan(mde) and pooled is not None and "mde" in pooled.columns:
             probe = _row(pooled, method, metric, attribute)
             mde = probe["mde"].iloc[0] if not probe.empty else np.nan
-        unit = "gap" if metric in ("dpd", "deodds") else "leakage AUC"
+        unit = {"dpd": "gap", "deodds": "gap", "probe_auc": "probe AUC"}.get(metric, "leakage AUC")
         cell += (
             f" (fold-mean floor {100 * median:.2f}; p95 {100 * p95:.2f}{over}"
             + _mde_text(mde, p > 0.05, unit)

@@ -24,7 +24,7 @@ class FoldOutputs:
     validation: Path | None = None
     attention: Path | None = None
     seed_scores: Path | None = None  # each seed's own read-out probabilities (val, test), for brain maps
-    leakage: Path | None = None  # sensitive-attribute probe AUCs on the predicting representation
+    leakage: Path | None = None  # held-out probe scores per test subject (sensitive attributes, diagnosis)
 
 
 def write_selection(work_dir, info: dict) -> Path:

@@ -114,10 +114,12 @@ class Pipeline:
         seed_scores = [(m.seed, m.data, scores) for m, scores in zip(models, chosen, strict=True)]
         leakage = []
         if self.probed:
-            for m, erase in zip(models, erasers, strict=True):
+            for index, (m, erase) in enumerate(zip(models, erasers, strict=True)):
                 # the held-out probe reads the validation (out-of-fold) and test subjects only
                 name, features = m.leakage_features(choice, erase, splits=("val", "test"))
-                leakage += held_out_leakage_rows(m.data, features, self.probed, name, m.seed, m.data.fold)
+                leakage += held_out_leakage_rows(
+                    m.data, features, self.probed, name, m.seed, m.data.fold, model=index
+                )
         scores = {"val": choose.transform(validation), "test": choose.transform(test)}
         calibration = calibrate.fit(scores["val"], covered.y["val"])
         info["calibration"] = calibration.describe()

@@ -1,11 +1,14 @@
 """The held-out probe: how well a logistic probe reads a sensitive attribute from the representation a
 method's prediction reads, fitted *out of sample* (docs/method.md).
 
-:class:`HeldOutProbe` is fitted on subjects that neither the model nor the eraser was fitted on (each model's
-validation subjects; for a cross-fitted recipe, model k's inner fold k), passed through the training-fitted
-eraser, its C chosen by inner cross-validation on that same fit set, and scored on the test fold
-(:func:`held_out_leakage_rows`, one row per model and attribute). Its floor and the decision-level leakage
-are the evaluation's (``neurolip.evaluation.probes``).
+:class:`HeldOutProbe` is fitted on subjects that the model and the eraser were not fitted on, passed through
+the training-fitted eraser, its C chosen by inner cross-validation on that same fit set. It is cross-fitted
+over those subjects (:func:`cross_fitted_scores`): each model's validation subjects (for a cross-fitted
+recipe, model k's inner fold k) and the test fold in five parts, part j scored by a probe fitted on the
+validation subjects and parts 0 … j − 1 (chained, so the exact test stays exact), so every test subject
+gets a score from a probe not fitted on it (:func:`held_out_leakage_rows`: one row per model, attribute and test subject; the diagnosis is probed the
+same way). The exact test of those scores and the decision-level leakage are the evaluation's
+(``neurolip.evaluation.probe_test``, ``neurolip.evaluation.probes``).
 """
 
 from __future__ import annotations
@@ -22,13 +25,19 @@ from ...stats import safe_auc
 from ..leakage import attribute_codes
 
 log = logging.getLogger(__name__)
-# the columns of a fold's leakage file (one row per model and attribute)
+# the columns of a fold's leakage file: one row per model, probed attribute (or the diagnosis) and test
+# subject, with the subject's out-of-sample probe score
 LEAKAGE_COLUMNS = [
     "fold",
     "seed",
+    "model",
     "attribute",
     "representation",
-    "probe_auc",
+    "subject_id",
+    "code",
+    "diagnosis",
+    "part",
+    "probe_score",
     "probe_cv_auc",
     "probe_C",
     "n_fit",
@@ -101,36 +110,126 @@ def held_out_probe(fit_representations, fit_codes, test_representations, test_co
     }
 
 
-def held_out_leakage_rows(
-    data, features, attributes, representation: str, seed: int, fold: int
-) -> list[dict]:
-    """One row per two-valued attribute: a :class:`HeldOutProbe` fitted on ``features["val"]`` (subjects the
-    model and its eraser were not fitted on), scored on ``features["test"]``. An attribute whose validation
-    subjects hold fewer than two of a group, or whose test subjects one group only, is logged and skipped."""
-    rows = []
-    for attribute in attributes:
-        if attribute not in data.cohort.columns:
+def cross_fitted_scores(
+    fit_x,
+    fit_codes,
+    test_x,
+    test_codes,
+    test_strata,
+    seed: int = 0,
+    chunks: int = 5,
+    make_probe=None,
+    partition_seed: int | None = None,
+    chained: bool = True,
+):
+    """Out-of-sample probe scores of every test subject from probes fitted on the subjects the model did not
+    train on: the test subjects are split into ``chunks`` parts (stratified by ``test_strata``, e.g. code ×
+    diagnosis); part j is scored by a probe fitted on the ``fit_*`` subjects (validation or out-of-fold) plus
+    parts 0 … j − 1 (``chained``; without it, plus every other part: symmetric cross-fitting), so no subject
+    is scored by a probe fitted on it and every test subject gets a score.
+
+    Why chained: with symmetric cross-fitting part A's labels shape the probe that scores part B and B's
+    those that score A, so the parts' AUCs covary positively under the null (the same label pairs enter
+    both) and a permutation of the fixed scores is anti-conservative (benchmarks/probe_exact_test.py:
+    ``--symmetric``). Chained, part j's AUC given the earlier parts' labels is a Mann–Whitney draw of its
+    own labels, the parts' AUCs are uncorrelated and the permutation within part × diagnosis has the null's
+    variance. ``make_probe()`` builds an unfitted probe with ``fit``/``decision_function`` (default:
+    :class:`HeldOutProbe` with ``seed``). ``partition_seed`` (default ``seed``) fixes the parts: the same for
+    every model of a fold. Returns (scores, parts, probes); unknown codes (-1) are scored, never fitted on.
+    Scores of different parts come from different probes: the exact test compares subjects of the same part
+    only (``evaluation.probe_test``)."""
+    make_probe = make_probe or (lambda: HeldOutProbe(seed=seed))
+    fit_x = np.asarray(fit_x, dtype=float).reshape(len(fit_codes), -1)
+    test_x = np.asarray(test_x, dtype=float).reshape(len(test_codes), -1)
+    fit_codes, test_codes = np.asarray(fit_codes).astype(int), np.asarray(test_codes).astype(int)
+    strata = np.unique(np.asarray(test_strata), return_inverse=True)[1]
+    parts = np.empty(len(test_codes), dtype=int)
+    rng = np.random.default_rng(seed if partition_seed is None else partition_seed)
+    for stratum in np.unique(strata):
+        members = rng.permutation(np.flatnonzero(strata == stratum))
+        # dealt round-robin from a random start: each part gets its share of every stratum
+        parts[members] = (np.arange(len(members)) + rng.integers(chunks)) % chunks
+    scores, probes = np.full(len(test_codes), np.nan), []
+    for part in range(chunks):
+        scored = parts == part
+        if not scored.any():
             continue
-        codes = {s: attribute_codes(data.cohort, data.subject_ids[s], attribute) for s in ("val", "test")}
+        added = parts < part if chained else ~scored
+        x = np.concatenate([fit_x, test_x[added]])
+        z = np.concatenate([fit_codes, test_codes[added]])
+        probe = make_probe().fit(x, z)
+        scores[scored] = probe.decision_function(test_x[scored])
+        probes.append(probe)
+    return scores, parts, probes
+
+
+# the held-out probe of the diagnosis (what a representation keeps) is written beside the attribute's
+DIAGNOSIS_TARGET = "diagnosis"
+
+
+def held_out_leakage_rows(
+    data, features, attributes, representation: str, seed: int, fold: int, model: int = 0
+) -> list[dict]:
+    """Per test subject, the out-of-sample score of a :class:`HeldOutProbe` of each two-valued attribute and
+    of the diagnosis (``attribute`` ``"diagnosis"``: what the representation keeps), cross-fitted by
+    :func:`cross_fitted_scores` over the subjects the model and its eraser were not fitted on
+    (``features["val"]``: validation or out-of-fold; ``features["test"]``: the test fold, scored part by
+    part by probes fitted on the validation subjects and the earlier parts). The evaluation tests the scores
+    exactly (:mod:`neurolip.evaluation.probe_test`). An attribute whose fit subjects hold fewer than two of a
+    group, or whose test subjects one group only, is logged and skipped. ``model``: the model's index
+    among the fold's models (a cross-fitted recipe's K models may share a seed)."""
+    if DIAGNOSIS_TARGET in attributes:
+        raise ValueError(
+            f"a sensitive attribute may not be called {DIAGNOSIS_TARGET!r} (the diagnosis probe's)"
+        )
+    diagnosis = {s: np.asarray(data.y[s]).astype(int) for s in ("val", "test")}
+    rows = []
+    for attribute in [*attributes, DIAGNOSIS_TARGET]:
+        if attribute == DIAGNOSIS_TARGET:
+            codes = diagnosis
+        elif attribute in data.cohort.columns:
+            codes = {s: attribute_codes(data.cohort, data.subject_ids[s], attribute) for s in ("val", "test")}
+        else:
+            continue
         counts = {s: np.bincount(c[c >= 0], minlength=2) for s, c in codes.items()}
         if any(len(c) != 2 for c in counts.values()) or counts["val"].min() < 2 or counts["test"].min() < 1:
             log.info(
-                "no held-out leakage probe for %s: group counts %s (two groups needed, two per group to fit)",
+                "no held-out probe of %s: group counts %s (two groups needed, two per group to fit)",
                 attribute,
                 {s: c.tolist() for s, c in counts.items()},
             )
             continue
-        fitted = HeldOutProbe(seed=seed).fit(features["val"], codes["val"])
-        rows.append(
-            {
-                "fold": fold,
-                "seed": seed,
-                "attribute": attribute,
-                "representation": representation,
-                "probe_auc": fitted.score(features["test"], codes["test"]),
-                "probe_cv_auc": fitted.cv_auc_,
-                "probe_C": fitted.C_,
-                "n_fit": fitted.n_fit_,
-            }
+        strata = codes["test"] * 2 + diagnosis["test"]
+        scores, parts, probes = cross_fitted_scores(
+            features["val"],
+            codes["val"],
+            features["test"],
+            codes["test"],
+            strata,
+            seed=seed,
+            partition_seed=fold,
         )
+        common = {
+            "fold": fold,
+            "seed": seed,
+            "model": model,
+            "attribute": attribute,
+            "representation": representation,
+            "probe_C": float(np.median([p.C_ for p in probes])),
+            "probe_cv_auc": float(np.mean([p.cv_auc_ for p in probes])),
+            "n_fit": float(np.mean([p.n_fit_ for p in probes])),
+        }
+        rows += [
+            {
+                **common,
+                "subject_id": s,
+                "code": int(c),
+                "diagnosis": int(d),
+                "part": int(k),
+                "probe_score": float(v),
+            }
+            for s, c, d, k, v in zip(
+                data.subject_ids["test"], codes["test"], diagnosis["test"], parts, scores, strict=True
+            )
+        ]
     return rows
