@@ -17,6 +17,7 @@ from .performance import (
     group_class_counts,
     roc_figure,
 )
+from .reference import reference_agreement_figure
 from .stability import map_stability_figure, stability_figure
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "map_stability_figure",
     "overlap_figure",
     "recovery_figure",
+    "reference_agreement_figure",
     "region_index_figure",
     "region_significance_figure",
     "roc_figure",
