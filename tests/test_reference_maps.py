@@ -176,3 +176,32 @@ def test_demo_references_follow_the_ground_truth(tmp_path):
         "p"
     ]
     assert np.flatnonzero(planted == 1).tolist() == [1, 7]
+
+
+def test_schema_takes_one_atlas_handling_per_reference_and_the_demo_runs_the_rules(tmp_path):
+    import jsonschema
+    import yaml
+    from conftest import REPO, run_snakemake
+
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    item = schema["properties"]["evaluation"]["properties"]["reference_maps"]["items"]
+    jsonschema.validate({"name": "autism", "path": "a.nii.gz", "radius": 6}, item)
+    jsonschema.validate({"name": "autism", "path": "a.nii.gz", "labels": "cc200.nii.gz"}, item)
+    for bad in (
+        {"name": "autism", "path": "a.nii.gz"},
+        {"name": "autism", "path": "a.nii.gz", "radius": 6, "labels": "cc200.nii.gz"},
+        {"name": "autism", "path": "a.nii.gz", "radius": 6, "smoothing": 4},
+        {"name": "a b", "path": "a.nii.gz", "radius": 6},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, item)
+    # the demo (simulated cohort) writes its two controls and the agreement table and figures
+    process = run_snakemake(["-n", "--config", f"results_dir={tmp_path}"])
+    for target in (
+        "reference_maps/planted_disease.nii.gz",
+        "reference_maps/random_field.nii.gz",
+        "metrics/reference_agreement.csv",
+        "figures/reference_agreement/planted_disease.png",
+        "figures/reference_agreement/random_field.pdf",
+    ):
+        assert target in process.stdout

@@ -12,7 +12,15 @@ def reference_agreement_figure(table, name, path, registry=None, alpha=0.05):
     rows = table[table["reference"] == name]
     groups = list(rows.groupby(["method", "estimator"], sort=False))
     fig, axes = plt.subplots(1, 2, figsize=(9, 1.2 + 0.55 * max(len(groups), 1)), sharey=True)
-    labels = []
+    labels, seen = [], set()
+
+    def once(label):
+        """A legend entry the first time it is drawn."""
+        if label in seen:
+            return None
+        seen.add(label)
+        return label
+
     for y, ((method, estimator), part) in enumerate(groups):
         labels.append(f"{_label(registry, method)}\n{estimator}")
         folds = part[~part["fold"].isin(["mean over folds", "pooled over models"])]
@@ -27,7 +35,7 @@ def reference_agreement_figure(table, name, path, registry=None, alpha=0.05):
                 s=10,
                 color="tab:blue",
                 alpha=0.6,
-                label="one fold's map" if y == 0 else None,
+                label=once("one fold's map"),
             )
             for offset, (_, row) in zip((-0.1, -0.3), summary.iterrows(), strict=False):
                 marker = "D" if row["fold"] == "pooled over models" else "o"
@@ -37,7 +45,7 @@ def reference_agreement_figure(table, name, path, registry=None, alpha=0.05):
                     s=36,
                     marker=marker,
                     color="tab:red" if row[p] < alpha else "tab:orange",
-                    label=f"{row['fold']}" if y == 0 else None,
+                    label=once(str(row["fold"])),
                     zorder=3,
                 )
                 ax.plot(
@@ -45,7 +53,7 @@ def reference_agreement_figure(table, name, path, registry=None, alpha=0.05):
                     [y + offset - 0.1, y + offset + 0.1],
                     color="black",
                     lw=2,
-                    label="spatial null, 95th pct." if y == 0 and offset == -0.1 else None,
+                    label=once("spatial null, 95th pct."),
                 )
                 if value == "spearman":
                     ax.plot(
@@ -53,7 +61,7 @@ def reference_agreement_figure(table, name, path, registry=None, alpha=0.05):
                         [y + offset - 0.1, y + offset + 0.1],
                         color="0.6",
                         lw=2,
-                        label="shuffle null, 95th pct." if y == 0 and offset == -0.1 else None,
+                        label=once("shuffle null, 95th pct."),
                     )
                 ax.annotate(
                     f"p={row[p]:.3f}",
@@ -66,6 +74,10 @@ def reference_agreement_figure(table, name, path, registry=None, alpha=0.05):
     n = int(rows["n_surrogates"].iloc[0]) if len(rows) else 0
     axes[0].set_xlabel("Spearman correlation with the reference")
     axes[1].set_xlabel(f"Jaccard overlap of the top {k} regions")
+    if len(rows):
+        low = min(rows["spearman"].min(), rows["null_shuffle_p95"].min(), 0)
+        axes[0].set_xlim(low - 0.05, max(rows["spearman"].max(), rows["null_shuffle_p95"].max()) + 0.15)
+    axes[1].set_xlim(-0.03, 1.2)
     axes[0].axvline(0, color="0.8", lw=0.8, zorder=0)
     axes[0].set_yticks(range(len(labels)), labels, fontsize=7)
     axes[0].invert_yaxis()
