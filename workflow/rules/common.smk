@@ -97,6 +97,22 @@ if MAPS["permutations"] and len(NULL_METHODS) < len(MAPS["null_methods"]):
         "which training.methods does not train"
     )
 PERMUTATIONS = list(range(MAPS["permutations"]))
+# reference maps (evaluation.reference_maps) and, for a simulated cohort, its two control references
+# (rule reference_controls: spheres at the planted disease regions, a smooth random field)
+REFERENCE_NULL = config["evaluation"]["reference_null"]
+REFERENCE_CONTROLS = (
+    {
+        name: f"{DATA_DIR}/reference_maps/{name}.nii.gz"
+        for name in ("planted_disease", "random_field")
+    }
+    if config["dataset"]["source"] == "simulated"
+    and REFERENCE_NULL["simulated_controls"]
+    else {}
+)
+REFERENCE_MAPS = list(config["evaluation"]["reference_maps"]) + [
+    {"name": name, "path": path, "radius": REFERENCE_NULL["radius"]}
+    for name, path in REFERENCE_CONTROLS.items()
+]
 # a plain logistic regression (objective linear, no cross-fitting, no erasure) gets its null maps in the
 # disease_maps job itself: evaluation.maps.linear_permutations warm-started refits on every fold
 # (neurolip.evaluation.map_null.LogisticPatternNull, the same model as the observed one, at its C)
@@ -334,6 +350,8 @@ def evaluation_targets():
     targets += expand(PATHS["map_regions"], method=METHODS)
     if ATTENTION_METHODS:
         targets.append(f"{BASE}/metrics/attention_overlap.csv")
+    if REFERENCE_MAPS:
+        targets.append(f"{BASE}/metrics/reference_agreement.csv")
     if config["dataset"]["source"] == "simulated" and ATTENTION_METHODS:
         targets.append(f"{BASE}/metrics/attention_recovery.csv")
     return targets

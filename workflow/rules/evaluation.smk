@@ -425,3 +425,64 @@ rule glance:
         attribute=config["evaluation"]["primary_attribute"],
     script:
         "../scripts/glance.py"
+
+
+# Agreement of every method's disease maps with reference maps (evaluation.reference_maps), against a
+# spatial-autocorrelation-preserving null (brainsmash surrogates) and a region-shuffling null beside it
+if REFERENCE_CONTROLS:
+
+    rule reference_controls:
+        input:
+            coordinates=rules.fetch.output.coordinates,
+            truth=rules.fetch.output.ground_truth,
+        output:
+            **REFERENCE_CONTROLS,
+        log:
+            f"{LOGS}/reference_controls.log",
+        conda:
+            "../../envs/evaluation.yaml"
+        params:
+            radius=REFERENCE_NULL["radius"],
+            seed=REFERENCE_NULL["seed"],
+        script:
+            "../scripts/reference_controls.py"
+
+
+rule reference_agreement:
+    input:
+        regions=expand(PATHS["map_regions"], method=METHODS),
+        coordinates=rules.fetch.output.coordinates,
+        maps=[r["path"] for r in REFERENCE_MAPS],
+        labels=[r["labels"] for r in REFERENCE_MAPS if r.get("labels")],
+    output:
+        table=report_file(
+            f"{BASE}/metrics/reference_agreement.csv",
+            "reference_agreement",
+            "Brain maps",
+        ),
+        figures=[
+            report_file(path, "reference_agreement_figure", "Brain maps")
+            for path in expand(
+                f"{BASE}/figures/reference_agreement/{{name}}.png",
+                name=[r["name"] for r in REFERENCE_MAPS],
+            )
+        ],
+        figures_pdf=expand(
+            f"{BASE}/figures/reference_agreement/{{name}}.pdf",
+            name=[r["name"] for r in REFERENCE_MAPS],
+        ),
+    log:
+        f"{LOGS}/reference_agreement.log",
+    benchmark:
+        f"{BENCHMARKS}/reference_agreement.tsv"
+    conda:
+        "../../envs/evaluation.yaml"
+    params:
+        references=REFERENCE_MAPS,
+        surrogates=REFERENCE_NULL["surrogates"],
+        seed=REFERENCE_NULL["seed"],
+        top_k=config["evaluation"]["top_k"],
+        alpha=MAPS["alpha"],
+        registry=REGISTRY_CONFIG,
+    script:
+        "../scripts/reference_agreement.py"

@@ -17,6 +17,7 @@ from .performance import (
     group_class_counts,
     roc_figure,
 )
+from .reference import reference_agreement_figure
 from .sites import per_site_forest_figure
 from .stability import map_stability_figure, stability_figure
 
@@ -34,6 +35,7 @@ __all__ = [
     "overlap_figure",
     "per_site_forest_figure",
     "recovery_figure",
+    "reference_agreement_figure",
     "region_index_figure",
     "region_significance_figure",
     "roc_figure",
