@@ -3,11 +3,11 @@
 linear_fc's model (logistic regression on the connectome's edges, C chosen on the inner validation split:
 neurolip.training.linear.fit_logistic_on_val) on the project's stratified folds (neurolip.folds.make_folds),
 with connectivity.harmonize (neurolip.harmonize) fitted on each fold's training subjects; pooled AUC of the
-test scores. Cohorts: simulate_cohort with site_effect (planted additive + multiplicative site effects) and
-without (site_effect 0, a weaker disease effect so the AUC is off its ceiling). One row per (cohort, seed,
-method) and the mean lift per cohort.
+test scores, under stratified and leave-site-out folds. Cohorts (COHORTS): planted site effects, the
+generator's own site differences only, and none at all (one site dealt into random pseudo-sites). One row
+per (cohort, scheme, seed) and the mean lift of site_standardize per (cohort, scheme).
 
-    PYTHONPATH=src python benchmarks/site_harmonization.py --seeds 0 1 2 3 4
+    PYTHONPATH=src python benchmarks/site_harmonization.py --seeds 0 1 2
 """
 
 import argparse
@@ -24,9 +24,14 @@ from neurolip.harmonize import harmonize_features
 from neurolip.training.linear import fit_logistic_on_val
 
 COHORTS = {
-    "site_effect": {"site_effect": 1.0},
-    "no_site_effect": {"site_effect": 0.0, "disease_effect": 0.12},
+    # planted additive + multiplicative site effects on top of the generator's own site differences
+    "site_effect": {"n_sites": 4, "site_effect": 1.0},
+    # the generator's own site differences only (scan length, noise level, global signal)
+    "base": {"n_sites": 4, "site_effect": 0.0},
+    # no site effect at all: one site, its subjects dealt at random into four pseudo-sites
+    "no_site_effect": {"n_sites": 1, "site_effect": 0.0},
 }
+DISEASE_EFFECT = 0.15  # off the AUC ceiling in every cohort
 
 
 def pooled_auc(edges, diagnosis, sites, subject_ids, method, n_folds=5, seed=0, scheme="stratified"):
@@ -52,36 +57,47 @@ def pooled_auc(edges, diagnosis, sites, subject_ids, method, n_folds=5, seed=0, 
     return roc_auc_score(diagnosis, scores)
 
 
-def cohort_lift(setting, seed, n_subjects=240, n_rois=60, n_sites=4):
-    """(AUC without harmonisation, AUC with site_standardize) on one simulated cohort."""
+def cohort_lift(setting, seed, scheme, n_subjects=240, n_rois=30):
+    """(AUC without harmonisation, AUC with site_standardize) on one simulated cohort under ``scheme``."""
+    options = COHORTS[setting]
     with tempfile.TemporaryDirectory() as folder:
         simulate_cohort(
-            folder, n_subjects=n_subjects, n_rois=n_rois, n_sites=n_sites, seed=seed, **COHORTS[setting]
+            folder, n_subjects=n_subjects, n_rois=n_rois, seed=seed, disease_effect=DISEASE_EFFECT, **options
         )
         edges, diagnosis, sites, _, ids = simulated_connectomes(folder)
-    return tuple(pooled_auc(edges, diagnosis, sites, ids, m, seed=seed) for m in ("none", "site_standardize"))
+    if options["n_sites"] == 1:
+        sites = np.random.default_rng(seed).choice([f"PSEUDO{k}" for k in range(4)], size=len(ids))
+    return tuple(
+        pooled_auc(edges, diagnosis, sites, ids, m, seed=seed, scheme=scheme)
+        for m in ("none", "site_standardize")
+    )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--subjects", type=int, default=240)
-    parser.add_argument("--rois", type=int, default=60)
+    parser.add_argument("--rois", type=int, default=30)
     args = parser.parse_args()
-    print("cohort,seed,auc_none,auc_site_standardize,lift,seconds")
+    print("cohort,scheme,seed,auc_none,auc_site_standardize,lift,seconds")
     for setting in COHORTS:
-        lifts = []
-        for seed in args.seeds:
-            start = time.perf_counter()
-            none, standardised = cohort_lift(setting, seed, args.subjects, args.rois)
-            lifts.append(standardised - none)
+        for scheme in ("stratified", "leave_site_out"):
+            lifts = []
+            for seed in args.seeds:
+                start = time.perf_counter()
+                none, standardised = cohort_lift(setting, seed, scheme, args.subjects, args.rois)
+                lifts.append(standardised - none)
+                seconds = time.perf_counter() - start
+                print(
+                    f"{setting},{scheme},{seed},{none:.3f},{standardised:.3f},{lifts[-1]:+.3f},{seconds:.1f}",
+                    flush=True,
+                )
+            spread = np.std(lifts, ddof=1) if len(lifts) > 1 else 0.0
             print(
-                f"{setting},{seed},{none:.3f},{standardised:.3f},{lifts[-1]:+.3f},{time.perf_counter() - start:.1f}"
+                f"# {setting} {scheme}: mean lift {np.mean(lifts):+.3f}, SD {spread:.3f}, "
+                f"range {min(lifts):+.3f} to {max(lifts):+.3f} over {len(lifts)} seeds",
+                flush=True,
             )
-        print(
-            f"# {setting}: mean lift {np.mean(lifts):+.3f}, SD {np.std(lifts, ddof=1) if len(lifts) > 1 else 0:.3f}, "
-            f"range {min(lifts):+.3f} to {max(lifts):+.3f} over {len(lifts)} seeds"
-        )
 
 
 if __name__ == "__main__":
