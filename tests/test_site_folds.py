@@ -163,3 +163,19 @@ def test_site_standardize_removes_planted_site_effects_and_leaves_pseudo_sites_a
     assert standardised - none >= 0.10, (none, standardised)
     none, standardised = cohort_lift("no_site_effect", 0, "leave_site_out", n_subjects=200, n_rois=24)
     assert abs(standardised - none) <= 0.05, (none, standardised)
+
+
+def test_default_scheme_writes_the_folds_file_of_before(tmp_path):
+    """cv without the new keys (as before) and cv with scheme: stratified write the same bytes."""
+    from neurolip.data_stage import write_folds
+
+    table = cohort({"A": 60, "B": 50, "C": 40})
+    table["srs"] = np.nan
+    path = tmp_path / "cohort.tsv"
+    table.to_csv(path, sep="\t", index=False)
+    before = {"n_folds": 5, "n_repeats": 1, "val_fraction": 0.15, "seed": 0}
+    write_folds(before, path, tmp_path / "before.tsv")
+    write_folds({**before, "scheme": "stratified", "leave_site_out": {}}, path, tmp_path / "now.tsv")
+    assert (tmp_path / "before.tsv").read_bytes() == (tmp_path / "now.tsv").read_bytes()
+    expected = make_folds(table, n_folds=5, val_fraction=0.15, seed=0)
+    assert pd.read_csv(tmp_path / "now.tsv", sep="\t", dtype={"subject_id": str}).equals(expected)
