@@ -179,3 +179,22 @@ def test_default_scheme_writes_the_folds_file_of_before(tmp_path):
     assert (tmp_path / "before.tsv").read_bytes() == (tmp_path / "now.tsv").read_bytes()
     expected = make_folds(table, n_folds=5, val_fraction=0.15, seed=0)
     assert pd.read_csv(tmp_path / "now.tsv", sep="\t", dtype={"subject_id": str}).equals(expected)
+
+
+# ABIDE I PCP cc200's sites and sizes (1035 subjects; five sites all male)
+ABIDE_SITES = {
+    "CALTECH": 37, "CMU": 27, "KKI": 48, "LEUVEN_1": 29, "LEUVEN_2": 34, "MAX_MUN": 52, "NYU": 175, "OHSU": 26,
+    "OLIN": 34, "PITT": 56, "SBL": 30, "SDSU": 36, "STANFORD": 39, "TRINITY": 47, "UCLA_1": 72, "UCLA_2": 26,
+    "UM_1": 106, "UM_2": 34, "USM": 71, "YALE": 56,
+}  # fmt: skip
+
+
+def test_abide_sized_cohort_makes_twenty_site_folds():
+    table = cohort(ABIDE_SITES, all_male=("LEUVEN_1", "OHSU", "SBL", "TRINITY", "USM"))
+    folds = make_site_folds(table, n_folds=20)
+    record = fold_sites(folds, table, scheme="leave_site_out")
+    assert record["test_group"].tolist() == sorted(ABIDE_SITES)
+    assert record["n_test"].tolist() == [ABIDE_SITES[s] for s in sorted(ABIDE_SITES)]
+    # require_groups_of: [sex] merges the all-male sites, whose group is all male too: they train only
+    groups, skipped = site_groups(table, {"require_groups_of": ["sex"]})
+    assert len(groups) == 15 and sorted(skipped["site"]) == ["LEUVEN_1", "OHSU", "SBL", "TRINITY", "USM"]
