@@ -198,3 +198,18 @@ def test_abide_sized_cohort_makes_twenty_site_folds():
     # require_groups_of: [sex] merges the all-male sites, whose group is all male too: they train only
     groups, skipped = site_groups(table, {"require_groups_of": ["sex"]})
     assert len(groups) == 15 and sorted(skipped["site"]) == ["LEUVEN_1", "OHSU", "SBL", "TRINITY", "USM"]
+
+
+def test_combat_transform_of_training_subjects_is_neurocombats_own_output():
+    """The fitted ComBat applied to its training subjects gives neuroCombat's harmonised data: the
+    covariate effects recovered from its estimates and the per-site EB location/scale are its own."""
+    from neuroCombat import neuroCombat
+
+    table, edges = site_cohort(2)
+    ids = table["subject_id"].tolist()
+    harmonised, _ = harmonize_features(edges, ids, ids, table, "combat", ["age", "sex"])
+    covars = harmonization_covariates(table, ids, ["age", "sex"])
+    reference = neuroCombat(
+        dat=edges.T, covars=covars, batch_col="site", categorical_cols=["sex"], continuous_cols=["age"]
+    )["data"].T
+    np.testing.assert_allclose(harmonised, reference, rtol=1e-6, atol=1e-6)
