@@ -82,7 +82,7 @@ def write_fold_connectomes(connectomes_path, folds_path, fold, out_path, harmoni
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out_path, subject_ids=subject_ids, connectomes=matrices)
     log.info(
-        "fold %s: connectomes of %d subjects, reference fitted on its training subjects",
+        "fold %s: connectomes of %d subjects, fitted (reference, harmonisation) on its training subjects only",
         fold,
         len(subject_ids),
     )
