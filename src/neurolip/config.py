@@ -172,6 +172,9 @@ def check_consistency(config: dict[str, Any]) -> None:
         raise ValueError(
             f"evaluation.maps.null_fold {maps['null_fold']} is not a fold: cv.n_folds x cv.n_repeats gives folds 0 to {n_folds - 1}"
         )
+    cv = config.get("cv", {})
+    if cv.get("scheme") == "leave_site_out" and cv.get("n_repeats", 1) != 1:
+        raise ValueError("cv.scheme leave_site_out has one split of the sites: set cv.n_repeats: 1")
     # every attribute a trained method names, read as the workflow reads methods (the registry: completed
     # entries, read-out-only methods with their source's recipe): what its training protects and what its
     # read-out stages act on (erase_attribute, group_thresholds.attribute)

@@ -45,14 +45,44 @@ def load_connectomes(path, folds_path=None, fold=None):
     return subject_ids, builder.transform(subject_series)
 
 
-def write_fold_connectomes(connectomes_path, folds_path, fold, out_path):
-    """One fold's connectomes (a group-level kind's reference fitted on the fold's training subjects), written
+def write_fold_connectomes(connectomes_path, folds_path, fold, out_path, harmonize=None, cohort_path=None):
+    """One fold's connectomes (a group-level kind's reference fitted on the fold's training subjects; with
+    ``harmonize`` {method, covariates}, site harmonisation fitted on them too, :mod:`.harmonize`), written
     as subject-level connectomes: what the fold's models and evaluation read."""
     subject_ids, matrices = load_connectomes(connectomes_path, folds_path, fold)
+    if harmonize and harmonize.get("method", "none") != "none":
+        from .harmonize import harmonize_matrices
+        from .phenotypes import read_phenotypes
+
+        if cohort_path is None:
+            raise NeuroLIPInputError(
+                "harmonisation needs the cohort table (site, covariates)", path=connectomes_path
+            )
+        folds = pd.read_csv(folds_path, sep="\t", dtype={"subject_id": str})
+        train = folds[(folds["fold"] == int(fold)) & (folds["split"] == "train")]["subject_id"]
+        try:
+            matrices, _ = harmonize_matrices(
+                matrices,
+                subject_ids,
+                train.tolist(),
+                read_phenotypes(cohort_path),
+                harmonize["method"],
+                harmonize.get("covariates", ()),
+            )
+        except ValueError as exc:
+            raise NeuroLIPInputError(
+                f"connectivity.harmonize {harmonize['method']}: {exc}", path=cohort_path
+            ) from exc
+        log.info(
+            "fold %s: connectomes harmonised (%s) on %d training subjects",
+            fold,
+            harmonize["method"],
+            len(train),
+        )
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out_path, subject_ids=subject_ids, connectomes=matrices)
     log.info(
-        "fold %s: connectomes of %d subjects, reference fitted on its training subjects",
+        "fold %s: connectomes of %d subjects, fitted (reference, harmonisation) on its training subjects only",
         fold,
         len(subject_ids),
     )

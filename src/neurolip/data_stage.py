@@ -345,14 +345,44 @@ def write_folds(
             check_group_thresholds_feasible(cohort, group_thresholds_attribute)
         except ValueError as exc:
             raise NeuroLIPInputError(str(exc), path=cohort_path) from exc
-    try:
-        folds = make_folds(
-            cohort,
-            n_folds=cv["n_folds"],
-            val_fraction=cv["val_fraction"],
-            seed=cv["seed"],
-            n_repeats=cv.get("n_repeats", 1),
+    scheme = cv.get("scheme", "stratified")
+    if scheme == "leave_site_out" and group_thresholds_attribute == "site":
+        raise NeuroLIPInputError(
+            "cv.scheme leave_site_out tests sites no training fold holds: group thresholds on 'site' "
+            "(evaluation.fair_thresholds.attribute) cannot be fitted for them; choose another attribute",
+            path=cohort_path,
         )
+    try:
+        if scheme == "leave_site_out":
+            from .folds import make_site_folds
+
+            if cv.get("n_repeats", 1) != 1:
+                raise ValueError("cv.scheme leave_site_out has one split of the sites: set cv.n_repeats: 1")
+            folds = make_site_folds(
+                cohort,
+                n_folds=cv["n_folds"],
+                val_fraction=cv["val_fraction"],
+                seed=cv["seed"],
+                settings=cv.get("leave_site_out"),
+            )
+        else:
+            folds = make_folds(
+                cohort,
+                n_folds=cv["n_folds"],
+                val_fraction=cv["val_fraction"],
+                seed=cv["seed"],
+                n_repeats=cv.get("n_repeats", 1),
+            )
     except ValueError as exc:  # an impossible request, named before any training job starts
         raise NeuroLIPInputError(str(exc), path=cohort_path) from exc
     folds.to_csv(out_path, sep="\t", index=False)
+
+
+def write_fold_sites(cv, cohort_path, folds_path, out_path):
+    """What each fold tests, site by site (:func:`neurolip.folds.fold_sites`), and the sites only trained on."""
+    from .folds import fold_sites
+
+    cohort = read_phenotypes(cohort_path)
+    folds = pd.read_csv(folds_path, sep="\t", dtype={"subject_id": str})
+    table = fold_sites(folds, cohort, cv.get("leave_site_out"), cv.get("scheme", "stratified"))
+    table.to_csv(out_path, sep="\t", index=False)

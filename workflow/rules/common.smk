@@ -185,7 +185,28 @@ def trained_attributes():
 
 # a group-level connectivity (neurolip.connectivity.GROUP_KINDS: tangent) has a reference fitted per fold on the
 # fold's training subjects: rule fold_connectomes writes each fold's matrices, which its models read
-GROUP_CONNECTIVITY = config["connectivity"]["kind"] == "tangent"
+# site harmonisation (connectivity.harmonize) is fitted per fold on its training subjects too: a fold's own file
+HARMONIZE = {
+    "method": config["connectivity"]["harmonize"],
+    "covariates": config["connectivity"]["combat_covariates"],
+}
+GROUP_CONNECTIVITY = (
+    config["connectivity"]["kind"] == "tangent" or HARMONIZE["method"] != "none"
+)
+# what builds the connectomes (the harmonisation keys left out: they act per fold, in fold_connectomes)
+CONNECTIVITY = {
+    k: v
+    for k, v in config["connectivity"].items()
+    if k not in ("harmonize", "combat_covariates")
+}
+# what makes the folds: the leave-site-out keys only under that scheme, so stratified folds keep their params
+CV = (
+    config["cv"]
+    if config["cv"]["scheme"] == "leave_site_out"
+    else {
+        k: v for k, v in config["cv"].items() if k not in ("scheme", "leave_site_out")
+    }
+)
 
 
 def fold_connectomes(fold):
@@ -326,6 +347,7 @@ def data_targets():
         f"{DATA_DIR}/texts.jsonl",
         f"{DATA_DIR}/class_prompts.json",
         f"{DATA_DIR}/folds.tsv",
+        f"{DATA_DIR}/fold_sites.tsv",
         f"{DATA_DIR}/exclusions.tsv",
         f"{DATA_DIR}/bids",
     ]

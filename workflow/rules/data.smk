@@ -125,7 +125,7 @@ rule connectivity:
     conda:
         "../../envs/data.yaml"
     params:
-        connectivity=config["connectivity"],
+        connectivity=CONNECTIVITY,
     script:
         "../scripts/connectivity.py"
 
@@ -146,7 +146,7 @@ rule bids_derivatives:
         "../../envs/data.yaml"
     params:
         dataset=config["dataset"],
-        connectivity=config["connectivity"],
+        connectivity=CONNECTIVITY,
     script:
         "../scripts/bids_derivatives.py"
 
@@ -177,7 +177,7 @@ rule folds:
     conda:
         "../../envs/data.yaml"
     params:
-        cv=config["cv"],
+        cv=CV,
         group_thresholds_attribute=(
             FAIR_THRESHOLDS["attribute"] if FAIR_THRESHOLDS["methods"] else None
         ),
@@ -187,11 +187,18 @@ rule folds:
         "../scripts/folds.py"
 
 
-# tangent space: each fold's connectomes, the group reference fitted on its training subjects only
+# tangent space and site harmonisation: each fold's connectomes, the group reference and the harmonisation
+# fitted on its training subjects only
 rule fold_connectomes:
     input:
+        **(
+            {"cohort": rules.connectivity.output.cohort}
+            if HARMONIZE["method"] != "none"
+            else {}
+        ),
         connectomes=rules.connectivity.output.connectomes,
         folds=rules.folds.output.folds,
+        # harmonisation reads each subject's site and covariates
     output:
         connectomes=f"{DATA_DIR}/fold_connectomes/fold{{fold}}.npz",
     log:
@@ -201,6 +208,25 @@ rule fold_connectomes:
     conda:
         "../../envs/data.yaml"
     params:
+        **({"harmonize": HARMONIZE} if HARMONIZE["method"] != "none" else {}),
         fold=lambda wc: int(wc.fold),
+        # present only when harmonising, so tangent folds keep their params
     script:
         "../scripts/fold_connectomes.py"
+
+
+# what each fold tests, site by site, and the sites only trained on (cv.leave_site_out.small_sites: train_only)
+rule fold_sites:
+    input:
+        cohort=rules.connectivity.output.cohort,
+        folds=rules.folds.output.folds,
+    output:
+        sites=f"{DATA_DIR}/fold_sites.tsv",
+    log:
+        f"{LOGS}/fold_sites.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        cv=CV,
+    script:
+        "../scripts/fold_sites.py"

@@ -38,9 +38,18 @@ def simulate_cohort(
     short_scan_volumes=40,
     srs_missing_fraction=0.6,
     seed=0,
+    site_effect=0.0,
 ):
-    """Write a simulated cohort under ``out_dir`` and return its ground truth as a dict."""
+    """Write a simulated cohort under ``out_dir`` and return its ground truth as a dict.
+
+    ``site_effect`` > 0 makes the sites' connectomes differ beyond scan length, noise and global signal:
+    each site gets a random ROI loading pattern on a site-only latent signal (additive: edge offsets
+    proportional to the product of the two ROIs' loadings, ``site_effect`` their scale) and a gain on the
+    subjects' signal (multiplicative, exp(N(0, site_effect / 2))), drawn from their own random stream so that
+    ``site_effect: 0`` (the default) writes the same cohort as before, byte for byte. Site effects are
+    independent of diagnosis: what harmonisation should remove (docs/method.md, Site harmonisation)."""
     rng = np.random.default_rng(seed)
+    site_rng = np.random.default_rng([seed, 7331]) if site_effect else None
     out_dir = Path(out_dir)
     ts_dir = out_dir / "timeseries"
     ts_dir.mkdir(parents=True, exist_ok=True)
@@ -55,6 +64,9 @@ def simulate_cohort(
     site_lengths = rng.choice(SCAN_LENGTHS, size=n_sites, replace=n_sites > len(SCAN_LENGTHS))
     site_noise = rng.uniform(0.8, 1.3, size=n_sites)
     site_global = rng.uniform(0.1, 0.5, size=n_sites)
+    if site_rng is not None:
+        site_pattern = site_effect * site_rng.standard_normal((n_sites, n_rois))
+        site_gain = np.exp(site_rng.normal(0.0, site_effect / 2, size=n_sites))
 
     rows = []
     short_subjects = set(rng.choice(n_subjects, size=min(n_short_scans, n_subjects), replace=False).tolist())
@@ -77,6 +89,8 @@ def simulate_cohort(
             ] + disease_effect * 1.4 * latent[:, [n_networks + 1]]
         if not male:
             signal[:, sensitive_regions] += sensitive_effect * 1.4 * latent[:, [n_networks + 2]]
+        if site_rng is not None:
+            signal = site_gain[site] * signal + site_rng.standard_normal((n_volumes, 1)) * site_pattern[site]
         values = signal + site_noise[site] * rng.standard_normal((n_volumes, n_rois))
         if rng.random() < zero_roi_fraction:
             values[:, rng.choice(n_rois, size=int(rng.integers(1, 4)), replace=False)] = 0.0
@@ -131,6 +145,7 @@ def simulate_cohort(
         "sensitive_attribute": "sex",
         "n_rois": n_rois,
         "seed": seed,
+        **({"site_effect": site_effect} if site_effect else {}),
         "short_scan_subjects": sorted(f"sim{i + 1:04d}" for i in short_subjects),
     }
     (out_dir / "ground_truth.json").write_text(json.dumps(truth, indent=2))

@@ -202,11 +202,15 @@ class DiseaseMaps:
         subject id."""
         settings = self.settings
         null_labels = {}  # repeat -> (subject ids, (P, n) permuted diagnoses of the whole cohort)
-        for repeat, rows in folds[folds["split"] == "test"].groupby("repeat"):
-            ids = rows["subject_id"].tolist()
+        for repeat, rows in folds.groupby("repeat"):
+            # every subject of the repeat, by its outer test fold; -1 for a subject never tested (a
+            # leave-site-out train_only site): its own block, still permuted within its site
+            # (tested subjects first, in the folds file's order: stratified folds keep their permutations)
+            test_fold = rows[rows["split"] == "test"].set_index("subject_id")["fold"]
+            ids = list(dict.fromkeys([*test_fold.index, *rows["subject_id"]]))
             index = cohort_permutations(
                 cohort.loc[ids, "site"].astype(str).to_numpy(),
-                rows["fold"].to_numpy(),
+                test_fold.reindex(ids).fillna(-1).astype(int).to_numpy(),
                 settings.linear_permutations,
                 seed=int(repeat),
             )
