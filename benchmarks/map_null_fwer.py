@@ -51,6 +51,7 @@ from neurolip.evaluation.map_null import (
 from neurolip.stats import safe_auc
 
 ABIDE = {"n_subjects": 1000, "n_rois": 200, "n_sites": 19}
+SMALL = {"n_subjects": 120, "n_rois": 30, "n_sites": 3}  # --small-null: the family-wise error at low cost
 
 
 def power(permutations):
@@ -132,7 +133,7 @@ def family_wise_error(runs, permutations, subjects, rois, same_sex_ratio, within
     return alarms / runs, interval
 
 
-def _fold_maps(edges, y, site, folds, permutations, fold_ids, seed):
+def _fold_maps(edges, y, site, folds, permutations, fold_ids, seed, n_rois=ABIDE["n_rois"]):
     """Per fold: (test AUC, max-T table with the tail p) of a C = 0.01 logistic read-out mapped on its
     training subjects against ``permutations`` cohort-wide within-site x fold null refits."""
     test_fold = np.zeros(len(y), dtype=int)
@@ -146,7 +147,7 @@ def _fold_maps(edges, y, site, folds, permutations, fold_ids, seed):
             y[train],
             site[train],
             edges[train],
-            ABIDE["n_rois"],
+            n_rois,
             null_labels=null_labels[:, train],
         )
         test_scores = fitted.scaler_.transform(edges[test]) @ fitted.weights_[:, 0]
@@ -192,16 +193,18 @@ def abide_power(signal, cohorts, permutations):
     print(f"  ({time.perf_counter() - started:.0f} s)")
 
 
-def abide_family_wise_error(null_cohorts, permutations):
+def abide_family_wise_error(null_cohorts, permutations, sizes=ABIDE):
     alarms = {"empirical": 0, "tail": 0}
     started = time.perf_counter()
     for cohort in range(null_cohorts):
         _, edges, y, site, _ = simulated_connectome_arrays(
-            signal="realistic", disease_effect=0.0, seed=5000 + cohort, **ABIDE
+            signal="realistic", disease_effect=0.0, seed=5000 + cohort, **sizes
         )
         strata = np.char.add(y.astype(str), site.astype(str))
         folds = list(StratifiedKFold(5, shuffle=True, random_state=cohort).split(edges, strata))
-        (_, table), *_ = _fold_maps(edges, y, site, folds, permutations, [0], seed=cohort)
+        (_, table), *_ = _fold_maps(
+            edges, y, site, folds, permutations, [0], seed=cohort, n_rois=sizes["n_rois"]
+        )
         alarms["empirical"] += bool((table["p_fwer_empirical"] <= 0.05).any())
         alarms["tail"] += bool((table["p_fwer"] <= 0.05).any())
         print(
@@ -212,7 +215,7 @@ def abide_family_wise_error(null_cohorts, permutations):
     for label, count in alarms.items():
         interval = binomtest(count, null_cohorts).proportion_ci(0.95, method="exact")
         print(
-            f"no disease effect, ABIDE's sizes, {permutations} null refits, {label} p: any region at "
+            f"no disease effect, {sizes}, {permutations} null refits, {label} p: any region at "
             f"p_FWER <= 0.05 in {count}/{null_cohorts} cohorts = {count / null_cohorts:.3f}, "
             f"Clopper-Pearson 95 % [{interval.low:.3f}, {interval.high:.3f}]"
         )
@@ -249,6 +252,7 @@ def main():
     parser.add_argument("--null-cohorts", type=int, default=100)
     parser.add_argument("--signals", default="generous,realistic")
     parser.add_argument("--calibration", action="store_true", help="section 4 only")
+    parser.add_argument("--small-null", action="store_true", help="section 3's no-effect runs at 120 x 30")
     args = parser.parse_args()
     if args.calibration:
         tail_calibration()
@@ -257,7 +261,8 @@ def main():
         for signal in [s for s in args.signals.split(",") if s]:
             abide_power(signal, args.cohorts, args.permutations)
         if args.null_cohorts:
-            abide_family_wise_error(args.null_cohorts, args.permutations)
+            sizes = SMALL if args.small_null else ABIDE
+            abide_family_wise_error(args.null_cohorts, args.permutations, sizes)
         return
     found = power(args.permutations)
     rate, interval = family_wise_error(args.runs, args.permutations, args.subjects, args.rois, True)
