@@ -24,7 +24,7 @@ SCAN_LENGTHS = (78, 116, 146, 176, 196, 236, 296, 316)  # volumes, as seen acros
 # (benchmarks/map_null_fwer.py measures it).
 SIGNAL_SETTINGS = {
     "generous": {"disease_effect": 0.25, "global_sd": 0.0, "network_sd": 0.0},
-    "realistic": {"disease_effect": 0.07, "global_sd": 0.25, "network_sd": 0.3},
+    "realistic": {"disease_effect": 0.1, "global_sd": 0.25, "network_sd": 0.3},
 }
 
 
