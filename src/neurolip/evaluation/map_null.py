@@ -266,8 +266,10 @@ def tail_p_values(null_statistics, observed, fit: dict | None = None, **fit_opti
     survival function of the exceedance x − threshold under a tail refitted with x among the n_tail null
     exceedances (as x counts in the empirical p's numerator; without it the plug-in p was liberal: 6.8 %
     of pure-null draws at p ≤ 0.05 with 40 null models, 5.2 % with it; benchmarks/map_null_fwer.py
-    --calibration). At the threshold it equals the empirical p just below it. ``fit``: a :func:`gpd_tail_fit` result (None: fitted here with ``fit_options``); where no
-    fit is accepted the empirical p is returned. A region beyond the end point of a fitted tail with
+    --calibration). Just above the threshold it is about the empirical p just below it; the refit makes
+    monotonicity in x an empirical property, not a guarantee (tests/test_map_tail.py checks it on a grid).
+    ``fit``: a :func:`gpd_tail_fit` result on the null values alone (None: fitted here with
+    ``fit_options``); where no fit is accepted the empirical p is returned. A region beyond the end point of a fitted tail with
     negative shape gets p = 0 in the fit; it is floored at 1e-12."""
     null_statistics = np.asarray(null_statistics, dtype=float)
     shape_out = np.shape(observed)
