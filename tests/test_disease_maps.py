@@ -58,6 +58,16 @@ def test_region_table_with_a_null_tests_every_region(rng):
     assert "region" not in table.columns
 
 
+def test_region_table_with_the_tail_approximation_reaches_below_the_permutation_floor(rng):
+    null = rng.normal(0, 1, (50, N_ROIS))
+    observed = np.zeros(N_ROIS)
+    observed[2] = 10.0
+    table = region_table(observed, null, alpha=0.05, tail_approximation=True)
+    assert table.loc[2, "p_fwer_empirical"] == pytest.approx(1 / 51)
+    assert table.loc[2, "p_fwer"] < 1 / 51 and table["tail_fit"].iloc[0] == "gpd"
+    assert table["beats_null"].tolist() == [i == 2 for i in range(N_ROIS)]
+
+
 def test_coordinates_of_another_atlas_are_not_used():
     coordinates = pd.DataFrame({"roi": [10, 11], "x": [0, 1], "y": [0, 1], "z": [0, 1]})
     used, region_ids, names = region_labels(coordinates, N_ROIS)

@@ -560,6 +560,7 @@ def test_each_environment_runs_its_steps(tmp_path):
                 "alpha": 0.05,
                 "linear_null": method == "linear_fc",
                 "linear_permutations": 5,
+                "tail_approximation": True,
                 "null_methods": ["linear_fc"],
                 "registry": registry,
                 "simulated": True,

@@ -280,6 +280,7 @@ rule disease_maps:
         linear_null=lambda wc: wc.method in LINEAR_NULL_METHODS,
         null_methods=NULL_METHODS,
         linear_permutations=MAPS["linear_permutations"],
+        tail_approximation=MAPS["tail_approximation"],
         registry=REGISTRY_CONFIG,
         simulated=config["dataset"]["source"] == "simulated",
     script:

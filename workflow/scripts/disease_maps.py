@@ -23,6 +23,7 @@ settings = MapSettings(
     alpha=params.alpha,
     null_methods=params.null_methods,
     linear_permutations=params.linear_permutations,
+    tail_approximation=params.tail_approximation,
 )
 connectomes = FoldConnectomes.of_folds(params.folds, snakemake.input.connectomes)
 maps_of = DiseaseMaps(settings, read_scores(snakemake.input.seed_scores), connectomes)

@@ -87,6 +87,7 @@ class MapSettings:
     alpha: float
     null_methods: list
     linear_permutations: int
+    tail_approximation: bool = False
 
 
 def _fold_and_perm(path) -> tuple[int, int]:
@@ -112,12 +113,13 @@ def read_scores(paths) -> pd.DataFrame:
     return pd.concat([pd.read_csv(p, dtype={"subject_id": str}) for p in paths], ignore_index=True)
 
 
-def region_table(observed, null, alpha) -> pd.DataFrame:
+def region_table(observed, null, alpha, tail_approximation=False) -> pd.DataFrame:
     """Each region of ``observed`` against ``null`` ((P, R) null maps): z, p_uncorrected, p_FWER of the
-    max-statistic test, the null maps' maximum and the FDR q-value; with fewer than three null maps, the
-    observed map alone (no region beats the null)."""
+    max-statistic test (with ``tail_approximation``, from a generalised Pareto tail of the null maxima,
+    beside ``p_fwer_empirical``), the null maps' maximum and the FDR q-value; with fewer than three null
+    maps, the observed map alone (no region beats the null)."""
     if len(null) >= 3:
-        table = max_statistic_test(observed, null, alpha=alpha)
+        table = max_statistic_test(observed, null, alpha=alpha, tail_approximation=tail_approximation)
         table["null_max"] = null.max(0)
         table["q_fdr"] = false_discovery_control(table["p_uncorrected"])
         return table.drop(columns=["region", "n_null"])
@@ -425,7 +427,7 @@ class DiseaseMaps:
             for fold, (observed, null, mapped_on) in self.null_runs(
                 estimator, model_maps, fitted, trained_null
             ).items():
-                table = region_table(observed, null, settings.alpha)
+                table = region_table(observed, null, settings.alpha, settings.tail_approximation)
                 table.insert(0, "region", region_ids)
                 table.insert(0, "fold", fold)
                 table.insert(0, "estimator", estimator)
