@@ -98,7 +98,7 @@ if MAPS["permutations"] and len(NULL_METHODS) < len(MAPS["null_methods"]):
     )
 PERMUTATIONS = list(range(MAPS["permutations"]))
 # reference maps (evaluation.reference_maps) and, for a simulated cohort, its two control references
-# (rule reference_controls: spheres at the planted disease regions, a smooth random field)
+# (made by the reference_controls rule: spheres at the planted disease regions, a smooth random field)
 REFERENCE_NULL = config["evaluation"]["reference_null"]
 REFERENCE_CONTROLS = (
     {
