@@ -39,6 +39,7 @@ def test_the_probe_shows_the_smallest_auc_its_test_detects():
     pooled = _pooled().assign(mde=lambda f: f.metric.map({"probe_auc": 0.565}))
     table = glance_table(pooled, ["a"], {}, "sex").set_index("Method")
     assert (
-        table.loc["a", "Probe AUC"] == "0.550 (floor 0.600: within; no effect larger than 0.565 detectable)"
+        table.loc["a", "Probe AUC"]
+        == "0.550 (floor 0.600: within; an effect ≥ 0.565 would have been seen with 80 % power)"
     )
     assert table.loc["a", "DPD"] == "0.300 (floor 0.200: ABOVE)"  # no MDE on a gap's row

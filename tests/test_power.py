@@ -141,11 +141,13 @@ def test_rows_within_their_floor_say_what_they_rule_out():
             },
         ]
     )
-    assert "no gap larger than 12.00 detectable" in _pooled_cell(pooled, "m", "dpd", "sex")
+    assert "an effect ≥ 12.00 would have been seen with 80 % power" in _pooled_cell(pooled, "m", "dpd", "sex")
     above = _pooled_cell(pooled, "m", "deodds", "sex")
-    assert "MDE 15.00" in above and "detectable" not in above
+    assert "MDE 15.00" in above and "would have been seen" not in above
     row = glance_table(pooled, ["m"], {}, "sex").iloc[0]
-    assert "no effect larger than 0.120 detectable" in row["DPD"] and "detectable" not in row["DEOdds"]
+    assert (
+        "an effect ≥ 0.120 would have been seen" in row["DPD"] and "would have been seen" not in row["DEOdds"]
+    )
 
 
 @pytest.mark.parametrize("gap", ["dpd", "deodds"])

@@ -167,7 +167,13 @@ def test_unchanged_rescoring_reproduces_the_methods_predictions(rescored):
 
 def test_table_is_quiet_for_identical_texts_and_fires_for_swapped_class_words(rescored):
     from neurolip.evaluation.frame import GroupFrame
-    from neurolip.evaluation.text_robustness import INSIDE, NO_SPREAD, OUTSIDE, metric_rows, robustness_table
+    from neurolip.evaluation.text_robustness import (
+        NO_CHANGE,
+        NO_SPREAD,
+        OUTSIDE,
+        metric_rows,
+        robustness_table,
+    )
 
     data, _, frame, maps = rescored
     folds = pd.read_csv(data["folds"], sep="\t", dtype={"subject_id": str})
@@ -176,7 +182,7 @@ def test_table_is_quiet_for_identical_texts_and_fires_for_swapped_class_words(re
     row = table.set_index(["variant", "metric"])
     for metric in ("auc", "dpd", "deodds"):
         assert row.loc[(tv.IDENTITY, metric), "delta"] == 0.0
-        assert row.loc[(tv.IDENTITY, metric), "verdict"] == INSIDE
+        assert row.loc[(tv.IDENTITY, metric), "verdict"] == NO_CHANGE
     assert row.loc[(tv.IDENTITY, "map_agreement"), "changed"] == pytest.approx(1.0, abs=1e-12)
     swap = row.loc[(tv.SWAP, "auc")]
     assert swap["n_seeds"] == 2 and swap["verdict"] == OUTSIDE
@@ -242,7 +248,14 @@ def test_workflow_schedules_variant_texts_rescoring_and_paraphrase_training(tmp_
 def test_one_seed_falls_back_to_the_fold_spread_and_can_fire():
     """With one model per fold the yardstick is the fold-to-fold variation: a change smaller than the
     folds' SD is inside it, a larger one outside; maps against the agreement of two folds' maps."""
-    from neurolip.evaluation.text_robustness import FOLD_INSIDE, FOLD_OUTSIDE, robustness_table
+    from neurolip.evaluation.text_robustness import (
+        FOLD_INSIDE,
+        FOLD_OUTSIDE,
+        MAP_FOLD_INSIDE,
+        MAP_FOLD_OUTSIDE,
+        NO_CHANGE,
+        robustness_table,
+    )
 
     rng = np.random.default_rng(0)
     base_auc = 0.75 + rng.normal(0, 0.03, 5)
@@ -270,5 +283,13 @@ def test_one_seed_falls_back_to_the_fold_spread_and_can_fire():
     assert table.loc[("tiny", "auc"), "verdict"] == FOLD_INSIDE
     assert table.loc[("huge", "auc"), "verdict"] == FOLD_OUTSIDE
     assert table.loc[("tiny", "auc"), "spread_basis"] == "fold SD"
-    assert table.loc[("tiny", "map_agreement"), "verdict"] == FOLD_INSIDE
-    assert table.loc[("huge", "map_agreement"), "verdict"] == FOLD_OUTSIDE
+    assert table.loc[("tiny", "map_agreement"), "verdict"] == MAP_FOLD_INSIDE
+    assert table.loc[("huge", "map_agreement"), "verdict"] == MAP_FOLD_OUTSIDE
+    # a change that cancels across folds is no change: the paired interval holds 0
+    flipping = pd.DataFrame(rows).assign(
+        auc=lambda f: np.where(
+            f["variant"] == "tiny", f["auc"] + np.where(f["fold"] % 2 == 0, 0.05, -0.05) + 0.001, f["auc"]
+        )
+    )
+    flipped = robustness_table(flipping, maps).set_index(["variant", "metric"])
+    assert flipped.loc[("tiny", "auc"), "verdict"] == NO_CHANGE

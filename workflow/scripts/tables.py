@@ -40,8 +40,8 @@ captions = {
         f"out of sample, cross-fitted over the subjects the model did not train on), tested exactly against "
         f"sex permuted within diagnosis × fold on its own scores. MDE: the smallest effect each floor or "
         f"test detects with 80 % power at this run's sizes (a gap, a leakage AUC or a probe AUC); a cell "
-        f"within its floor says what that rules out: no effect larger than the MDE detectable, not no "
-        f"effect{note}"
+        f"within its floor says what that rules out: an effect of the MDE or more would have been seen "
+        f"with 80 % power; a smaller one would not{note}"
     ),
     "table2": (
         f"Table 2 ({name}): ablations, percent, mean ± std over folds; per-fold gaps and leakages beside "

@@ -13,6 +13,7 @@ import math
 import pandas as pd
 
 from .per_site import glance_cells
+from .power import non_rejection_text
 
 COLUMNS = ("Method", "AUC [95% CI]", "DPD", "DEOdds", "Probe AUC")
 SITE_COLUMNS = ("Worst site AUC", "ES-AUC (site)")
@@ -31,8 +32,7 @@ def _number(value) -> str:
 
 def _beside_floor(row: pd.Series | None) -> str:
     """``value (floor p95 x: within | ABOVE)``; a value without a floor is shown alone. A row within its floor
-    says what that rules out where ``metrics/pooled.csv`` has its MDE (:mod:`.power`): ``within; no effect
-    larger than x detectable``."""
+    says what that rules out where ``metrics/pooled.csv`` has its MDE (:func:`.power.non_rejection_text`)."""
     if row is None:
         return "–"
     text = _number(row["value"])
@@ -42,7 +42,7 @@ def _beside_floor(row: pd.Series | None) -> str:
     verdict = "ABOVE" if row.get("above_floor") == 1 else "within"
     mde = row.get("mde")
     if verdict == "within" and mde is not None and not pd.isna(mde) and math.isfinite(mde):
-        verdict += f"; no effect larger than {_number(mde)} detectable"
+        verdict += f"; {non_rejection_text(mde, digits=3)}"
     return f"{text} (floor {_number(floor)}: {verdict})"
 
 
@@ -82,8 +82,9 @@ def glance_markdown(table: pd.DataFrame, dataset: str, attribute: str) -> str:
         f"# NeuroLIP results at a glance: {dataset}\n\n"
         f"Pooled out-of-fold test predictions. DPD, DEOdds and the held-out probe are on **{attribute}**, each "
         f"beside the 95th percentile of its {attribute}-blind floor (`within`: no gap the floor would not "
-        "produce by chance; that is not proof of no gap, see docs/results.md; `no effect larger than x "
-        "detectable`: the smallest effect the floor detects with 80 % power at this run's sizes). The probe is "
+        "produce by chance; that is not proof of no gap, see docs/results.md; `an effect ≥ x would have been "
+        "seen with 80 % power`: the minimum detectable effect at this run's sizes, a shift of the statistic beyond "
+        "its floor). The probe is "
         "the fold mean of its within-diagnosis AUCs, tested exactly (sex permuted within diagnosis × fold), its "
         "MDE the smallest AUC that test detects with 80 % power. Every row with its intervals: `metrics/pooled.csv`; the paper's tables: `tables/`."
         + (

@@ -1,6 +1,6 @@
 """The smallest effect each instrument detects with 80 % power (the **minimum detectable effect**, MDE) at the
 run's own sizes, in the instrument's own units: what a non-rejection ("within the floor", "interval includes
-0") rules out. "Within the floor" with an MDE of 0.08 says: no gap larger than 0.08 would have gone unseen
+0") rules out. "Within the floor" with an MDE of 0.08 says: an effect of 0.08 or more would have been seen
 (in 4 of 5 cohorts); it does not say there is no gap.
 
 **How (a location shift of the null draws).** Each floor is a permutation null of the *signed* quantities
@@ -217,8 +217,11 @@ def paired_mde(y_true, y_pred_a, y_pred_b, groups, n_boot=1000, seed=0, power=PO
     return {gap: factor * max(sd[c] for c in parts) for gap, parts in GAP_PARTS.items()}
 
 
-def no_effect_text(mde: float, unit: str = "gap", scale: float = 1.0, digits: int = 2) -> str:
-    """'no gap larger than X detectable' (X = ``mde`` × ``scale``), the sentence a non-rejection carries."""
+def non_rejection_text(mde: float, digits: int = 2, scale: float = 1.0) -> str:
+    """The sentence a non-rejection carries: what it rules out. ``mde`` is a shift of the instrument's own
+    statistic beyond what the floor produces (for a gap: beyond the gap the groups' diagnosis rates induce),
+    so the sentence names an effect, not a gap size, and says it would have been seen, not that it cannot be:
+    'an effect ≥ X would have been seen with 80 % power' (X = ``mde`` × ``scale``)."""
     if mde is None or not np.isfinite(mde):
         return ""
-    return f"no {unit} larger than {scale * mde:.{digits}f} detectable"
+    return f"an effect ≥ {scale * mde:.{digits}f} would have been seen with 80 % power"

@@ -5,6 +5,8 @@ Which methods a table lists, their labels and published numbers come from the me
 import numpy as np
 import pandas as pd
 
+from .power import non_rejection_text
+
 OVERALL = [("auc", "AUC"), ("accuracy", "ACC"), ("sensitivity", "SEN"), ("specificity", "SPE")]
 FAIRNESS = [
     ("dpd", "DPD"),
@@ -47,14 +49,12 @@ def _pooled_cell(pooled, method, metric, attribute):
     return cell
 
 
-def _mde_text(mde, within: bool, unit: str = "gap") -> str:
+def _mde_text(mde, within: bool) -> str:
     """``; MDE x`` (percent; :mod:`.power`: the smallest effect the floor detects with 80 % power), and for
-    a row within its floor what that rules out: ``— no gap larger than x detectable``."""
+    a row within its floor what that rules out (:func:`.power.non_rejection_text`)."""
     if mde is None or pd.isna(mde) or not np.isfinite(mde):
         return ""
-    return f"; MDE {100 * mde:.2f}" + (
-        f" — no {unit} larger than {100 * mde:.2f} detectable" if within else ""
-    )
+    return f"; MDE {100 * mde:.2f}" + (f" — within: {non_rejection_text(mde, scale=100)}" if within else "")
 
 
 def _row(summary, method, metric, attribute):
@@ -108,10 +108,9 @@ def _cell(summary, method, metric, attribute, n_folds=None, pooled=None):
         if np.isnan(mde) and pooled is not None and "mde" in pooled.columns:
             probe = _row(pooled, method, metric, attribute)
             mde = probe["mde"].iloc[0] if not probe.empty else np.nan
-        unit = {"dpd": "gap", "deodds": "gap", "probe_auc": "probe AUC"}.get(metric, "leakage AUC")
         cell += (
             f" (fold-mean floor {100 * median:.2f}; p95 {100 * p95:.2f}{over}"
-            + _mde_text(mde, p > 0.05, unit)
+            + _mde_text(mde, p > 0.05)
             + ")"
             + (" *" if p <= 0.05 else "")
         )

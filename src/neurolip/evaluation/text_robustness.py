@@ -4,8 +4,11 @@ with the unchanged run, each beside the seed-to-seed spread of the unchanged met
 
 Every figure is taken per model (seed) and fold: a seed's metric under the variant minus the same seed's
 metric with the unchanged texts, averaged over seeds and folds (``delta``), beside the mean over folds of the
-range of the unchanged metric across the fold's seeds (``seed_spread``). A change no larger than that range
-is "inside the seed spread": reseeding alone moves the metric as much. A map's agreement is the Spearman
+range of the unchanged metric across the fold's seeds (``seed_spread``). Each change also has a paired 95 % t
+interval over its (fold, seed) units (``delta_ci_low``/``delta_ci_high``, ``p_delta``): a change is
+"detected" only where that interval excludes 0, and it is a finding only where it is also larger than the
+spread ("beyond the seed spread"); a detected change within the spread is systematic but no larger than
+what reseeding alone does. A map's agreement is the Spearman
 correlation of a seed's variant map with its own unchanged map, beside the mean Spearman correlation of two
 seeds' unchanged maps of the same fold (``seed_spread`` for maps): an agreement at least as high is inside.
 With one model per fold (the demo) the yardstick is the variation across folds instead (``spread_basis``
@@ -34,8 +37,13 @@ UNCHANGED = "unchanged"
 FOLD_LEVEL = -1
 METRICS = ("auc", "dpd", "deodds")
 NO_SPREAD = "no spread: one seed, one fold"
-INSIDE, OUTSIDE = "inside the seed spread", "outside the seed spread"
-FOLD_INSIDE, FOLD_OUTSIDE = "inside the fold spread (one seed)", "outside the fold spread (one seed)"
+NO_CHANGE = "no change detected (paired 95 % interval includes 0)"
+INSIDE, OUTSIDE = "change detected, within the seed spread", "change detected, beyond the seed spread"
+FOLD_INSIDE = "change detected, within the fold spread (one seed)"
+FOLD_OUTSIDE = "change detected, beyond the fold spread (one seed)"
+MAP_INSIDE, MAP_OUTSIDE = "agreement at least the seed-to-seed one", "agreement below the seed-to-seed one"
+MAP_FOLD_INSIDE = "agreement at least the fold-to-fold one (one seed)"
+MAP_FOLD_OUTSIDE = "agreement below the fold-to-fold one (one seed)"
 SEED_RANGE, FOLD_SD, FOLD_AGREEMENT = "seed range", "fold SD", "fold agreement"
 
 
@@ -74,11 +82,40 @@ def _spearman(a, b) -> float:
 
 
 def _verdict(inside: bool | None, basis: str | None) -> str:
+    """A map's verdict: its agreement against the seed-to-seed (or fold-to-fold) agreement."""
     if basis is None or inside is None:
         return NO_SPREAD
     if basis == SEED_RANGE:
-        return INSIDE if inside else OUTSIDE
-    return FOLD_INSIDE if inside else FOLD_OUTSIDE
+        return MAP_INSIDE if inside else MAP_OUTSIDE
+    return MAP_FOLD_INSIDE if inside else MAP_FOLD_OUTSIDE
+
+
+def paired_interval(units) -> tuple[float, float, float]:
+    """95 % t interval and two-sided p of the mean of the paired changes ``units`` (one per fold and seed);
+    changes that are all equal give a zero-width interval (p 1 when they are 0, else 0); one unit: NaN."""
+    units = np.asarray(units, dtype=float)
+    units = units[np.isfinite(units)]
+    if units.size < 2:
+        return np.nan, np.nan, np.nan
+    mean, sd = units.mean(), units.std(ddof=1)
+    if sd == 0:
+        return mean, mean, 1.0 if mean == 0 else 0.0
+    half = scipy_stats.t.ppf(0.975, units.size - 1) * sd / np.sqrt(units.size)
+    return mean - half, mean + half, float(scipy_stats.ttest_1samp(units, 0.0).pvalue)
+
+
+def _change_verdict(low, high, delta, spread, basis) -> str:
+    """A metric's verdict: is the change systematic over the (fold, seed) units (paired interval without 0),
+    and is it larger than the variation that is there anyway (``spread``)? A change inside the spread is no
+    finding; an interval with 0 detects none, which is not proof of none (its width says what it could see)."""
+    if basis is None or not np.isfinite(low):
+        return NO_SPREAD
+    if low <= 0 <= high:
+        return NO_CHANGE
+    beyond = abs(delta) > spread
+    if basis == SEED_RANGE:
+        return OUTSIDE if beyond else INSIDE
+    return FOLD_OUTSIDE if beyond else FOLD_INSIDE
 
 
 def _scalar_rows(per_seed, per_fold, base_key, changed_key, method, variant, n_seeds):
@@ -88,7 +125,9 @@ def _scalar_rows(per_seed, per_fold, base_key, changed_key, method, variant, n_s
     base_seeds, changed_seeds = per_seed.loc[base_key], per_seed.loc[changed_key]
     base_fold, changed_fold = per_fold.loc[base_key], per_fold.loc[changed_key]
     for metric in METRICS:
-        delta = (changed_seeds[metric] - base_seeds[metric]).mean()
+        units = changed_seeds[metric] - base_seeds[metric]
+        delta = units.mean()
+        low, high, p_delta = paired_interval(units)
         ranges = base_seeds[metric].groupby(level="fold").agg(lambda v: v.max() - v.min())
         fold_sd = float(base_fold[metric].std(ddof=1)) if base_fold[metric].size > 1 else np.nan
         if n_seeds >= 2:
@@ -103,13 +142,16 @@ def _scalar_rows(per_seed, per_fold, base_key, changed_key, method, variant, n_s
                 "unchanged": float(base_seeds[metric].mean()),
                 "changed": float(changed_seeds[metric].mean()),
                 "delta": float(delta),
+                "delta_ci_low": low,
+                "delta_ci_high": high,
+                "p_delta": p_delta,
                 "seed_spread": spread,
                 "delta_reported": float((changed_fold[metric] - base_fold[metric]).mean()),
                 "fold_sd": fold_sd,
                 "spread_basis": basis,
                 "n_seeds": n_seeds,
                 "n_folds": int(base_fold[metric].size),
-                "verdict": _verdict(None if np.isnan(spread) else abs(delta) <= spread, basis),
+                "verdict": _change_verdict(low, high, delta, spread, basis),
             }
         )
     return rows
@@ -164,6 +206,9 @@ def _map_row(maps, base, changed, method, variant, folds, seeds):
             "unchanged": 1.0,
             "changed": value,
             "delta": value - 1.0,
+            "delta_ci_low": np.nan,
+            "delta_ci_high": np.nan,
+            "p_delta": np.nan,
             "seed_spread": spread,
             "delta_reported": np.nan,
             "fold_sd": np.nan,
