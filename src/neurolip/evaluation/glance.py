@@ -85,7 +85,7 @@ def glance_markdown(table: pd.DataFrame, dataset: str, attribute: str) -> str:
         "produce by chance; that is not proof of no gap, see docs/results.md; `an effect ≥ x would have been "
         "seen with 80 % power`: the minimum detectable effect at this run's sizes, a shift of the statistic beyond "
         "its floor). The probe is "
-        "the fold mean of its within-diagnosis AUCs, tested exactly (sex permuted within diagnosis × fold), its "
+        "the fold mean of its within-diagnosis AUCs, tested exactly (sex permuted within diagnosis × fold × part), its "
         "MDE the smallest AUC that test detects with 80 % power. Every row with its intervals: `metrics/pooled.csv`; the paper's tables: `tables/`."
         + (
             " Worst site AUC: the lowest site AUC beside the 5th percentile the worst site reaches by chance "

@@ -21,6 +21,9 @@ null cohorts.
 the same statistic each time; one-sided p = (1 + #{null ≥ observed}) / (B + 1) (a probe fitted to read the
 attribute reads it in its own direction; below 0.5 is no leakage). Under "the scores say nothing about the
 attribute beyond the diagnosis" the labels are exchangeable within those strata, which is what the draws do.
+Exact within one fold for one model with untied scores; across folds approximately valid, not exact (a
+fold's validation subjects are other folds' test subjects, and erasers and fairness terms are fitted on
+labels that other folds test; averaging seeds' ranks couples the parts a little): measured, not assumed.
 
 **MDE.** :func:`probe_mde`: the smallest statistic the test detects with 80 % power at α = 0.05, from the
 Mann–Whitney null variance of each stratum, 0.5 + (z₀.₉₅ + z₀.₈₀)·σ₀: 0.565 at ABIDE's sizes, where the

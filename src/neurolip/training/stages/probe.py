@@ -5,7 +5,7 @@ method's prediction reads, fitted *out of sample* (docs/method.md).
 the training-fitted eraser, its C chosen by inner cross-validation on that same fit set. It is cross-fitted
 over those subjects (:func:`cross_fitted_scores`): each model's validation subjects (for a cross-fitted
 recipe, model k's inner fold k) and the test fold in five parts, part j scored by a probe fitted on the
-validation subjects and parts 0 … j − 1 (chained, so the exact test stays exact), so every test subject
+validation subjects and parts 0 … j − 1 (chained: within a fold, the parts' AUCs are then independent null draws), so every test subject
 gets a score from a probe not fitted on it (:func:`held_out_leakage_rows`: one row per model, attribute and test subject; the diagnosis is probed the
 same way). The exact test of those scores and the decision-level leakage are the evaluation's
 (``neurolip.evaluation.probe_test``, ``neurolip.evaluation.probes``).
