@@ -242,7 +242,14 @@ def test_each_environment_runs_its_steps(tmp_path):
         python,
         tmp_path,
         "connectivity",
-        params={"connectivity": section_defaults("connectivity")},
+        # the rule's params: the connectivity section without harmonisation (a per-fold stage)
+        params={
+            "connectivity": {
+                k: v
+                for k, v in section_defaults("connectivity").items()
+                if k not in ("harmonize", "combat_covariates")
+            }
+        },
         input={
             "timeseries": str(data / "timeseries.npz"),
             "phenotypes": str(data / "phenotypes.tsv"),

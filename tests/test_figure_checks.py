@@ -548,7 +548,7 @@ def test_map_titles_say_which_null_the_map_was_tested_against():
     tested = _disease_maps("m", ["m"]).null_phrase("pattern", np.zeros((20, 6)), {}, observed)
     assert "20 trained null models" in tested and "test subjects" in tested
     untested = _disease_maps("m", []).null_phrase("pattern", np.zeros((0, 6)), {}, observed)
-    assert "untested" in untested and "null_methods" in untested and "trained null models" not in untested
+    assert "not tested" in untested and "null_methods" in untested and "trained null models" not in untested
     few = _disease_maps("m", ["m"]).null_phrase("pattern", np.zeros((2, 6)), {}, observed)
     assert "2 null models" in few and "at least 3" in few
     pooled = _disease_maps("m", ["m"]).null_phrase("pattern", np.zeros((0, 6)), {}, {(1, 0): np.zeros(6)})

@@ -55,7 +55,10 @@ def tiny_config(tmp_path, **training):
         "methods": EXTRA_METHOD,
         # three trained null models per mapped network method (the fewest the max-statistic test takes) and
         # 19 within-site null refits of linear_fc on every fold (p_FWER 0.05 reachable)
-        "evaluation": {"maps": {"permutations": 3, "linear_permutations": 19}},
+        # (the demo's config tests linear_fc's maps only; the tiny run tests neurolip's too)
+        "evaluation": {
+            "maps": {"permutations": 3, "linear_permutations": 19, "null_methods": ["linear_fc", "neurolip"]}
+        },
     }
     if "methods" not in training:
         shipped = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
@@ -83,9 +86,19 @@ def test_schema_rejects_an_unknown_source(tmp_path):
     assert process.returncode != 0 and "openneuro" in process.stdout + process.stderr
 
 
+def config_layers(name):
+    """The config files a shipped config is used with, in order: a config that documents its usage as layered
+    after another (``--configfile config/<base>.yaml config/<name>``) is dry-run after that base."""
+    text = (REPO / "config" / name).read_text()
+    base = re.search(r"--configfile config/(\S+\.yaml) config/" + re.escape(name), text)
+    return ([f"config/{base.group(1)}"] if base else []) + [f"config/{name}"]
+
+
 @pytest.mark.parametrize("name", SHIPPED)
 def test_dry_run_of_every_shipped_config(name, tmp_path):
-    process = run_snakemake(["-n", "--configfile", f"config/{name}", "--config", f"results_dir={tmp_path}"])
+    process = run_snakemake(
+        ["-n", "--configfile", *config_layers(name), "--config", f"results_dir={tmp_path}"]
+    )
     assert "train" in process.stdout and "evaluate" in process.stdout
 
 
