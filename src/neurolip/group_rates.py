@@ -22,13 +22,9 @@ def group_indicator(groups) -> tuple[np.ndarray, np.ndarray]:
     return groups == labels[1], labels
 
 
-def two_group_gaps(y_pred, y_true, in_second, weights=None) -> dict[str, np.ndarray]:
-    """DPD, DEOdds and the signed TPR/FPR gaps, vectorised over leading axes.
-
-    All arguments broadcast to (..., n): ``y_pred`` decisions (0/1, or decision probabilities: the gap of
-    expected rates), ``y_true`` labels, ``in_second`` membership of the second group, ``weights`` per-subject
-    weights (bootstrap counts). A rate of an empty cell is NaN.
-    """
+def signed_rate_differences(y_pred, y_true, in_second, weights=None) -> dict[str, np.ndarray]:
+    """The signed group differences (second − first) of the selection rate, TPR and FPR, vectorised over
+    leading axes (arguments as :func:`two_group_gaps`). A rate of an empty cell is NaN."""
     y_pred = np.asarray(y_pred, dtype=float)
     positive = np.asarray(y_true) == 1
     second = np.asarray(in_second, dtype=bool)
@@ -38,9 +34,22 @@ def two_group_gaps(y_pred, y_true, in_second, weights=None) -> dict[str, np.ndar
         with np.errstate(invalid="ignore", divide="ignore"):
             return (weights * cell * y_pred).sum(-1) / (weights * cell).sum(-1)
 
-    selection = rate(second) - rate(~second)
-    tpr = rate(second & positive) - rate(~second & positive)
-    fpr = rate(second & ~positive) - rate(~second & ~positive)
+    return {
+        "selection": rate(second) - rate(~second),
+        "tpr": rate(second & positive) - rate(~second & positive),
+        "fpr": rate(second & ~positive) - rate(~second & ~positive),
+    }
+
+
+def two_group_gaps(y_pred, y_true, in_second, weights=None) -> dict[str, np.ndarray]:
+    """DPD, DEOdds and the signed TPR/FPR gaps, vectorised over leading axes.
+
+    All arguments broadcast to (..., n): ``y_pred`` decisions (0/1, or decision probabilities: the gap of
+    expected rates), ``y_true`` labels, ``in_second`` membership of the second group, ``weights`` per-subject
+    weights (bootstrap counts). A rate of an empty cell is NaN.
+    """
+    parts = signed_rate_differences(y_pred, y_true, in_second, weights)
+    selection, tpr, fpr = parts["selection"], parts["tpr"], parts["fpr"]
     return {
         "dpd": np.abs(selection),
         "deodds": np.maximum(np.abs(tpr), np.abs(fpr)),

@@ -30,9 +30,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm
 
-from ..group_rates import group_indicator
+from ..group_rates import group_indicator, signed_rate_differences
 from .floors import _strata, bootstrap_weights, permute_within
-from .probes import _stratified_auc, _within_stratum_ranks
+from .probes import _stratified_auc, _within_stratum_ranks, permuted_within_strata
 
 POWER, ALPHA = 0.8, 0.05
 # planted shifts tried (in the instrument's units): gaps are rate differences, leakage an AUC above 0.5
@@ -44,22 +44,9 @@ GAP_PARTS = {"dpd": ("selection",), "deodds": ("tpr", "fpr"), "tpr_gap": ("tpr",
 
 
 def signed_components(y_pred, y_true, in_second, weights=None) -> dict[str, np.ndarray]:
-    """The signed group differences (second − first) of the selection rate, TPR and FPR, vectorised over
-    leading axes as :func:`neurolip.group_rates.two_group_gaps`."""
-    y_pred = np.asarray(y_pred, dtype=float)
-    positive = np.asarray(y_true) == 1
-    second = np.asarray(in_second, dtype=bool)
-    weights = np.ones(1) if weights is None else np.asarray(weights, dtype=float)
-
-    def rate(cell):
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return (weights * cell * y_pred).sum(-1) / (weights * cell).sum(-1)
-
-    return {
-        "selection": rate(second) - rate(~second),
-        "tpr": rate(second & positive) - rate(~second & positive),
-        "fpr": rate(second & ~positive) - rate(~second & ~positive),
-    }
+    """The signed group differences (second − first) of the selection rate, TPR and FPR
+    (:func:`neurolip.group_rates.signed_rate_differences`)."""
+    return signed_rate_differences(y_pred, y_true, in_second, weights)
 
 
 def gap_statistic(gap: str, parts: dict) -> np.ndarray:
@@ -166,10 +153,7 @@ def leakage_null(scores, codes, y_true, folds=None, n_draws=1000, seed=0) -> np.
             return None
         strata = folds[keep]
         ranks = _within_stratum_ranks(scores[keep], strata)
-        permuted = np.tile(second, (n_draws, 1))
-        for stratum in np.unique(strata):
-            members = np.flatnonzero(strata == stratum)
-            permuted[:, members] = rng.permuted(permuted[:, members], axis=1)
+        permuted = permuted_within_strata(second, strata, n_draws, rng)
         out.append(_stratified_auc(permuted, ranks, strata) - 0.5)
     return np.stack(out, axis=-1)
 

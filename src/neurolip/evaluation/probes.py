@@ -40,6 +40,15 @@ def _within_stratum_ranks(scores, strata) -> np.ndarray:
     return ranks
 
 
+def permuted_within_strata(labels, strata, n_draws, rng) -> np.ndarray:
+    """(n_draws, n) copies of ``labels``, each permuted within every stratum."""
+    permuted = np.tile(labels, (n_draws, 1))
+    for stratum in np.unique(strata):
+        members = np.flatnonzero(strata == stratum)
+        permuted[:, members] = rng.permuted(permuted[:, members], axis=1)
+    return permuted
+
+
 def _stratified_auc(second, ranks, strata) -> np.ndarray:
     """Fold-stratified AUC of the second group from within-stratum ``ranks``, vectorised over the leading
     axes of ``second`` (permutations): the Mann-Whitney U summed over strata divided by the pairs summed over
@@ -116,10 +125,7 @@ def decision_leakage_floor(scores, codes, y_true, folds=None, n_draws: int = 100
         strata = folds[keep]
         ranks = _within_stratum_ranks(scores[keep], strata)
         # each draw permutes the group labels within each fold; the rank sums give the stratified AUC
-        permuted = np.tile(second, (n_draws, 1))
-        for stratum in np.unique(strata):
-            members = np.flatnonzero(strata == stratum)
-            permuted[:, members] = rng.permuted(permuted[:, members], axis=1)
+        permuted = permuted_within_strata(second, strata, n_draws, rng)
         auc_null = _stratified_auc(permuted, ranks, strata)
         auc = float(_stratified_auc(second, ranks, strata))
         observed.append(max(auc, 1 - auc))
