@@ -44,7 +44,7 @@ if REPORT_MODE:
                 f"{BASE}/report_missing.md",
                 caption="workflow/report/report_missing.rst",
                 category=DATASET,
-                subcategory="At a glance",
+                subcategory=report_section("At a glance"),
             ),
         localrule: True
         shell:

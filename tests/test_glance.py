@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from neurolip.evaluation.glance import glance_markdown, glance_table
+from neurolip.evaluation.glance import glance_markdown, glance_rst, glance_table
 
 
 def _pooled():
@@ -43,3 +43,19 @@ def test_the_probe_shows_the_smallest_auc_its_test_detects():
         == "0.550 (floor 0.600: within; an effect ≥ 0.565 would have been seen with 80 % power)"
     )
     assert table.loc["a", "DPD"] == "0.300 (floor 0.200: ABOVE)"  # no MDE on a gap's row
+
+
+def test_the_report_landing_table_is_valid_restructuredtext_with_one_row_per_method():
+    """The report's first screen includes glance_rst's table: docutils must read it without a complaint, and a
+    label's markup characters (``_``, ``*``, ``|``) must come out as text, not as markup."""
+    from docutils.core import publish_parts
+
+    labels = {"a": "NeuroLIP *erased* |x| linear_fc_"}
+    text = glance_rst(glance_table(_pooled(), ["a", "b"], labels, "sex"), "sex")
+    html = publish_parts(text, writer_name="html", settings_overrides={"report_level": 1, "halt_level": 2})[
+        "html_body"
+    ]
+    assert "system-message" not in html
+    assert html.count("<tr>") == 3  # the header and one row per method
+    assert "NeuroLIP *erased* |x| linear_fc_" in html
+    assert "0.300 (floor 0.200: ABOVE)" in html and 'class="glance' in html

@@ -302,6 +302,30 @@ REPORT_MODE = "--report" in sys.argv
 MISSING_FROM_REPORT = []
 
 
+# The report's sections in reading order. Snakemake lists them alphabetically, so each name carries its
+# place ("01 At a glance" first, the data last); the job graph stays behind the menu's "Workflow".
+REPORT_SECTIONS = (
+    "At a glance",
+    "Tables",
+    "Classification",
+    "Fairness",
+    "Brain maps",
+    "{method} attention",
+    "{method} maps",
+    "Text robustness",
+    "Training",
+    "Metrics",
+    "Data",
+)
+
+
+def report_section(name):
+    """The report subcategory of section ``name`` (one of REPORT_SECTIONS), numbered in reading order."""
+    if name not in REPORT_SECTIONS:
+        raise ValueError(f"report section {name!r} is not one of {REPORT_SECTIONS}")
+    return f"{REPORT_SECTIONS.index(name) + 1:02d} {name}"
+
+
 def report_file(path, caption, subcategory, methods=()):
     """An output shown in the Snakemake report: ``caption`` names workflow/report/<caption>.rst; a
     per-method output names the ``methods`` its rule makes it for."""
@@ -315,7 +339,7 @@ def report_file(path, caption, subcategory, methods=()):
         path,
         caption=f"../report/{caption}.rst",
         category=DATASET,
-        subcategory=subcategory,
+        subcategory=report_section(subcategory),
     )
 
 

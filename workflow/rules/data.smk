@@ -92,7 +92,7 @@ rule phenotypes:
             f"{DATA_DIR}/phenotype_qc.tsv",
             caption="../report/phenotype_qc.rst",
             category=DATASET,
-            subcategory="Data",
+            subcategory=report_section("Data"),
         ),
     log:
         f"{LOGS}/phenotypes.log",

@@ -415,6 +415,8 @@ rule glance:
         per_site=rules.per_site.output.table,
     output:
         summary=report_file(f"{BASE}/summary.md", "glance", "At a glance"),
+        # the same table in reStructuredText, shown on the report's first screen (workflow/report/workflow.rst)
+        landing=f"{BASE}/summary.rst",
     log:
         f"{LOGS}/glance.log",
     conda:

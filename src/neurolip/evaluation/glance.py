@@ -9,6 +9,7 @@ heterogeneity test's p."""
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 
@@ -74,28 +75,57 @@ def glance_table(
     return pd.DataFrame(rows, columns=list(COLUMNS) + (list(SITE_COLUMNS) if per_site is not None else []))
 
 
+def _legend(table: pd.DataFrame, attribute: str, code: str, strong: str) -> str:
+    """What the columns are, in Markdown (``code`` = a backtick) or reStructuredText (two)."""
+
+    def literal(text: str) -> str:
+        return f"{code}{text}{code}"
+
+    return (
+        f"Pooled out-of-fold test predictions. DPD, DEOdds and the held-out probe are on {strong}{attribute}{strong}, "
+        f"each beside the 95th percentile of its {attribute}-blind floor ({literal('within')}: no gap the floor would "
+        "not produce by chance; that is not proof of no gap, see docs/results.md; "
+        f"{literal('an effect ≥ x would have been seen with 80 % power')}: the minimum detectable effect at this "
+        "run's sizes, a shift of the statistic beyond its floor). The probe is the fold mean of its "
+        "within-diagnosis AUCs, tested exactly (sex permuted within diagnosis × fold × part), its MDE the smallest "
+        f"AUC that test detects with 80 % power. Every row with its intervals: {literal('metrics/pooled.csv')}; the "
+        f"paper's tables: {literal('tables/')}."
+        + (
+            " Worst site AUC: the lowest site AUC beside the 5th percentile the worst site reaches by chance "
+            "(site labels permuted within diagnosis); ES-AUC (site): the paper's equity-scaled AUC with site "
+            "as the attribute, beside its null median, with p_Q of the across-site heterogeneity test; every "
+            f"site: {literal('metrics/per_site.csv')}."
+            if "ES-AUC (site)" in table.columns
+            else ""
+        )
+    )
+
+
 def glance_markdown(table: pd.DataFrame, dataset: str, attribute: str) -> str:
     """The table as Markdown under a heading that says what the columns are."""
     header = "| " + " | ".join(table.columns) + " |\n|" + "---|" * len(table.columns) + "\n"
     body = "".join("| " + " | ".join(str(v) for v in row) + " |\n" for row in table.itertuples(index=False))
     return (
         f"# NeuroLIP results at a glance: {dataset}\n\n"
-        f"Pooled out-of-fold test predictions. DPD, DEOdds and the held-out probe are on **{attribute}**, each "
-        f"beside the 95th percentile of its {attribute}-blind floor (`within`: no gap the floor would not "
-        "produce by chance; that is not proof of no gap, see docs/results.md; `an effect ≥ x would have been "
-        "seen with 80 % power`: the minimum detectable effect at this run's sizes, a shift of the statistic beyond "
-        "its floor). The probe is "
-        "the fold mean of its within-diagnosis AUCs, tested exactly (sex permuted within diagnosis × fold × part), its "
-        "MDE the smallest AUC that test detects with 80 % power. Every row with its intervals: `metrics/pooled.csv`; the paper's tables: `tables/`."
-        + (
-            " Worst site AUC: the lowest site AUC beside the 5th percentile the worst site reaches by chance "
-            "(site labels permuted within diagnosis); ES-AUC (site): the paper's equity-scaled AUC with site "
-            "as the attribute, beside its null median, with p_Q of the across-site heterogeneity test; every "
-            "site: `metrics/per_site.csv`."
-            if "ES-AUC (site)" in table.columns
-            else ""
-        )
+        + _legend(table, attribute, code="`", strong="**")
         + "\n\n"
         + header
         + body
     )
+
+
+def _rst_text(value) -> str:
+    """A cell's text with reStructuredText's inline markup characters escaped (labels hold ``_`` and ``*``)."""
+    return re.sub(r"([\\`*_|])", r"\\\1", str(value))
+
+
+def glance_rst(table: pd.DataFrame, attribute: str) -> str:
+    """The same table as a reStructuredText list-table under its legend: the report's landing page includes
+    it (workflow/report/workflow.rst), so the report opens on the results rather than on the job graph."""
+    lines = [_legend(table, attribute, code="``", strong="**"), "", ".. list-table::", "   :header-rows: 1"]
+    lines += ["   :class: glance", ""]
+    for row in [tuple(table.columns), *table.itertuples(index=False)]:
+        cells = [_rst_text(value) for value in row]
+        lines.append(f"   * - {cells[0]}")
+        lines.extend(f"     - {cell}" for cell in cells[1:])
+    return "\n".join(lines) + "\n"
