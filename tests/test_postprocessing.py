@@ -408,3 +408,21 @@ def test_table1_prints_each_pooled_gap_beside_its_floor():
     assert cell.startswith(
         f"{100 * dpd.value:.2f} (floor {100 * dpd.floor_median:.2f}; p95 "
     ) and cell.endswith("*")
+
+
+def test_the_published_dpd_sits_under_the_papers_own_attribute_only():
+    """The paper's ABIDE DPD is on SRS: a run whose tables lead with age (the attribute swap) must not show it
+    under DPD (age); the published AUC stays."""
+    from neurolip.evaluation.tables import build_table
+    from neurolip.methods import Method
+
+    summary = pd.DataFrame(
+        [{"method": "m", "metric": "auc", "attribute": "", "mean": 0.7, "std": 0.01}]
+        + [{"method": "m", "metric": "dpd", "attribute": a, "mean": 0.1, "std": 0.01} for a in ("age", "srs")]
+    )
+    method = Method("m", label="M", paper={"abide": {"AUC": 72.43, "DPD": 7.92}})
+    swapped = build_table(summary, [method], ["age", "sex"], paper_key="abide").iloc[-1]
+    assert swapped["Source"] == "paper (published)" and swapped["AUC"] == "72.43"
+    assert swapped["DPD (age)"] == "" and swapped["DPD (sex)"] == ""
+    original = build_table(summary, [method], ["age", "srs"], paper_key="abide").iloc[-1]
+    assert original["DPD (srs)"] == "7.92" and original["DPD (age)"] == ""

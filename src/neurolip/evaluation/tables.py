@@ -145,6 +145,10 @@ def threshold_notes(predictions: dict, labels: dict) -> list[str]:
     return notes
 
 
+# the sensitive attribute of each published fairness number (arXiv 2503.21964): SRS on ABIDE, sex on ADHD-200
+PAPER_ATTRIBUTE = {"abide": "srs", "adhd200": "sex"}
+
+
 def build_table(
     summary, methods, attributes, paper_key=None, fairness_only=False, pooled=None, pooled_gaps=True
 ):
@@ -186,11 +190,12 @@ def build_table(
         if not values:
             continue
         row = {"Method": method.label, "Source": "paper (published)"}
+        # the paper reports one DPD, on its own sensitive attribute: shown under that attribute's column only
+        # (a run whose tables are on another attribute, e.g. config/abide_age_swap.yaml, has no published DPD)
+        paper_attribute = PAPER_ATTRIBUTE.get(paper_key, attributes[0] if attributes else "")
         for _metric, label, attribute in columns:
             short = label.split(" (")[0]
-            # the paper reports one DPD, for its own sensitive attribute: put it under the first attribute
-            first_attribute = attributes[0] if attributes else ""
-            if short in values and (attribute in ("", first_attribute)):
+            if short in values and (attribute in ("", paper_attribute)):
                 row[label] = f"{values[short]:.2f}"
             else:
                 row.setdefault(label, "")
