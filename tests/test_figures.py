@@ -155,3 +155,23 @@ def test_significance_figure_shows_the_largest_regions_when_none_beats_the_null(
     regions.loc[[3, 4], "beats_null"] = True
     figures.region_significance_figure(regions, coordinates, "title", tmp_path / "map.png", k=10)
     assert len(shown["values"]) == 2 and shown["title"] == "regions beating the null"
+
+
+def test_the_roc_legend_prints_the_pooled_auc_of_the_tables(tmp_path, rng, monkeypatch):
+    """The pooled ROC ranks the calibrated P(disease), as metrics/pooled.csv does: raw scores on fold-specific
+    scales (here fold 1's shifted up) would give another AUC than the glance table's."""
+    from sklearn.metrics import roc_auc_score
+
+    method = REGISTRY.trained[0]
+    frame = _predictions(rng, [method], n=300)[method]
+    frame["score"] = frame["p_disease"] + 0.8 * (frame["fold"] == 1)  # same ranking within each fold
+    labels = []
+    monkeypatch.setattr(
+        figures.performance.plt.Axes,
+        "legend",
+        lambda ax, *a, **k: labels.extend(ax.get_legend_handles_labels()[1]),
+    )
+    figures.roc_figure({method: frame}, tmp_path / "roc.png", REGISTRY)
+    expected = roc_auc_score(frame["y_true"], frame["p_disease"])
+    assert f"(pooled AUC {expected:.3f})" in labels[0]
+    assert abs(roc_auc_score(frame["y_true"], frame["score"]) - expected) > 0.005  # the raw scores differ

@@ -16,14 +16,14 @@ MIN_CLASS = 5
 
 def roc_figure(predictions, path, registry):
     """``predictions``: {method: DataFrame of all folds' test predictions}; the reference method is drawn
-    thicker."""
+    thicker. The folds are pooled on the calibrated P(disease), as ``metrics/pooled.csv`` and the glance
+    table pool them: each fold's raw scores have their own scale, so their pooled ROC would be another curve
+    with another AUC than the one the tables print."""
     fig, ax = plt.subplots(figsize=(5, 5))
     from sklearn.metrics import roc_auc_score
 
     for method, frame in predictions.items():
-        score = (
-            frame["score"] if "score" in frame.columns else frame["p_disease"]
-        )  # see per_fold.grouped_fold_metrics
+        score = frame["p_disease"]
         fpr, tpr, _ = roc_curve(frame["y_true"], score)
         auc = roc_auc_score(frame["y_true"], score)
         ax.plot(
