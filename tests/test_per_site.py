@@ -312,7 +312,7 @@ def test_the_per_site_and_glance_scripts_run_as_jobs(simulated, tmp_path):
     run(
         "glance",
         input={"pooled": str(out / "pooled.csv"), "per_site": str(out / "per_site.csv")},
-        output={"summary": str(out / "summary.md")},
+        output={"summary": str(out / "summary.md"), "landing": str(out / "summary.rst")},
         params={
             "dataset": "simulated",
             "methods": ["neurolip", "linear_fc"],
@@ -323,3 +323,5 @@ def test_the_per_site_and_glance_scripts_run_as_jobs(simulated, tmp_path):
     )
     summary = (out / "summary.md").read_text()
     assert "| Worst site AUC | ES-AUC (site) |" in summary and "null p05" in summary
+    landing = (out / "summary.rst").read_text()  # the report's first screen: the same table in rst
+    assert ".. list-table::" in landing and "     - ES-AUC (site)" in landing
