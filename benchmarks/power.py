@@ -41,6 +41,7 @@ from neurolip.evaluation import power  # noqa: E402
 from neurolip.evaluation.floors import gap_floor, paired_gap_difference, paired_gap_permutation  # noqa: E402
 from neurolip.evaluation.fold_mean import fold_floor_draws, fold_mean_floor  # noqa: E402
 from neurolip.evaluation.probes import decision_leakage_floor  # noqa: E402
+from neurolip.group_rates import signed_rate_differences
 
 CELLS = {"selection": None, "tpr": 1, "fpr": 0}
 FACTORS = (0.0, 0.5, 1.0)
@@ -118,7 +119,7 @@ def cohort_checks(seed, draws):
         mde[f"paired {gap}"] = paired[gap]
         # A's gap widened: in the direction of its sex-blind gap (DPD: the base rates'; DEOdds: its TPR gap)
         part = "selection" if gap == "dpd" else "tpr"
-        widen = np.sign(power.signed_components(paired_a, y, female)[part]) or 1.0
+        widen = np.sign(signed_rate_differences(paired_a, y, female)[part]) or 1.0
         for factor in FACTORS:
             planted = plant_rate(
                 rng, decisions, y, female, fold, component, sign * factor * mde[f"pooled {gap}"]

@@ -43,12 +43,6 @@ COMPONENTS = ("selection", "tpr", "fpr")
 GAP_PARTS = {"dpd": ("selection",), "deodds": ("tpr", "fpr"), "tpr_gap": ("tpr",), "fpr_gap": ("fpr",)}
 
 
-def signed_components(y_pred, y_true, in_second, weights=None) -> dict[str, np.ndarray]:
-    """The signed group differences (second − first) of the selection rate, TPR and FPR
-    (:func:`neurolip.group_rates.signed_rate_differences`)."""
-    return signed_rate_differences(y_pred, y_true, in_second, weights)
-
-
 def gap_statistic(gap: str, parts: dict) -> np.ndarray:
     """The gap (a magnitude) from its signed components: |selection| (DPD), max(|TPR|, |FPR|) (DEOdds)."""
     magnitudes = [np.abs(parts[c]) for c in GAP_PARTS[gap]]
@@ -101,7 +95,7 @@ def gap_null_components(y_true, y_pred, groups, folds=None, n_draws=1000, seed=0
     second, _ = group_indicator(groups)
     rng = np.random.default_rng(seed)
     permuted = permute_within(second, _strata(y_true, folds), n_draws, rng)
-    return signed_components(np.asarray(y_pred, dtype=float)[None], y_true[None], permuted)
+    return signed_rate_differences(np.asarray(y_pred, dtype=float)[None], y_true[None], permuted)
 
 
 def gap_mde(y_true, y_pred, groups, folds=None, n_draws=1000, seed=0, by_planting=False) -> dict:
@@ -194,8 +188,8 @@ def paired_mde(y_true, y_pred_a, y_pred_b, groups, n_boot=1000, seed=0, power=PO
     y_true = np.asarray(y_true).astype(int)
     second, _ = group_indicator(groups)
     weights = bootstrap_weights(len(y_true), n_boot, np.random.default_rng(seed), y_true)
-    a = signed_components(np.asarray(y_pred_a, dtype=float)[None], y_true[None], second, weights)
-    b = signed_components(np.asarray(y_pred_b, dtype=float)[None], y_true[None], second, weights)
+    a = signed_rate_differences(np.asarray(y_pred_a, dtype=float)[None], y_true[None], second, weights)
+    b = signed_rate_differences(np.asarray(y_pred_b, dtype=float)[None], y_true[None], second, weights)
     sd = {c: float(np.nanstd(a[c] - b[c], ddof=1)) for c in COMPONENTS}
     factor = norm.ppf(1 - alpha / 2) + norm.ppf(power)
     return {gap: factor * max(sd[c] for c in parts) for gap, parts in GAP_PARTS.items()}
